@@ -1,0 +1,378 @@
+//! `airssys bench`: the framework against a bare-wasmtime baseline doing the
+//! same work on the same component, measured in the same run.
+//!
+//! The baseline is wasmtime at its best for this job: its own engine with the
+//! same settings (pooling allocator, `concurrency_support(false)`, epoch
+//! interruption, because a host that cannot bound a call is not doing the
+//! same work), an `InstancePre`, bindgen's typed calls, an empty WASI
+//! context. Rounds alternate framework and baseline so that noise on this
+//! shared machine hits both; each figure is the median over rounds.
+
+use std::{
+    hint::black_box,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    component::{Component, HasSelf, InstancePre, Linker, ResourceTable},
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::{
+    CallLimits, Error, Host, HostConfig, Input, Result,
+    bindings::{self, GuestIndices, LogLevel},
+};
+
+/// The bundled `upper` sample, so `airssys bench` runs anywhere.
+pub const BUNDLED_UPPER: &[u8] = include_bytes!("../../sample-projects/text-tools/components/upper.wasm");
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The component's bytes (must export the airssys contract).
+    pub component: Vec<u8>,
+    /// A name for the report.
+    pub component_name: String,
+    /// Fewer rounds.
+    pub quick: bool,
+}
+
+/// One compared measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// Stable key, e.g. `warm_execute_1k`.
+    pub key: String,
+    /// What was measured, for people.
+    pub label: String,
+    /// airssys: median microseconds per operation.
+    pub airssys_us: f64,
+    /// Bare wasmtime: median microseconds per operation.
+    pub bare_us: f64,
+    /// airssys / bare.
+    pub ratio: f64,
+    /// The ratio the project aims for, if any.
+    pub target_ratio: Option<f64>,
+    /// Whether the ratio is within the target.
+    pub meets_target: Option<bool>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Which component was measured.
+    pub component: String,
+    /// Rounds per measurement (medians are over these).
+    pub rounds: usize,
+    /// The comparisons.
+    pub results: Vec<BenchResult>,
+}
+
+impl BenchReport {
+    /// A plain-text table.
+    pub fn table(&self) -> String {
+        let mut out = format!("airssys bench: {} ({} rounds, median per op)\n", self.component, self.rounds);
+        out.push_str(&format!(
+            "{:<34} {:>12} {:>12} {:>8} {:>8}\n",
+            "measurement", "airssys µs", "bare µs", "ratio", "target"
+        ));
+        for r in &self.results {
+            let target = match (r.target_ratio, r.meets_target) {
+                (Some(t), Some(true)) => format!("≤{t} ok"),
+                (Some(t), _) => format!("≤{t} MISS"),
+                _ => "-".to_string(),
+            };
+            out.push_str(&format!(
+                "{:<34} {:>12.2} {:>12.2} {:>7.2}x {:>8}\n",
+                r.label, r.airssys_us, r.bare_us, r.ratio, target
+            ));
+        }
+        out
+    }
+}
+
+/// Runs every measurement.
+pub fn run(options: &BenchOptions) -> Result<BenchReport> {
+    let rounds = if options.quick { 5 } else { 15 };
+    let scratch = Scratch::new()?;
+    let host = Host::new(HostConfig {
+        cache_dir: Some(scratch.0.join("airssys-cache")),
+        default_limits: CallLimits { timeout: Duration::from_secs(30), ..CallLimits::default() },
+        ..HostConfig::default()
+    })?;
+    let component = host.load_bytes(&options.component)?;
+    let bare = Bare::new(&options.component)?;
+
+    let mut results = Vec::new();
+
+    // (a) instantiate
+    {
+        let iters = 200;
+        let (a, b) = compare(
+            rounds,
+            iters,
+            || {
+                black_box(host.instantiate(&component)?);
+                Ok(())
+            },
+            || {
+                black_box(bare.instantiate()?);
+                Ok(())
+            },
+        )?;
+        results.push(result("instantiate", "instantiate (pooled, pre-linked)", a, b, Some(1.25)));
+    }
+
+    // (b) warm execute
+    for (key, label, size, iters) in [
+        ("warm_execute_1k", "warm execute, 1 KiB", 1024, 2000),
+        ("warm_execute_64k", "warm execute, 64 KiB", 64 * 1024, 200),
+    ] {
+        let input = Input::new(payload(size));
+        let mut ours = host.instantiate(&component)?;
+        ours.init(&[])?;
+        let mut theirs = bare.instantiate()?;
+        theirs.init()?;
+        let (a, b) = compare(
+            rounds,
+            iters,
+            || {
+                black_box(ours.execute(&input)?);
+                Ok(())
+            },
+            || {
+                black_box(theirs.execute(&input)?);
+                Ok(())
+            },
+        )?;
+        results.push(result(key, label, a, b, Some(1.15)));
+    }
+
+    // (c) fresh instance + execute
+    {
+        let input = Input::new(payload(1024));
+        let limits = host.config().default_limits.clone();
+        let (a, b) = compare(
+            rounds,
+            200,
+            || {
+                black_box(host.call_once(&component, &[], &input, limits.clone())?);
+                Ok(())
+            },
+            || {
+                let mut instance = bare.instantiate()?;
+                instance.init()?;
+                black_box(instance.execute(&input)?);
+                instance.shutdown()?;
+                Ok(())
+            },
+        )?;
+        results.push(result("fresh_instance_execute", "fresh instance + execute, 1 KiB", a, b, Some(1.25)));
+    }
+
+    // (d) load: from the disk cache, and compiling
+    {
+        let digest = component.digest();
+        let artifact = scratch.0.join("bare.cwasm");
+        let compiled = bare.component.serialize().map_err(|e| Error::Cache(format!("{e:#}")))?;
+        std::fs::write(&artifact, compiled).map_err(|e| Error::io("write", &artifact, e))?;
+        let (a, b) = compare(
+            rounds,
+            20,
+            || {
+                host.evict(&digest);
+                black_box(host.load_bytes(&options.component)?);
+                Ok(())
+            },
+            || {
+                black_box(bare.load_cached(&artifact)?);
+                Ok(())
+            },
+        )?;
+        results.push(result("load_cached", "load from compile cache", a, b, None));
+
+        let uncached = Host::new(HostConfig { cache_dir: None, ..HostConfig::default() })?;
+        let (a, b) = compare(
+            rounds.min(5),
+            1,
+            || {
+                uncached.evict(&digest);
+                black_box(uncached.load_bytes(&options.component)?);
+                Ok(())
+            },
+            || {
+                black_box(bare.compile()?);
+                Ok(())
+            },
+        )?;
+        results.push(result("load_compile", "load with compilation", a, b, None));
+    }
+
+    Ok(BenchReport { component: options.component_name.clone(), rounds, results })
+}
+
+fn payload(size: usize) -> Vec<u8> {
+    b"the quick brown fox jumps over the lazy dog. ".iter().copied().cycle().take(size).collect()
+}
+
+fn result(key: &str, label: &str, airssys_us: f64, bare_us: f64, target: Option<f64>) -> BenchResult {
+    let ratio = if bare_us > 0.0 { airssys_us / bare_us } else { f64::NAN };
+    BenchResult {
+        key: key.to_string(),
+        label: label.to_string(),
+        airssys_us,
+        bare_us,
+        ratio,
+        target_ratio: target,
+        meets_target: target.map(|t| ratio <= t),
+    }
+}
+
+/// Alternates batches of `iters` operations, framework then baseline, for
+/// `rounds` rounds after one warm-up round; returns median µs per operation.
+fn compare(
+    rounds: usize,
+    iters: usize,
+    mut ours: impl FnMut() -> Result<()>,
+    mut bare: impl FnMut() -> Result<()>,
+) -> Result<(f64, f64)> {
+    let batch = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f()?;
+        }
+        Ok(start.elapsed().as_secs_f64() * 1e6 / iters as f64)
+    };
+    batch(&mut ours)?;
+    batch(&mut bare)?;
+    let mut a = Vec::with_capacity(rounds);
+    let mut b = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        a.push(batch(&mut ours)?);
+        b.push(batch(&mut bare)?);
+    }
+    Ok((median(&mut a), median(&mut b)))
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A temporary folder removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("airssys-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create a scratch folder", &dir, e))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---- the bare-wasmtime baseline -------------------------------------------
+
+struct BareState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for BareState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl bindings::airssys::component::types::Host for BareState {}
+
+impl bindings::airssys::component::host::Host for BareState {
+    fn log(&mut self, _level: LogLevel, _message: String, _fields: Vec<(String, String)>) {}
+    fn emit_metric(&mut self, _name: String, _value: f64, _labels: Vec<(String, String)>) {}
+}
+
+struct Bare {
+    engine: Engine,
+    linker: Linker<BareState>,
+    component: Component,
+    pre: InstancePre<BareState>,
+    indices: GuestIndices,
+    bytes: Vec<u8>,
+}
+
+struct BareInstance {
+    store: Store<BareState>,
+    guest: bindings::Guest,
+}
+
+fn wt(e: wasmtime::Error) -> Error {
+    Error::Instantiate(e.into())
+}
+
+impl Bare {
+    fn new(bytes: &[u8]) -> Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
+        let mut pooling = PoolingAllocationConfig::new();
+        pooling
+            .total_component_instances(64)
+            .total_core_instances(256)
+            .total_memories(128)
+            .total_tables(256)
+            .total_stacks(64)
+            .max_memory_size(1 << 30);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = Engine::new(&config).map_err(wt)?;
+        let mut linker = Linker::<BareState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
+        bindings::airssys::component::host::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
+            .map_err(wt)?;
+        bindings::airssys::component::types::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
+            .map_err(wt)?;
+        let component = Component::new(&engine, bytes).map_err(wt)?;
+        let pre = linker.instantiate_pre(&component).map_err(wt)?;
+        let indices = GuestIndices::new(&pre).map_err(wt)?;
+        Ok(Bare { engine, linker, component, pre, indices, bytes: bytes.to_vec() })
+    }
+
+    fn instantiate(&self) -> Result<BareInstance> {
+        let mut store =
+            Store::new(&self.engine, BareState { wasi: WasiCtxBuilder::new().build(), table: ResourceTable::new() });
+        store.set_epoch_deadline(1 << 40);
+        let instance = self.pre.instantiate(&mut store).map_err(wt)?;
+        let guest = self.indices.load(&mut store, &instance).map_err(wt)?;
+        Ok(BareInstance { store, guest })
+    }
+
+    fn load_cached(&self, artifact: &std::path::Path) -> Result<InstancePre<BareState>> {
+        // SAFETY: the artifact was written by `Component::serialize` of this
+        // very engine a moment ago.
+        let component = unsafe { Component::deserialize_file(&self.engine, artifact) }.map_err(wt)?;
+        self.linker.instantiate_pre(&component).map_err(wt)
+    }
+
+    fn compile(&self) -> Result<Component> {
+        Component::new(&self.engine, &self.bytes).map_err(wt)
+    }
+}
+
+impl BareInstance {
+    fn init(&mut self) -> Result<()> {
+        self.guest.call_init(&mut self.store, &Vec::new()).map_err(wt)?.map_err(|e| Error::Config(e.message))
+    }
+
+    fn execute(&mut self, input: &Input) -> Result<crate::Output> {
+        self.guest.call_execute(&mut self.store, input).map_err(wt)?.map_err(|e| Error::Config(e.message))
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        self.guest.call_shutdown(&mut self.store).map_err(wt)?.map_err(|e| Error::Config(e.message))
+    }
+}

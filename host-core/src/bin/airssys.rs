@@ -1,0 +1,245 @@
+//! `airssys`: the headless airssys-wasm command line.
+//!
+//! ```text
+//! airssys inspect FILE.wasm [--json]
+//! airssys call FILE.wasm [--input FILE|-] [--config KEY=VALUE]... [--timeout-ms N] [--max-memory-mib N]
+//! airssys bench [--json]
+//! ```
+
+use std::{
+    io::{Read, Write},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use host_core::{CallLimits, ComponentKind, Description, Host, HostConfig, Input, bench};
+
+#[derive(Debug, Parser)]
+#[command(name = "airssys", version, about = "Run, inspect and benchmark WebAssembly components")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Folder for compiled code (default: $AIRSSYS_CACHE_DIR or ~/.cache/airssys/compiled).
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every time; do not read or write the compile cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// More log output (guest log lines at debug level and host events).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a component's digest, kind, contract version, metadata,
+    /// required capabilities, imports and exports.
+    Inspect {
+        /// The component file.
+        file: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run init, one execute and shutdown; write the output to stdout.
+    Call(CallArgs),
+    /// Measure airssys against bare wasmtime on the same component.
+    Bench {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Component to measure (default: the bundled `upper` sample).
+        #[arg(long, value_name = "FILE")]
+        component: Option<PathBuf>,
+        /// Fewer rounds: a quick, noisier run.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CallArgs {
+    /// The component file.
+    file: PathBuf,
+    /// Input file, or `-` for stdin (default: empty input).
+    #[arg(long, value_name = "FILE|-")]
+    input: Option<String>,
+    /// Configuration passed to init (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    config: Vec<(String, String)>,
+    /// Wall-clock limit per lifecycle call.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Linear memory cap.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    max_memory_mib: usize,
+    /// Fuel budget per call (turns fuel metering on).
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn,wasmtime=warn,cranelift=warn",
+        1 => "info,airssys::guest=debug,wasmtime=warn,cranelift=warn",
+        _ => "debug,wasmtime=warn,cranelift=warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn host_config(global: &GlobalArgs) -> HostConfig {
+    let mut config = HostConfig::default();
+    if global.no_cache {
+        config.cache_dir = None;
+    } else if let Some(dir) = &global.cache_dir {
+        config.cache_dir = Some(dir.clone());
+    }
+    config
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Inspect { file, json } => inspect(&cli.global, &file, json),
+        Command::Call(args) => call(&cli.global, args),
+        Command::Bench { json, component, quick } => run_bench(&cli.global, component, json, quick),
+    }
+}
+
+fn inspect(global: &GlobalArgs, file: &PathBuf, json: bool) -> Result<()> {
+    let host = Host::new(host_config(global))?;
+    let component = host.load_file(file)?;
+    let description = host.describe(&component)?;
+    if json {
+        let mut doc = serde_json::to_value(&description)?;
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("file".into(), file.display().to_string().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_description(file, &description);
+    }
+    Ok(())
+}
+
+fn print_description(file: &std::path::Path, d: &Description) {
+    let list = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
+    let kind = match &d.info.kind {
+        ComponentKind::Contract { version, state } => format!(
+            "contract component, airssys:component@{version}{}",
+            if *state { ", exports state" } else { "" }
+        ),
+        ComponentKind::WasiCommand => "WASI command (stdin to stdout)".to_string(),
+    };
+    let m = &d.metadata;
+    println!("{}", file.display());
+    println!("  digest        {}", d.info.digest);
+    println!("  size          {} bytes", d.info.size_bytes);
+    println!("  kind          {kind}");
+    println!("  name          {} {}", m.name, m.version);
+    println!("  description   {}", m.description);
+    println!("  accepts       {}", list(&m.accepts));
+    println!("  produces      {}", list(&m.produces));
+    println!("  stateful      {}", if m.stateful { "yes" } else { "no" });
+    let caps: Vec<String> = d.required_capabilities.iter().map(ToString::to_string).collect();
+    println!("  capabilities  {}", list(&caps));
+    println!("  imports");
+    for import in &d.info.imports {
+        println!("    {import}");
+    }
+    println!("  exports");
+    for export in d.info.exports.iter().filter(|e| !e.contains('#')) {
+        println!("    {export}");
+    }
+}
+
+fn read_input(input: Option<&str>) -> Result<Vec<u8>> {
+    match input {
+        None => Ok(Vec::new()),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).context("cannot read the input from stdin")?;
+            Ok(buf)
+        }
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read the input file {path}")),
+    }
+}
+
+fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
+    let mut config = host_config(global);
+    if args.fuel.is_some() {
+        config.fuel_per_call = args.fuel;
+    }
+    let max_memory = args.max_memory_mib.checked_mul(1024 * 1024).context("--max-memory-mib is too large")?;
+    if max_memory > config.pool.max_memory_bytes {
+        bail!(
+            "--max-memory-mib {} is above the host maximum of {} MiB",
+            args.max_memory_mib,
+            config.pool.max_memory_bytes >> 20
+        );
+    }
+    let limits = CallLimits {
+        timeout: Duration::from_millis(args.timeout_ms),
+        max_memory_bytes: max_memory,
+        fuel: args.fuel,
+        ..CallLimits::default()
+    };
+    let host = Host::new(config)?;
+    let component = host.load_file(&args.file)?;
+    let input = Input::new(read_input(args.input.as_deref())?);
+    let output = host.call_once(&component, &args.config, &input, limits)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&output.data).context("cannot write the output")?;
+    stdout.flush().context("cannot write the output")?;
+    Ok(())
+}
+
+fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick: bool) -> Result<()> {
+    let (bytes, name) = match component {
+        Some(path) => {
+            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            (bytes, path.display().to_string())
+        }
+        None => (bench::BUNDLED_UPPER.to_vec(), "bundled sample upper.wasm".to_string()),
+    };
+    let _ = global;
+    let report = bench::run(&bench::BenchOptions { component: bytes, component_name: name, quick })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Loading and introspecting components.
+//!
+//! Loading checks the header (so a core module or garbage gets a clear
+//! error), validates and compiles (or reads compiled code back from the disk
+//! cache), classifies the component by its exports, and pre-links it into an
+//! `InstancePre` so instantiation does no name resolution.
+
+use std::path::Path;
+
+use serde::Serialize;
+use wasmtime::component::{Component, InstancePre, types::ComponentItem};
+use wasmtime_wasi::p2::bindings::sync::CommandPre;
+
+use crate::{
+    CONTRACT_VERSION, Error, Result,
+    bindings::{GuestIndices, StateIndices},
+    engine::LoadOrigin,
+    instance::HostState,
+    types::{ComponentKind, Digest},
+};
+
+const GUEST_INTERFACE: &str = "airssys:component/guest";
+const STATE_INTERFACE: &str = "airssys:component/state";
+const WASI_RUN: &str = "wasi:cli/run";
+
+/// What can be known about a component without running it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentInfo {
+    /// sha256 of the bytes.
+    pub digest: Digest,
+    /// Size of the `.wasm` in bytes.
+    pub size_bytes: u64,
+    /// Contract component or WASI command.
+    #[serde(flatten)]
+    pub kind: ComponentKind,
+    /// Imported interfaces and functions, by name.
+    pub imports: Vec<String>,
+    /// Exported interfaces and functions, by name.
+    pub exports: Vec<String>,
+}
+
+/// A validated, compiled and pre-linked component, ready to instantiate.
+pub struct LoadedComponent {
+    name: String,
+    info: ComponentInfo,
+    origin: LoadOrigin,
+    component: Component,
+    entry: Entry,
+}
+
+impl std::fmt::Debug for LoadedComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedComponent")
+            .field("name", &self.name)
+            .field("digest", &self.info.digest)
+            .field("kind", &self.info.kind)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+pub(crate) enum Entry {
+    Contract { pre: InstancePre<HostState>, guest: GuestIndices, state: Option<StateIndices> },
+    Command { pre: CommandPre<HostState> },
+}
+
+impl LoadedComponent {
+    /// A name for logs: the file stem it was loaded from, or the short digest.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its sha256 digest.
+    pub fn digest(&self) -> Digest {
+        self.info.digest
+    }
+
+    /// Static introspection.
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+
+    /// Contract component or WASI command.
+    pub fn kind(&self) -> &ComponentKind {
+        &self.info.kind
+    }
+
+    /// Where its compiled code came from.
+    pub fn origin(&self) -> LoadOrigin {
+        self.origin
+    }
+
+    /// The wasmtime component.
+    pub fn wasmtime_component(&self) -> &Component {
+        &self.component
+    }
+
+    pub(crate) fn entry(&self) -> &Entry {
+        &self.entry
+    }
+}
+
+/// Refuses bytes that are not a component before handing them to wasmtime,
+/// so the error says what the bytes are.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 {
+        return Err(Error::NotWasm {
+            reason: format!("the file is only {} bytes long (truncated or empty)", bytes.len()),
+        });
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(Error::NotWasm { reason: "it does not start with the `\\0asm` magic bytes".into() });
+    }
+    match &bytes[4..8] {
+        [0x01, 0x00, 0x00, 0x00] => Err(Error::CoreModule),
+        [_, _, 0x01, 0x00] => Ok(()),
+        other => Err(Error::NotWasm { reason: format!("unknown WebAssembly version/layer {other:02x?}") }),
+    }
+}
+
+/// Classifies and pre-links a compiled component.
+pub(crate) fn prepare(
+    linker: &wasmtime::component::Linker<HostState>,
+    engine: &wasmtime::Engine,
+    component: Component,
+    name: String,
+    digest: Digest,
+    size_bytes: u64,
+    origin: LoadOrigin,
+) -> Result<LoadedComponent> {
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+    let mut exports = Vec::new();
+    for (export, item) in ty.exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentInstance(inst) => {
+                exports.push(export.to_string());
+                for (func, _) in inst.exports(engine) {
+                    exports.push(format!("{export}#{func}"));
+                }
+            }
+            _ => exports.push(export.to_string()),
+        }
+    }
+    let top_level: Vec<&str> = exports.iter().filter(|e| !e.contains('#')).map(String::as_str).collect();
+    let kind = classify(&top_level)?;
+    let pre = linker.instantiate_pre(&component).map_err(|e| Error::Link(e.into()))?;
+    let entry = match &kind {
+        ComponentKind::Contract { state, .. } => {
+            let guest = GuestIndices::new(&pre).map_err(|e| Error::Link(e.into()))?;
+            let state = if *state { Some(StateIndices::new(&pre).map_err(|e| Error::Link(e.into()))?) } else { None };
+            Entry::Contract { pre, guest, state }
+        }
+        ComponentKind::WasiCommand => Entry::Command { pre: CommandPre::new(pre).map_err(|e| Error::Link(e.into()))? },
+    };
+    Ok(LoadedComponent {
+        name,
+        info: ComponentInfo { digest, size_bytes, kind, imports, exports },
+        origin,
+        component,
+        entry,
+    })
+}
+
+/// Decides the kind from the top-level export names.
+fn classify(exports: &[&str]) -> Result<ComponentKind> {
+    let versioned = |prefix: &str| {
+        exports.iter().find_map(|e| e.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('@')).map(str::to_string))
+    };
+    if let Some(found) = versioned(GUEST_INTERFACE) {
+        if !contract_compatible(&found) {
+            return Err(Error::ContractVersion { found, expected: CONTRACT_VERSION });
+        }
+        let state = versioned(STATE_INTERFACE).is_some_and(|v| contract_compatible(&v));
+        return Ok(ComponentKind::Contract { version: found, state });
+    }
+    if exports.iter().any(|e| *e == GUEST_INTERFACE) {
+        return Err(Error::ContractVersion { found: "(unversioned)".into(), expected: CONTRACT_VERSION });
+    }
+    if versioned(WASI_RUN).is_some_and(|v| v.starts_with("0.2.")) {
+        return Ok(ComponentKind::WasiCommand);
+    }
+    let found = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+    Err(Error::MissingExport { found })
+}
+
+/// Semver compatibility for the contract: same major, and for 0.x the same
+/// minor too.
+fn contract_compatible(found: &str) -> bool {
+    let (Ok(found), Ok(ours)) = (semver::Version::parse(found), semver::Version::parse(CONTRACT_VERSION)) else {
+        return false;
+    };
+    if ours.major == 0 { found.major == 0 && found.minor == ours.minor } else { found.major == ours.major }
+}
+
+/// A display name from a path: the file stem.
+pub(crate) fn name_from_path(path: &Path) -> Option<String> {
+    path.file_stem().and_then(|s| s.to_str()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_check_names_what_the_bytes_are() {
+        assert!(matches!(check_header(b""), Err(Error::NotWasm { .. })));
+        assert!(matches!(check_header(b"hello world!"), Err(Error::NotWasm { .. })));
+        assert!(matches!(check_header(b"\0asm\x01\0\0\0"), Err(Error::CoreModule)));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn classify_by_exports() {
+        let kind = classify(&["airssys:component/guest@0.1.0"]).unwrap();
+        assert_eq!(kind, ComponentKind::Contract { version: "0.1.0".into(), state: false });
+        let kind = classify(&["airssys:component/guest@0.1.3", "airssys:component/state@0.1.3"]).unwrap();
+        assert_eq!(kind, ComponentKind::Contract { version: "0.1.3".into(), state: true });
+        assert_eq!(classify(&["wasi:cli/run@0.2.6"]).unwrap(), ComponentKind::WasiCommand);
+        let err = classify(&["airssys:component/guest@0.2.0"]).unwrap_err().to_string();
+        assert!(err.contains("0.2.0") && err.contains(CONTRACT_VERSION), "{err}");
+        assert!(matches!(classify(&["foo:bar/baz"]), Err(Error::MissingExport { .. })));
+    }
+}

@@ -1,0 +1,244 @@
+//! The error type at host-core's boundary.
+//!
+//! Every variant says what went wrong and what to do about it, and keeps its
+//! cause: wasmtime errors are wrapped (not turned into strings), so
+//! `Error::source()` and `WasmtimeError::inner()` still reach the root cause
+//! (for example a `wasmtime::Trap`).
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use crate::CONTRACT_VERSION;
+
+/// Result alias for host-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can fail in host-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("cannot {action}: {source}: {}", path.display())]
+    Io {
+        /// What was being done, e.g. "read the component".
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The bytes are not WebAssembly at all.
+    #[error(
+        "not a WebAssembly component: {reason}. Expected a .wasm component \
+         (build Rust with `cargo build --target wasm32-wasip2`)"
+    )]
+    NotWasm {
+        /// What is wrong with the bytes.
+        reason: String,
+    },
+
+    /// A core WebAssembly module was given where a component is needed.
+    #[error(
+        "this is a core WebAssembly module, not a component. Build for \
+         wasm32-wasip2, or wrap the module into a component with the wasip1 \
+         adapter (`wasm-tools component new MODULE.wasm --adapt ADAPTER.wasm`)"
+    )]
+    CoreModule,
+
+    /// The bytes claim to be a component but do not validate or compile.
+    #[error("invalid component: {0}")]
+    InvalidComponent(#[source] WasmtimeError),
+
+    /// The component exports neither the airssys contract nor `wasi:cli/run`.
+    #[error(
+        "the component exports neither `airssys:component/guest@{CONTRACT_VERSION}` \
+         nor `wasi:cli/run`, so there is nothing to call (it exports: {found}). \
+         Implement the contract with airssys-sdk, or build a WASI command"
+    )]
+    MissingExport {
+        /// The exports the component does have, comma separated.
+        found: String,
+    },
+
+    /// The component was built against an incompatible contract version.
+    #[error(
+        "contract version mismatch: the component exports \
+         airssys:component/guest@{found}, but this host speaks \
+         airssys:component@{expected}. Rebuild the component against \
+         airssys:component@{expected}"
+    )]
+    ContractVersion {
+        /// The version the component was built against.
+        found: String,
+        /// The version this host implements.
+        expected: &'static str,
+    },
+
+    /// The component needs an import this host does not provide.
+    #[error("cannot link the component: {0}. The host provides WASI 0.2 and airssys:component/host")]
+    Link(#[source] WasmtimeError),
+
+    /// Creating an instance failed (for example the instance pool is full).
+    #[error("cannot instantiate the component: {0}")]
+    Instantiate(#[source] WasmtimeError),
+
+    /// The guest trapped (a panic, `unreachable`, an out-of-bounds access...).
+    #[error("the component trapped in `{function}`: {source}")]
+    Trap {
+        /// The export that was running.
+        function: &'static str,
+        /// The trap, with the guest's message and backtrace.
+        #[source]
+        source: WasmtimeError,
+    },
+
+    /// The call ran past its wall-clock deadline and was interrupted.
+    #[error(
+        "`{function}` timed out after {} ms; raise the limit with \
+         --timeout-ms if the work is legitimately slow",
+        limit.as_millis()
+    )]
+    Timeout {
+        /// The export that was running.
+        function: &'static str,
+        /// The deadline that was exceeded.
+        limit: Duration,
+    },
+
+    /// The guest tried to grow its memory past the cap.
+    #[error(
+        "`{function}` exceeded the memory limit of {} MiB (it asked for {} MiB); \
+         raise it with --max-memory-mib",
+        limit_bytes / (1024 * 1024),
+        requested_bytes / (1024 * 1024)
+    )]
+    OutOfMemory {
+        /// The export that was running.
+        function: &'static str,
+        /// The cap in bytes.
+        limit_bytes: u64,
+        /// What the guest asked for in total, in bytes.
+        requested_bytes: u64,
+    },
+
+    /// The call used up its fuel budget.
+    #[error("`{function}` ran out of fuel ({fuel} units per call); raise the fuel budget")]
+    OutOfFuel {
+        /// The export that was running.
+        function: &'static str,
+        /// The per-call budget.
+        fuel: u64,
+    },
+
+    /// A WASI command wrote more output than allowed.
+    #[error("the component wrote more than {limit_bytes} bytes of output")]
+    OutputTooLarge {
+        /// The cap in bytes.
+        limit_bytes: usize,
+    },
+
+    /// The component returned an error value (it did not trap).
+    #[error("`{function}` failed: {error}")]
+    Guest {
+        /// The export that returned the error.
+        function: &'static str,
+        /// The error the component returned.
+        error: crate::types::GuestError,
+    },
+
+    /// A WASI command exited with a non-zero status.
+    #[error("the command exited with status {code}{}", stderr_suffix(stderr))]
+    CommandFailed {
+        /// The exit status.
+        code: i32,
+        /// What the command wrote to stderr (truncated).
+        stderr: String,
+    },
+
+    /// The instance trapped earlier and cannot be entered again.
+    #[error("the instance is unusable after an earlier trap; create a new instance")]
+    Poisoned,
+
+    /// The compiled-code cache could not be used.
+    #[error("compile cache: {0}")]
+    Cache(String),
+
+    /// A host setting is invalid.
+    #[error("invalid host configuration: {0}")]
+    Config(String),
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    if stderr.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", stderr.trim())
+    }
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// Whether the failure came from the guest and a fresh instance would
+    /// behave normally (trap, timeout, memory, fuel): the host is unharmed.
+    pub fn is_guest_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::Trap { .. }
+                | Error::Timeout { .. }
+                | Error::OutOfMemory { .. }
+                | Error::OutOfFuel { .. }
+                | Error::OutputTooLarge { .. }
+                | Error::Guest { .. }
+                | Error::CommandFailed { .. }
+        )
+    }
+}
+
+/// A `wasmtime::Error` kept whole, so that it can be a `source()`.
+///
+/// `wasmtime::Error` (like `anyhow::Error`) does not implement
+/// `std::error::Error` itself; this wrapper does, and `inner()` gives the
+/// original back for downcasting (e.g. to `wasmtime::Trap`).
+pub struct WasmtimeError(wasmtime::Error);
+
+impl WasmtimeError {
+    /// The wrapped wasmtime error.
+    pub fn inner(&self) -> &wasmtime::Error {
+        &self.0
+    }
+
+    /// The trap code, if this error is a trap.
+    pub fn trap(&self) -> Option<wasmtime::Trap> {
+        self.0.downcast_ref::<wasmtime::Trap>().copied()
+    }
+}
+
+impl From<wasmtime::Error> for WasmtimeError {
+    fn from(e: wasmtime::Error) -> Self {
+        WasmtimeError(e)
+    }
+}
+
+impl fmt::Display for WasmtimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `{:#}` prints the whole chain on one line, including the guest's
+        // own message for traps.
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl fmt::Debug for WasmtimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for WasmtimeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}

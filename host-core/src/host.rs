@@ -1,0 +1,337 @@
+//! `Host`: one engine, one linker, one compile cache, shared by every
+//! component it loads. Cheap to clone; safe to share across threads.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use serde::Serialize;
+use wasmtime::{Engine, component::Component, component::Linker};
+
+use crate::{
+    Error, Result,
+    bindings,
+    component::{self, ComponentInfo, LoadedComponent},
+    engine::{self, CompileCache, EpochTicker, LoadOrigin},
+    instance::{HostState, Instance},
+    types::{Capability, Digest, Metadata},
+};
+
+/// Settings of a [`Host`].
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Where compiled code is cached; `None` disables the disk cache.
+    pub cache_dir: Option<PathBuf>,
+    /// How often the epoch advances; deadlines are accurate to one tick.
+    pub epoch_tick: Duration,
+    /// Instance pool sizing.
+    pub pool: PoolConfig,
+    /// Limits applied to each call unless an instance is given others.
+    pub default_limits: CallLimits,
+    /// When set, fuel metering is on and each call gets this budget
+    /// (refilled before every call). Costs some speed.
+    pub fuel_per_call: Option<u64>,
+    /// Stack available to guest code, in bytes.
+    pub max_wasm_stack_bytes: usize,
+    /// Cap on what a WASI command may write to stdout, in bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            cache_dir: default_cache_dir(),
+            epoch_tick: Duration::from_millis(5),
+            pool: PoolConfig::default(),
+            default_limits: CallLimits::default(),
+            fuel_per_call: None,
+            max_wasm_stack_bytes: 512 * 1024,
+            max_output_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Instance pool sizing: every live instance takes a slot.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// How many component instances may be alive at once.
+    pub max_instances: u32,
+    /// The largest linear memory any instance may have, in bytes; per-call
+    /// caps ([`CallLimits::max_memory_bytes`]) may only be lower.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig { max_instances: 256, max_memory_bytes: 1 << 30 }
+    }
+}
+
+/// Bounds on one call into a guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Wall-clock deadline per call.
+    pub timeout: Duration,
+    /// Linear memory cap in bytes.
+    pub max_memory_bytes: usize,
+    /// Table size cap in elements.
+    pub max_table_elements: usize,
+    /// Fuel budget per call (only when the host has fuel on).
+    pub fuel: Option<u64>,
+}
+
+/// The default compile cache: `$AIRSSYS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/airssys/compiled`, else `~/.cache/airssys/compiled`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("AIRSSYS_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("airssys").join("compiled"))
+}
+
+/// What `Host::describe` finds by running a component's introspection
+/// exports (no `init`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Description {
+    /// Static facts.
+    #[serde(flatten)]
+    pub info: ComponentInfo,
+    /// `metadata()`.
+    pub metadata: Metadata,
+    /// `required-capabilities()`.
+    pub required_capabilities: Vec<Capability>,
+}
+
+/// State shared by a host and every instance it makes.
+pub(crate) struct HostShared {
+    pub engine: Engine,
+    pub fuel_enabled: bool,
+    pub max_output_bytes: usize,
+    tick: Duration,
+}
+
+impl HostShared {
+    /// Epoch ticks for a deadline: rounded up, plus one so that a call never
+    /// gets less than `timeout`.
+    #[inline]
+    pub fn deadline_ticks(&self, timeout: Duration) -> u64 {
+        let tick = self.tick.as_nanos().max(1);
+        (timeout.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+    }
+}
+
+struct HostInner {
+    shared: Arc<HostShared>,
+    linker: Linker<HostState>,
+    cache: Option<CompileCache>,
+    loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
+    compilations: AtomicU64,
+    config: HostConfig,
+    _ticker: EpochTicker,
+}
+
+/// The runtime: loads components and makes instances of them.
+///
+/// ```no_run
+/// use host_core::{Host, HostConfig, Input};
+/// # fn main() -> Result<(), host_core::Error> {
+/// let host = Host::new(HostConfig::default())?;
+/// let upper = host.load_file("sample-projects/text-tools/components/upper.wasm")?;
+/// let mut instance = host.instantiate(&upper)?;
+/// instance.init(&[])?;
+/// let out = instance.execute(&Input::new(b"hello".to_vec()))?;
+/// assert_eq!(out.data, b"HELLO");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Builds the engine, links WASI and the airssys host interface, opens
+    /// the compile cache and starts the epoch ticker.
+    pub fn new(config: HostConfig) -> Result<Self> {
+        if config.default_limits.max_memory_bytes > config.pool.max_memory_bytes {
+            return Err(Error::Config(format!(
+                "the per-call memory cap ({} bytes) exceeds the pool's maximum ({} bytes)",
+                config.default_limits.max_memory_bytes, config.pool.max_memory_bytes
+            )));
+        }
+        let engine = engine::build_engine(&config)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
+        bindings::add_host_to_linker(&mut linker).map_err(|e| Error::Link(e.into()))?;
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(CompileCache::open(dir, &engine::engine_fingerprint(&engine))?),
+            None => None,
+        };
+        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
+        let shared = Arc::new(HostShared {
+            engine,
+            fuel_enabled: config.fuel_per_call.is_some(),
+            max_output_bytes: config.max_output_bytes,
+            tick: config.epoch_tick,
+        });
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                shared,
+                linker,
+                cache,
+                loaded: Mutex::new(HashMap::new()),
+                compilations: AtomicU64::new(0),
+                config,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The host's settings.
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    /// The shared wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.shared.engine
+    }
+
+    /// How many components this host has compiled (cache misses).
+    pub fn compilations(&self) -> u64 {
+        self.inner.compilations.load(Ordering::Relaxed)
+    }
+
+    /// Reads, validates, compiles (or loads from cache) and pre-links.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<LoadedComponent>> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read the component", path, e))?;
+        self.load_named(&bytes, component::name_from_path(path))
+    }
+
+    /// Validates, compiles (or loads from cache) and pre-links `bytes`.
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>> {
+        self.load_named(bytes, None)
+    }
+
+    /// Like [`Host::load_bytes`] with a display name for logs.
+    pub fn load_named(&self, bytes: &[u8], name: Option<String>) -> Result<Arc<LoadedComponent>> {
+        component::check_header(bytes)?;
+        let digest = Digest::of(bytes);
+        if let Some(found) = self.lock_loaded().get(&digest) {
+            return Ok(found.clone());
+        }
+        let name = name.unwrap_or_else(|| digest.short());
+        let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
+        let loaded = Arc::new(component::prepare(
+            &self.inner.linker,
+            self.engine(),
+            compiled,
+            name,
+            digest,
+            bytes.len() as u64,
+            origin,
+        )?);
+        self.lock_loaded().insert(digest, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Drops a component from the in-memory table (the disk cache stays).
+    pub fn evict(&self, digest: &Digest) {
+        self.lock_loaded().remove(digest);
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<LoadedComponent>>> {
+        // A panic while holding this lock leaves a consistent map.
+        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn compile_or_read_cache(&self, bytes: &[u8], digest: &Digest) -> Result<(Component, LoadOrigin)> {
+        let engine = self.engine();
+        if let Some(cache) = &self.inner.cache {
+            let path = cache.path_for(digest);
+            if path.exists() {
+                // SAFETY: the cache folder is private to this host and only
+                // holds `Component::serialize` output of an engine with the
+                // same fingerprint (the folder name), written atomically.
+                match unsafe { Component::deserialize_file(engine, &path) } {
+                    Ok(component) => return Ok((component, LoadOrigin::DiskCache)),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), path = %path.display(), "dropping unusable cached code");
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(|e| Error::InvalidComponent(e.into()))?;
+        self.inner.compilations.fetch_add(1, Ordering::Relaxed);
+        if let Some(cache) = &self.inner.cache {
+            match component.serialize() {
+                Ok(compiled) => {
+                    if let Err(e) = cache.store(digest, &compiled) {
+                        tracing::warn!(error = %e, "compile cache not updated");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot serialize compiled code"),
+            }
+        }
+        Ok((component, LoadOrigin::Compiled))
+    }
+
+    /// A new instance with the host's default limits.
+    pub fn instantiate(&self, component: &Arc<LoadedComponent>) -> Result<Instance> {
+        self.instantiate_with(component, self.inner.config.default_limits.clone())
+    }
+
+    /// A new instance with its own limits.
+    pub fn instantiate_with(&self, component: &Arc<LoadedComponent>, limits: CallLimits) -> Result<Instance> {
+        if limits.max_memory_bytes > self.inner.config.pool.max_memory_bytes {
+            return Err(Error::Config(format!(
+                "memory cap of {} MiB exceeds the host's pool maximum of {} MiB",
+                limits.max_memory_bytes >> 20,
+                self.inner.config.pool.max_memory_bytes >> 20
+            )));
+        }
+        Instance::new(self.inner.shared.clone(), component.clone(), limits)
+    }
+
+    /// Runs the introspection exports (`metadata`, `required-capabilities`)
+    /// in a throw-away instance.
+    pub fn describe(&self, component: &Arc<LoadedComponent>) -> Result<Description> {
+        let mut instance = self.instantiate(component)?;
+        Ok(Description {
+            info: component.info().clone(),
+            metadata: instance.metadata()?,
+            required_capabilities: instance.required_capabilities()?,
+        })
+    }
+
+    /// `init`, one `execute`, `shutdown` in a fresh instance.
+    pub fn call_once(
+        &self,
+        component: &Arc<LoadedComponent>,
+        config: &[(String, String)],
+        input: &crate::Input,
+        limits: CallLimits,
+    ) -> Result<crate::Output> {
+        let mut instance = self.instantiate_with(component, limits)?;
+        instance.init(config)?;
+        let output = instance.execute(input)?;
+        instance.shutdown()?;
+        Ok(output)
+    }
+}

@@ -1,0 +1,457 @@
+//! A live instance: a `Store<HostState>` with per-call limits, and typed
+//! calls of every lifecycle function.
+//!
+//! Every call sets a fresh wall-clock deadline (epochs), refills the fuel
+//! budget when fuel is on, and maps a trap, timeout or memory exhaustion to a
+//! typed [`Error`]. A trapped instance is poisoned: later calls fail with
+//! [`Error::Poisoned`] and the owner makes a new one (microseconds).
+
+use std::{sync::Arc, time::Duration};
+
+use wasmtime::{ResourceLimiter, Store, Trap, component::ResourceTable};
+use wasmtime_wasi::{
+    WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+    p2::pipe::{MemoryInputPipe, MemoryOutputPipe},
+};
+
+use crate::{
+    CallLimits, Error, Result,
+    bindings::{self, Guest, LogLevel, StateGuest, wit},
+    component::{Entry, LoadedComponent},
+    host::HostShared,
+    types::{Capability, Health, Metadata},
+};
+
+/// The data every store carries.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: CallLimiter,
+    log: GuestLog,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState").field("component", &self.log.component).finish_non_exhaustive()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps memory and table growth, and remembers that a cap was hit so the
+/// trap that follows can be reported as "out of memory".
+#[derive(Debug)]
+struct CallLimiter {
+    max_memory_bytes: usize,
+    max_table_elements: usize,
+    memory_exceeded: Option<usize>,
+}
+
+/// Marker error returned from the limiter; the guest traps with it.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit exceeded")]
+struct LimitExceeded;
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            self.memory_exceeded = Some(desired);
+            return Err(wasmtime::Error::new(LimitExceeded));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_table_elements {
+            return Err(wasmtime::format_err!(
+                "table growth to {desired} elements exceeds the limit of {}",
+                self.max_table_elements
+            ));
+        }
+        Ok(true)
+    }
+}
+
+/// Receives the guest's `host.log` lines and forwards them to `tracing`,
+/// bounded per instance so a chatty guest cannot flood the host.
+#[derive(Debug)]
+struct GuestLog {
+    component: String,
+    lines: u64,
+}
+
+const MAX_LOG_LINES_PER_INSTANCE: u64 = 10_000;
+const MAX_LOG_LINE_BYTES: usize = 4096;
+
+impl bindings::airssys::component::types::Host for HostState {}
+
+impl bindings::airssys::component::host::Host for HostState {
+    fn log(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) {
+        let log = &mut self.log;
+        log.lines += 1;
+        if log.lines > MAX_LOG_LINES_PER_INSTANCE {
+            return;
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE_BYTES {
+            let mut cut = MAX_LOG_LINE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let component = log.component.as_str();
+        let fields = FieldList(&fields);
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "airssys::guest", component, %fields, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "airssys::guest", component, %fields, "{message}"),
+            LogLevel::Info => tracing::info!(target: "airssys::guest", component, %fields, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "airssys::guest", component, %fields, "{message}"),
+            LogLevel::Error => tracing::error!(target: "airssys::guest", component, %fields, "{message}"),
+        }
+    }
+
+    fn emit_metric(&mut self, name: String, value: f64, labels: Vec<(String, String)>) {
+        tracing::trace!(target: "airssys::guest", component = %self.log.component, metric = %name, value, labels = %FieldList(&labels));
+    }
+}
+
+struct FieldList<'a>(&'a [(String, String)]);
+
+impl std::fmt::Display for FieldList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{k}={v:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a store is created with: everything the guest may see.
+/// Empty means nothing: no files, no env, no args, no network, no stdio.
+#[derive(Debug, Default)]
+pub(crate) struct Sandbox {
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+    pub stdin: Option<Vec<u8>>,
+    pub stdout: Option<MemoryOutputPipe>,
+    pub stderr: Option<MemoryOutputPipe>,
+}
+
+pub(crate) fn new_store(
+    shared: &HostShared,
+    component_name: &str,
+    limits: &CallLimits,
+    sandbox: Sandbox,
+) -> Store<HostState> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.envs(&sandbox.env).args(&sandbox.args);
+    if let Some(stdin) = sandbox.stdin {
+        wasi.stdin(MemoryInputPipe::new(stdin));
+    }
+    if let Some(stdout) = sandbox.stdout {
+        wasi.stdout(stdout);
+    }
+    if let Some(stderr) = sandbox.stderr {
+        wasi.stderr(stderr);
+    }
+    let state = HostState {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limiter: CallLimiter {
+            max_memory_bytes: limits.max_memory_bytes,
+            max_table_elements: limits.max_table_elements,
+            memory_exceeded: None,
+        },
+        log: GuestLog { component: component_name.to_string(), lines: 0 },
+    };
+    let mut store = Store::new(&shared.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    // Instantiation may run a start function: bound it like a call.
+    arm(&mut store, shared, limits);
+    store
+}
+
+/// Sets the deadline and refills fuel before a call into the guest.
+#[inline]
+fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) {
+    store.set_epoch_deadline(shared.deadline_ticks(limits.timeout));
+    if shared.fuel_enabled {
+        // Refilled on every call: a budget set once would run dry.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    }
+}
+
+/// Turns a failure inside the guest into a typed error.
+fn classify(store: &mut Store<HostState>, function: &'static str, limits: &CallLimits, err: wasmtime::Error) -> Error {
+    if let Some(requested) = store.data_mut().limiter.memory_exceeded.take() {
+        return Error::OutOfMemory {
+            function,
+            limit_bytes: limits.max_memory_bytes as u64,
+            requested_bytes: requested as u64,
+        };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::Timeout { function, limit: limits.timeout },
+        Some(Trap::OutOfFuel) => Error::OutOfFuel { function, fuel: limits.fuel.unwrap_or(u64::MAX) },
+        _ => Error::Trap { function, source: err.into() },
+    }
+}
+
+/// A live instance of a loaded component.
+pub struct Instance {
+    shared: Arc<HostShared>,
+    component: Arc<LoadedComponent>,
+    limits: CallLimits,
+    kind: InstanceKind,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("component", &self.component.digest())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+enum InstanceKind {
+    Contract { store: Store<HostState>, guest: Guest, state: Option<StateGuest>, poisoned: bool },
+    /// A WASI command runs in a fresh store per call (stdin is consumed).
+    Command { config: Vec<(String, String)> },
+}
+
+impl Instance {
+    pub(crate) fn new(shared: Arc<HostShared>, component: Arc<LoadedComponent>, limits: CallLimits) -> Result<Self> {
+        let kind = match component.entry() {
+            Entry::Contract { pre, guest, state } => {
+                let mut store = new_store(&shared, component.name(), &limits, Sandbox::default());
+                let instance = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &limits, e))?;
+                let guest = guest.load(&mut store, &instance).map_err(|e| Error::Instantiate(e.into()))?;
+                let state = match state {
+                    Some(indices) => {
+                        Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(e.into()))?)
+                    }
+                    None => None,
+                };
+                InstanceKind::Contract { store, guest, state, poisoned: false }
+            }
+            Entry::Command { .. } => InstanceKind::Command { config: Vec::new() },
+        };
+        Ok(Instance { shared, component, limits, kind })
+    }
+
+    /// The component this is an instance of.
+    pub fn component(&self) -> &Arc<LoadedComponent> {
+        &self.component
+    }
+
+    /// The limits applied to each call.
+    pub fn limits(&self) -> &CallLimits {
+        &self.limits
+    }
+
+    /// Whether the component exports the `state` interface.
+    pub fn has_state(&self) -> bool {
+        matches!(&self.kind, InstanceKind::Contract { state: Some(_), .. })
+    }
+
+    /// Calls `init(config)`. For a WASI command the config becomes its
+    /// environment (`KEY=VALUE`) and arguments (`--KEY=VALUE`).
+    pub fn init(&mut self, config: &[(String, String)]) -> Result<()> {
+        if let InstanceKind::Command { config: stored } = &mut self.kind {
+            *stored = config.to_vec();
+            return Ok(());
+        }
+        let config = config.to_vec();
+        self.contract_call("init", |g, s| g.call_init(s, &config))?.map_err(guest_error("init"))
+    }
+
+    /// Calls `execute(input)`.
+    pub fn execute(&mut self, input: &wit::Input) -> Result<wit::Output> {
+        if let InstanceKind::Command { config } = &self.kind {
+            return self.run_command(&input.data, config);
+        }
+        self.contract_call("execute", |g, s| g.call_execute(s, input))?.map_err(guest_error("execute"))
+    }
+
+    /// Calls `shutdown()`.
+    pub fn shutdown(&mut self) -> Result<()> {
+        if self.is_command() {
+            return Ok(());
+        }
+        self.contract_call("shutdown", |g, s| g.call_shutdown(s))?.map_err(guest_error("shutdown"))
+    }
+
+    /// Calls `metadata()`.
+    pub fn metadata(&mut self) -> Result<Metadata> {
+        if self.is_command() {
+            return Ok(Metadata::for_command(self.component.name()));
+        }
+        Ok(self.contract_call("metadata", |g, s| g.call_metadata(s))?.into())
+    }
+
+    /// Calls `required-capabilities()`.
+    pub fn required_capabilities(&mut self) -> Result<Vec<Capability>> {
+        if self.is_command() {
+            return Ok(Vec::new());
+        }
+        let caps = self.contract_call("required-capabilities", |g, s| g.call_required_capabilities(s))?;
+        Ok(caps.into_iter().map(Capability::from).collect())
+    }
+
+    /// Calls `health()`.
+    pub fn health(&mut self) -> Result<Health> {
+        if self.is_command() {
+            return Ok(Health::Healthy);
+        }
+        Ok(self.contract_call("health", |g, s| g.call_health(s))?.into())
+    }
+
+    /// Calls `state.snapshot()`; `None` when the component has no state interface.
+    pub fn snapshot(&mut self) -> Result<Option<Vec<u8>>> {
+        if !self.has_state() {
+            return Ok(None);
+        }
+        self.state_call("snapshot", |s, st| s.call_snapshot(st))?.map(Some).map_err(guest_error("snapshot"))
+    }
+
+    /// Calls `state.restore(data, from_version)`.
+    pub fn restore(&mut self, data: &[u8], from_version: &str) -> Result<()> {
+        self.state_call("restore", |s, st| s.call_restore(st, data, from_version))?.map_err(guest_error("restore"))
+    }
+
+    fn is_command(&self) -> bool {
+        matches!(self.kind, InstanceKind::Command { .. })
+    }
+
+    /// Whether an earlier trap left this instance unusable.
+    pub fn is_poisoned(&self) -> bool {
+        matches!(&self.kind, InstanceKind::Contract { poisoned: true, .. })
+    }
+
+    #[inline]
+    fn contract_call<R>(
+        &mut self,
+        function: &'static str,
+        call: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R> {
+        let InstanceKind::Contract { store, guest, poisoned, .. } = &mut self.kind else {
+            return Err(Error::Config(format!("`{function}` needs a contract component")));
+        };
+        if *poisoned {
+            return Err(Error::Poisoned);
+        }
+        arm(store, &self.shared, &self.limits);
+        call(guest, store).map_err(|e| {
+            *poisoned = true;
+            classify(store, function, &self.limits, e)
+        })
+    }
+
+    fn state_call<R>(
+        &mut self,
+        function: &'static str,
+        call: impl FnOnce(&StateGuest, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R> {
+        let InstanceKind::Contract { store, state: Some(state), poisoned, .. } = &mut self.kind else {
+            return Err(Error::Config(format!("`{function}` needs a component that exports the state interface")));
+        };
+        if *poisoned {
+            return Err(Error::Poisoned);
+        }
+        arm(store, &self.shared, &self.limits);
+        call(state, store).map_err(|e| {
+            *poisoned = true;
+            classify(store, function, &self.limits, e)
+        })
+    }
+
+    fn run_command(&self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
+        let Entry::Command { pre } = self.component.entry() else {
+            return Err(Error::Config("not a WASI command".into()));
+        };
+        let max_output = self.shared.max_output_bytes;
+        let stdout = MemoryOutputPipe::new(max_output);
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let mut args = vec![self.component.name().to_string()];
+        args.extend(config.iter().map(|(k, v)| format!("--{k}={v}")));
+        let sandbox = Sandbox {
+            env: config.to_vec(),
+            args,
+            stdin: Some(input.to_vec()),
+            stdout: Some(stdout.clone()),
+            stderr: Some(stderr.clone()),
+        };
+        let mut store = new_store(&self.shared, self.component.name(), &self.limits, sandbox);
+        let command = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &self.limits, e))?;
+        let outcome = command.wasi_cli_run().call_run(&mut store);
+        let stderr_text = || String::from_utf8_lossy(&stderr.contents()).into_owned();
+        let exit_code = match outcome {
+            Ok(Ok(())) => 0,
+            Ok(Err(())) => 1,
+            Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => exit.0,
+                None => {
+                    // A write past the pipe's capacity traps the guest.
+                    if stdout.contents().len() >= max_output {
+                        return Err(Error::OutputTooLarge { limit_bytes: max_output });
+                    }
+                    return Err(classify(&mut store, "wasi:cli/run", &self.limits, e));
+                }
+            },
+        };
+        if exit_code != 0 {
+            return Err(Error::CommandFailed { code: exit_code, stderr: stderr_text() });
+        }
+        Ok(wit::Output { data: stdout.contents().to_vec(), metadata: Vec::new() })
+    }
+}
+
+fn instantiate_error(store: &mut Store<HostState>, limits: &CallLimits, e: wasmtime::Error) -> Error {
+    if e.downcast_ref::<Trap>().is_some() || store.data().limiter.memory_exceeded.is_some() {
+        classify(store, "instantiate", limits, e)
+    } else {
+        Error::Instantiate(e.into())
+    }
+}
+
+fn guest_error(function: &'static str) -> impl Fn(wit::Error) -> Error {
+    move |e| Error::Guest { function, error: e.into() }
+}
+
+impl wit::Input {
+    /// An input with `data`, no metadata and a default context.
+    pub fn new(data: Vec<u8>) -> Self {
+        wit::Input {
+            data,
+            metadata: Vec::new(),
+            context: wit::ExecutionContext {
+                request_id: String::new(),
+                pipeline: None,
+                node: None,
+                deadline_ms: None,
+                attempt: 1,
+            },
+        }
+    }
+}
+
+/// Default per-call limits.
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            timeout: Duration::from_secs(10),
+            max_memory_bytes: 128 * 1024 * 1024,
+            max_table_elements: 100_000,
+            fuel: None,
+        }
+    }
+}

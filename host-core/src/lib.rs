@@ -1,0 +1,42 @@
+//! host-core: the airssys-wasm runtime for WebAssembly components.
+//!
+//! A [`Host`] owns one wasmtime engine (component model, pooling allocator,
+//! epoch deadlines, on-disk compile cache). It loads components that export
+//! the `airssys:component@0.1.0` contract (see `wit/component.wit`) or plain
+//! WASI commands, and makes [`Instance`]s whose every call is bounded in
+//! time, memory and optionally fuel. Nothing is granted by default: an
+//! instance sees no files, no environment, no network and no host stdio.
+//!
+//! ```no_run
+//! use host_core::{Host, HostConfig, Input};
+//! # fn main() -> Result<(), host_core::Error> {
+//! let host = Host::new(HostConfig::default())?;
+//! let component = host.load_file("sample-projects/text-tools/components/upper.wasm")?;
+//! println!("{:#?}", host.describe(&component)?.metadata);
+//! let mut instance = host.instantiate(&component)?;
+//! instance.init(&[])?;
+//! let output = instance.execute(&Input::new(b"hello".to_vec()))?;
+//! assert_eq!(output.data, b"HELLO");
+//! # Ok(()) }
+//! ```
+
+pub mod bench;
+mod bindings;
+mod component;
+mod engine;
+mod error;
+mod host;
+mod instance;
+pub mod types;
+
+pub use bindings::wit;
+pub use component::{ComponentInfo, LoadedComponent};
+pub use engine::LoadOrigin;
+pub use error::{Error, Result, WasmtimeError};
+pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir};
+pub use instance::{HostState, Instance};
+pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};
+pub use wit::{Input, Output, Value};
+
+/// The contract version this host implements (`airssys:component@0.1.0`).
+pub const CONTRACT_VERSION: &str = "0.1.0";
