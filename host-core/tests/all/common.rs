@@ -1,0 +1,41 @@
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+};
+
+use host_core::{Host, HostConfig, LoadedComponent, PoolConfig};
+
+/// A host sized for tests (a small pool, so parallel tests do not reserve
+/// terabytes of address space), with its compile cache in `cache_dir`.
+pub fn host_with_cache(cache_dir: Option<PathBuf>) -> Host {
+    Host::new(HostConfig {
+        cache_dir,
+        pool: PoolConfig { max_instances: 48, max_memory_bytes: 256 << 20 },
+        ..HostConfig::default()
+    })
+    .expect("host starts")
+}
+
+/// One host shared by the tests that need nothing special: components stay
+/// compiled in memory between tests.
+pub fn shared_host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| host_with_cache(None))
+}
+
+/// Path of a committed sample component, e.g. `sample("text-tools", "upper")`.
+pub fn sample_path(project: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sample-projects")
+        .join(project)
+        .join("components")
+        .join(format!("{name}.wasm"))
+}
+
+pub fn sample(project: &str, name: &str) -> Arc<LoadedComponent> {
+    shared_host().load_file(sample_path(project, name)).expect("sample component loads")
+}
+
+pub fn config(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
