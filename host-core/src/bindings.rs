@@ -15,9 +15,7 @@ pub use exports::airssys::component::guest::{Guest, GuestIndices};
 pub use exports::airssys::component::state::{Guest as StateGuest, GuestIndices as StateIndices};
 
 /// Link the `airssys:component/host` import into a linker.
-pub(crate) fn add_host_to_linker<T>(
-    linker: &mut wasmtime::component::Linker<T>,
-) -> wasmtime::Result<()>
+pub(crate) fn add_host_to_linker<T>(linker: &mut wasmtime::component::Linker<T>) -> wasmtime::Result<()>
 where
     T: airssys::component::host::Host + airssys::component::types::Host + 'static,
 {

@@ -170,11 +170,7 @@ pub enum Error {
 }
 
 fn stderr_suffix(stderr: &str) -> String {
-    if stderr.trim().is_empty() {
-        String::new()
-    } else {
-        format!(": {}", stderr.trim())
-    }
+    if stderr.trim().is_empty() { String::new() } else { format!(": {}", stderr.trim()) }
 }
 
 impl Error {

@@ -15,8 +15,7 @@ use serde::Serialize;
 use wasmtime::{Engine, component::Component, component::Linker};
 
 use crate::{
-    Error, Result,
-    bindings,
+    Error, Result, bindings,
     component::{self, ComponentInfo, LoadedComponent},
     engine::{self, CompileCache, EpochTicker, LoadOrigin},
     instance::{HostState, Instance},

@@ -223,9 +223,16 @@ impl std::fmt::Debug for Instance {
 }
 
 enum InstanceKind {
-    Contract { store: Store<HostState>, guest: Guest, state: Option<StateGuest>, poisoned: bool },
+    Contract {
+        store: Store<HostState>,
+        guest: Guest,
+        state: Option<StateGuest>,
+        poisoned: bool,
+    },
     /// A WASI command runs in a fresh store per call (stdin is consumed).
-    Command { config: Vec<(String, String)> },
+    Command {
+        config: Vec<(String, String)>,
+    },
 }
 
 impl Instance {

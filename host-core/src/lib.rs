@@ -27,6 +27,7 @@ mod engine;
 mod error;
 mod host;
 mod instance;
+pub mod project;
 pub mod types;
 
 pub use bindings::wit;

@@ -1,1 +1,8 @@
+//! End-to-end tests: the `airssys` binary run as a user runs it.
+//!
+//! `cargo test --workspace` builds the binary before any test runs (host-core
+//! has integration tests, so its binaries are built); these tests find it
+//! next to their own executable.
 
+mod cli;
+mod support;

@@ -157,10 +157,9 @@ fn inspect(global: &GlobalArgs, file: &PathBuf, json: bool) -> Result<()> {
 fn print_description(file: &std::path::Path, d: &Description) {
     let list = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
     let kind = match &d.info.kind {
-        ComponentKind::Contract { version, state } => format!(
-            "contract component, airssys:component@{version}{}",
-            if *state { ", exports state" } else { "" }
-        ),
+        ComponentKind::Contract { version, state } => {
+            format!("contract component, airssys:component@{version}{}", if *state { ", exports state" } else { "" })
+        }
         ComponentKind::WasiCommand => "WASI command (stdin to stdout)".to_string(),
     };
     let m = &d.metadata;

@@ -8,7 +8,8 @@ const TRAP: &str = "unreachable";
 const LOOP_FOREVER: &str = "(loop $l (br $l)) (i32.const 0)";
 const GROW_FOREVER: &str = "(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)";
 const RECURSE: &str = "(call $recurse (i32.const 0))";
-const RECURSE_FN: &str = "(func $recurse (param i32) (result i32) (call $recurse (i32.add (local.get 0) (i32.const 1))))";
+const RECURSE_FN: &str =
+    "(func $recurse (param i32) (result i32) (call $recurse (i32.add (local.get 0) (i32.const 1))))";
 
 fn limits(timeout_ms: u64, memory_mib: usize) -> CallLimits {
     CallLimits {
@@ -128,7 +129,12 @@ fn infinite_loop_runs_out_of_fuel() {
     let host = fuel_host();
     let bytes = ::wat::parse_str(tiny::contract(LOOP_FOREVER, tiny::INIT_OK, "0.1.0", "")).unwrap();
     let component = host.load_bytes(&bytes).unwrap();
-    let limits = CallLimits { fuel: Some(50_000), timeout: Duration::from_secs(30), max_memory_bytes: 64 << 20, ..CallLimits::default() };
+    let limits = CallLimits {
+        fuel: Some(50_000),
+        timeout: Duration::from_secs(30),
+        max_memory_bytes: 64 << 20,
+        ..CallLimits::default()
+    };
     let mut instance = host.instantiate_with(&component, limits).unwrap();
     instance.init(&[]).unwrap();
     let err = instance.execute(&Input::new(vec![])).unwrap_err();

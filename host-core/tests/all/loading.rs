@@ -103,7 +103,8 @@ fn corrupt_cache_entry_is_replaced_by_a_fresh_compile() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = wat::with_execute(wat::ECHO);
     host_with_cache(Some(dir.path().to_path_buf())).load_bytes(&bytes).unwrap();
-    let entries: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    let entries: Vec<_> =
+        walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     std::fs::write(&entries[0], b"garbage").unwrap();
 

@@ -14,7 +14,12 @@ const SAMPLES: &[(&str, &str)] = &[
 fn run(project: &str, name: &str, config: &[(&str, &str)], input: &[u8]) -> Result<host_core::Output, Error> {
     let host = shared_host();
     let component = sample(project, name);
-    host.call_once(&component, &crate::common::config(config), &Input::new(input.to_vec()), host.config().default_limits.clone())
+    host.call_once(
+        &component,
+        &crate::common::config(config),
+        &Input::new(input.to_vec()),
+        host.config().default_limits.clone(),
+    )
 }
 
 #[test]
@@ -86,7 +91,8 @@ fn json_pretty_refuses_bad_config_at_init() {
 
 #[test]
 fn sensor_csv_command_turns_csv_into_json_lines() {
-    let out = run("iot-sensors", "sensor-csv", &[], b"sensor,ts,value\nt1,1700000000,21.5\nt2,1700000001,30\n").unwrap();
+    let out =
+        run("iot-sensors", "sensor-csv", &[], b"sensor,ts,value\nt1,1700000000,21.5\nt2,1700000001,30\n").unwrap();
     let text = String::from_utf8(out.data).unwrap();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{text}");

@@ -19,7 +19,8 @@ pub const INIT_OK: &str = "(i32.store8 (i32.const 16) (i32.const 0)) (i32.const 
 /// A contract component with the given `execute` body, `init` body, guest
 /// interface version and extra core-module fields.
 pub fn contract(execute: &str, init: &str, version: &str, extra: &str) -> String {
-    format!(r#"(component
+    format!(
+        r#"(component
   (core module $m
     (memory (export "memory") 1)
     (global $heap (mut i32) (i32.const 4096))
@@ -95,7 +96,8 @@ pub fn contract(execute: &str, init: &str, version: &str, extra: &str) -> String
     (export "health" (func $health-f)))
   (export "airssys:component/guest@{version}" (instance $guest))
 )
-"#)
+"#
+    )
 }
 
 /// A contract component whose `execute` is `body`.

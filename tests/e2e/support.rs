@@ -1,0 +1,56 @@
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+/// The `airssys` binary of this build.
+pub fn airssys_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/airssys
+    let bin = exe.parent().and_then(Path::parent).map(|dir| dir.join("airssys")).expect("target folder");
+    assert!(bin.exists(), "{} is missing: run the tests with `cargo test --workspace`, which builds it", bin.display());
+    bin
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every committed sample component, sorted.
+pub fn sample_components() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for project in std::fs::read_dir(repo_root().join("sample-projects")).unwrap() {
+        let dir = project.unwrap().path().join("components");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "wasm") {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `airssys ARGS` with `stdin`, a private compile cache, and returns
+/// its output.
+pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
+    let mut child = Command::new(airssys_bin())
+        .args(args)
+        .env("AIRSSYS_CACHE_DIR", cache)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("airssys starts");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child.wait_with_output().expect("airssys finishes")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
