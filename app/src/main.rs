@@ -19,10 +19,8 @@ fn main() -> Result<()> {
         .init();
 
     let project = std::env::args_os().nth(1).map(std::path::PathBuf::from);
-    if let Some(dir) = &project {
-        if !dir.is_dir() {
-            anyhow::bail!("not a project folder: {}", dir.display());
-        }
+    if let Some(dir) = project.as_ref().filter(|dir| !dir.is_dir()) {
+        anyhow::bail!("not a project folder: {}", dir.display());
     }
 
     let options = eframe::NativeOptions {

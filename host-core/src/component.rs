@@ -175,7 +175,7 @@ fn classify(exports: &[&str]) -> Result<ComponentKind> {
         let state = versioned(STATE_INTERFACE).is_some_and(|v| contract_compatible(&v));
         return Ok(ComponentKind::Contract { version: found, state });
     }
-    if exports.iter().any(|e| *e == GUEST_INTERFACE) {
+    if exports.contains(&GUEST_INTERFACE) {
         return Err(Error::ContractVersion { found: "(unversioned)".into(), expected: CONTRACT_VERSION });
     }
     if versioned(WASI_RUN).is_some_and(|v| v.starts_with("0.2.")) {

@@ -5,7 +5,6 @@
 use std::{
     fs,
     hash::{Hash, Hasher},
-    io::Write,
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -146,17 +145,6 @@ impl CompileCache {
 
     /// Writes compiled code atomically: temp file, fsync, rename.
     pub(crate) fn store(&self, digest: &Digest, compiled: &[u8]) -> Result<()> {
-        let path = self.path_for(digest);
-        let tmp = self.dir.join(format!(".{}.{}.tmp", digest.hex(), std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(compiled)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io("write compiled code to the cache", &path, e)
-        })
+        crate::fsutil::write_atomic(&self.path_for(digest), compiled)
     }
 }

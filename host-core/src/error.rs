@@ -160,6 +160,128 @@ pub enum Error {
     #[error("the instance is unusable after an earlier trap; create a new instance")]
     Poisoned,
 
+    /// A `NAME@VERSION` or name could not be parsed.
+    #[error("invalid component reference `{reference}`: {reason}")]
+    InvalidReference {
+        /// What was given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A version already points at other bytes.
+    #[error(
+        "{reference} already exists with digest {existing}; versions are immutable, so \
+         publish these bytes ({new}) under a new version"
+    )]
+    VersionExists {
+        /// The version that exists.
+        reference: String,
+        /// What it points at.
+        existing: crate::Digest,
+        /// What was offered.
+        new: crate::Digest,
+    },
+
+    /// No such name in the registry.
+    #[error("no component named `{name}` in the registry; add it with `airssys registry add {name}@VERSION FILE.wasm`")]
+    UnknownComponent {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// No such version of a known name.
+    #[error("no version {reference} in the registry (known versions: {known})")]
+    UnknownVersion {
+        /// What was asked for.
+        reference: String,
+        /// The versions that exist.
+        known: String,
+    },
+
+    /// A stored blob no longer matches its digest.
+    #[error(
+        "stored component {digest} is corrupt: its bytes no longer match their digest. \
+         Add the component again from its source file: {}",
+        path.display()
+    )]
+    BlobCorrupt {
+        /// The digest it should have.
+        digest: crate::Digest,
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A version cannot be removed while services use it.
+    #[error("{reference} is used by services {services}; deploy another version to them first")]
+    InUse {
+        /// The version.
+        reference: String,
+        /// The services that use it.
+        services: String,
+    },
+
+    /// A file in the data folder does not parse.
+    #[error("data file is corrupt ({source}); restore it from a backup or remove it: {}", path.display())]
+    DataCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The host was created without a data folder.
+    #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
+    NoDataDir,
+
+    /// No such service.
+    #[error("no service named `{name}`; deploy one with `airssys deploy {name} NAME@VERSION`")]
+    UnknownService {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// Rollback needs an earlier version.
+    #[error("service `{service}` has no earlier version to roll back to")]
+    NothingToRollBack {
+        /// The service.
+        service: String,
+    },
+
+    /// Canary and rolling cannot split one state between two versions.
+    #[error(
+        "service `{service}` is stateful (its component exports airssys:component/state), so it cannot use \
+         the {strategy} strategy: two live versions cannot share one state. Use immediate or blue-green; \
+         the state moves with snapshot/restore"
+    )]
+    StatefulStrategy {
+        /// The service.
+        service: String,
+        /// The refused strategy.
+        strategy: &'static str,
+    },
+
+    /// Strategy parameters are wrong.
+    #[error("invalid strategy: {0}")]
+    InvalidStrategy(String),
+
+    /// A rollout did not complete; the old version keeps serving.
+    #[error("rollout of {} to {} did not complete ({}); the previous version keeps serving", .0.service, .0.to, outcome_text(&.0.outcome))]
+    RolloutFailed(Box<crate::deploy::RolloutRecord>),
+
+    /// Every instance of a pooled deployment stayed busy.
+    #[error(
+        "all {size} instances stayed busy for {} ms; raise the pool size or the timeout",
+        waited.as_millis()
+    )]
+    PoolBusy {
+        /// How long the call waited.
+        waited: Duration,
+        /// The pool size.
+        size: usize,
+    },
+
     /// The compiled-code cache could not be used.
     #[error("compile cache: {0}")]
     Cache(String),
@@ -167,6 +289,14 @@ pub enum Error {
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
+}
+
+fn outcome_text(outcome: &crate::deploy::RolloutOutcome) -> String {
+    match outcome {
+        crate::deploy::RolloutOutcome::Succeeded => "succeeded".into(),
+        crate::deploy::RolloutOutcome::RolledBack(reason) => format!("rolled back: {reason}"),
+        crate::deploy::RolloutOutcome::Failed(reason) => format!("failed: {reason}"),
+    }
 }
 
 fn stderr_suffix(stderr: &str) -> String {

@@ -25,6 +25,9 @@ use crate::{
 /// Settings of a [`Host`].
 #[derive(Debug, Clone)]
 pub struct HostConfig {
+    /// The data folder (registry, services, rollout history); `None` runs
+    /// components without one.
+    pub data_dir: Option<PathBuf>,
     /// Where compiled code is cached; `None` disables the disk cache.
     pub cache_dir: Option<PathBuf>,
     /// How often the epoch advances; deadlines are accurate to one tick.
@@ -45,6 +48,7 @@ pub struct HostConfig {
 impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
+            data_dir: None,
             cache_dir: default_cache_dir(),
             epoch_tick: Duration::from_millis(5),
             pool: PoolConfig::default(),
@@ -134,6 +138,7 @@ struct HostInner {
     cache: Option<CompileCache>,
     loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
     compilations: AtomicU64,
+    data: Option<crate::deploy::DataStore>,
     config: HostConfig,
     _ticker: EpochTicker,
 }
@@ -180,6 +185,10 @@ impl Host {
             Some(dir) => Some(CompileCache::open(dir, &engine::engine_fingerprint(&engine))?),
             None => None,
         };
+        let data = match &config.data_dir {
+            Some(dir) => Some(crate::deploy::DataStore::open(dir)?),
+            None => None,
+        };
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         let shared = Arc::new(HostShared {
             engine,
@@ -194,6 +203,7 @@ impl Host {
                 cache,
                 loaded: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
+                data,
                 config,
                 _ticker: ticker,
             }),
@@ -203,6 +213,10 @@ impl Host {
     /// The host's settings.
     pub fn config(&self) -> &HostConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn data_store(&self) -> Option<&crate::deploy::DataStore> {
+        self.inner.data.as_ref()
     }
 
     /// The shared wasmtime engine.

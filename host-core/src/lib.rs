@@ -23,11 +23,14 @@
 pub mod bench;
 mod bindings;
 mod component;
+pub mod deploy;
 mod engine;
 mod error;
+mod fsutil;
 mod host;
 mod instance;
 pub mod project;
+pub mod registry;
 pub mod types;
 
 pub use bindings::wit;

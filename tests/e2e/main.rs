@@ -4,5 +4,7 @@
 //! has integration tests, so its binaries are built); these tests find it
 //! next to their own executable.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod cli;
 mod support;

@@ -3,6 +3,8 @@
 //! `samples` drives the committed sample components; `limits` and `loading`
 //! use tiny components written in the component text format (`tiny`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod common;
 mod limits;
 mod loading;

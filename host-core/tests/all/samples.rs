@@ -139,7 +139,7 @@ fn sensor_stats_state_survives_snapshot_and_restore() {
     new.restore(&snapshot, "1.0.0").unwrap();
     let out = new.execute(&Input::new(b"{\"sensor\":\"t1\",\"ts\":3,\"value\":30.0}\n".to_vec())).unwrap();
     let summary: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
-    assert_eq!(summary["t1"]["count"], 3, "{summary}");
+    assert_eq!(summary["sensors"]["t1"]["count"], 3, "{summary}");
 
     let err = new.restore(b"garbage", "1.0.0").unwrap_err();
     assert!(matches!(err, Error::Guest { function: "restore", .. }), "{err:?}");

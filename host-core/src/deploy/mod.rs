@@ -1,0 +1,227 @@
+//! Services, routing and hot deployment.
+//!
+//! A **service** is a named slot holding a version, config, grants, a pool
+//! mode and a strategy. Calls go through the service's router, which reads
+//! an atomically swapped [`RoutingTable`]: a primary deployment and, during
+//! a canary or rolling rollout, a second one with a weight. A call that
+//! picked a deployment finishes on it; a deployment taken out of the table
+//! is drained before its instances shut down, so no call fails because of a
+//! swap.
+//!
+//! Strategies: [`Strategy::Immediate`], [`Strategy::BlueGreen`],
+//! [`Strategy::Canary`] (automatic rollback when the canary's error rate
+//! exceeds the baseline's by more than a threshold) and
+//! [`Strategy::Rolling`]. Components exporting the `state` interface are
+//! migrated with `snapshot` / `restore`; they run as a single instance and
+//! accept only Immediate and BlueGreen (two live versions cannot share one
+//! state).
+
+mod pool;
+mod rollout;
+mod runtime;
+mod service;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use pool::{Deployment, DeploymentStats};
+pub use rollout::{RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
+pub(crate) use runtime::DataStore;
+pub(crate) use service::Service;
+pub use service::{RoutingTable, ServiceStatus, VersionStatus};
+
+use crate::{Capability, Digest, registry::ComponentRef};
+
+/// How a new version replaces the old one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Swap at once; let in-flight calls drain; shut the old version down.
+    Immediate,
+    /// Start, init and health-check the new pool; switch atomically; keep
+    /// the old pool warm for `keep_old_ms` for instant rollback.
+    BlueGreen {
+        /// How long the old pool stays warm after the switch.
+        keep_old_ms: u64,
+    },
+    /// Shift traffic step by step; roll back when the canary's error rate
+    /// exceeds the baseline's by more than `max_error_increase`.
+    Canary {
+        /// Canary weights in percent, ascending, ending at 100.
+        steps: Vec<u32>,
+        /// Minimum time per step.
+        interval_ms: u64,
+        /// Calls the canary must serve in a step before it can be judged.
+        min_calls: u64,
+        /// Largest allowed (canary − baseline) error rate, 0.0–1.0.
+        max_error_increase: f64,
+    },
+    /// Replace pool instances `batch` at a time, health-checking each batch.
+    Rolling {
+        /// Instances per batch.
+        batch: usize,
+    },
+}
+
+impl Strategy {
+    /// The strategy's short name (`immediate`, `blue-green`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Immediate => "immediate",
+            Strategy::BlueGreen { .. } => "blue-green",
+            Strategy::Canary { .. } => "canary",
+            Strategy::Rolling { .. } => "rolling",
+        }
+    }
+
+    /// Default blue-green: keep the old pool for 30 s.
+    pub fn blue_green() -> Self {
+        Strategy::BlueGreen { keep_old_ms: 30_000 }
+    }
+
+    /// Default canary: 10, 25, 50, 100 %, 2 s per step, 20 calls, +5 %.
+    pub fn canary() -> Self {
+        Strategy::Canary { steps: vec![10, 25, 50, 100], interval_ms: 2_000, min_calls: 20, max_error_increase: 0.05 }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> crate::Result<()> {
+        let fail = |m: &str| Err(crate::Error::InvalidStrategy(m.to_string()));
+        match self {
+            Strategy::Canary { steps, max_error_increase, .. } => {
+                if steps.is_empty() || steps.iter().any(|s| *s == 0 || *s > 100) {
+                    return fail("canary steps are percentages between 1 and 100");
+                }
+                if steps.windows(2).any(|w| w[0] >= w[1]) {
+                    return fail("canary steps must increase, for example 10,25,50,100");
+                }
+                if !(0.0..=1.0).contains(max_error_increase) {
+                    return fail("the maximum error-rate increase is a fraction between 0 and 1");
+                }
+                Ok(())
+            }
+            Strategy::Rolling { batch: 0 } => fail("a rolling batch holds at least one instance"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How a service keeps instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum PoolMode {
+    /// A pool of live instances, each initialised once and reused
+    /// (instances keep their memory between calls).
+    Pooled {
+        /// Number of instances.
+        size: usize,
+    },
+    /// A fresh instance for every call (nothing survives a call).
+    PerCall,
+}
+
+impl Default for PoolMode {
+    fn default() -> Self {
+        PoolMode::Pooled { size: 2 }
+    }
+}
+
+/// A version a service ran, in its deployment history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedVersion {
+    /// The version.
+    pub component: ComponentRef,
+    /// Its bytes.
+    pub digest: Digest,
+    /// When it went live (ms since the Unix epoch).
+    pub at_ms: u64,
+}
+
+/// A service as stored on disk (`DATA/services/<name>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    /// The service name.
+    pub name: String,
+    /// The live version.
+    pub component: ComponentRef,
+    /// Its digest.
+    pub digest: Digest,
+    /// Configuration passed to `init`.
+    pub config: BTreeMap<String, String>,
+    /// Capabilities granted.
+    pub grants: Vec<Capability>,
+    /// Instance pool.
+    pub pool: PoolMode,
+    /// Strategy for deploys that name none.
+    pub strategy: Strategy,
+    /// Strategy for `watch` redeploys.
+    pub dev_strategy: Strategy,
+    /// Per-call wall-clock limit in ms.
+    pub timeout_ms: u64,
+    /// Per-instance memory cap in MiB.
+    pub max_memory_mib: usize,
+    /// Versions that went live, oldest first; the last is the live one.
+    pub history: Vec<DeployedVersion>,
+}
+
+impl ServiceSpec {
+    /// Instances in the pool (0 for per-call services).
+    pub fn pool_size(&self) -> usize {
+        match self.pool {
+            PoolMode::Pooled { size } => size,
+            PoolMode::PerCall => 0,
+        }
+    }
+
+    /// The per-call limits this service runs with.
+    pub fn limits(&self) -> crate::CallLimits {
+        crate::CallLimits {
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+            max_memory_bytes: self.max_memory_mib << 20,
+            ..crate::CallLimits::default()
+        }
+    }
+}
+
+/// What to deploy; unset fields keep the service's current values.
+#[derive(Debug, Clone, Default)]
+pub struct DeployRequest {
+    /// The service (created on first deploy).
+    pub service: String,
+    /// The version to deploy.
+    pub component: Option<ComponentRef>,
+    /// Replace the configuration.
+    pub config: Option<BTreeMap<String, String>>,
+    /// Replace the grants.
+    pub grants: Option<Vec<Capability>>,
+    /// Replace the pool mode.
+    pub pool: Option<PoolMode>,
+    /// Use this strategy for this deploy.
+    pub strategy: Option<Strategy>,
+}
+
+impl DeployRequest {
+    /// Deploy `component` to `service` with the service's defaults.
+    pub fn new(service: impl Into<String>, component: ComponentRef) -> Self {
+        DeployRequest { service: service.into(), component: Some(component), ..Default::default() }
+    }
+
+    /// With a strategy.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// With a pool mode.
+    pub fn pool(mut self, pool: PoolMode) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// With configuration.
+    pub fn config<K: Into<String>, V: Into<String>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.config = Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+}

@@ -1,0 +1,331 @@
+//! A deployment: one version of a component, live, with its instances.
+//!
+//! A pooled deployment keeps `size` warm instances (each `init`ed once) and
+//! lends one per call; a per-call deployment makes a fresh instance for each
+//! call. A trapped instance is replaced, never reused.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, Condvar, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::{
+    CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result, deploy::PoolMode,
+    registry::ComponentRef,
+};
+
+/// Calls and errors seen by one deployment.
+#[derive(Debug, Default)]
+pub struct DeploymentStats {
+    /// Calls that finished (ok or not).
+    pub calls: AtomicU64,
+    /// Calls that failed.
+    pub errors: AtomicU64,
+}
+
+impl DeploymentStats {
+    /// (calls, errors) now.
+    pub fn read(&self) -> (u64, u64) {
+        (self.calls.load(Ordering::Relaxed), self.errors.load(Ordering::Relaxed))
+    }
+}
+
+/// One live version.
+pub struct Deployment {
+    pub(crate) reference: ComponentRef,
+    pub(crate) component: Arc<LoadedComponent>,
+    pub(crate) config: Vec<(String, String)>,
+    pub(crate) limits: CallLimits,
+    pub(crate) stats: DeploymentStats,
+    host: Host,
+    mode: PoolMode,
+    idle: Mutex<Vec<Instance>>,
+    returned: Condvar,
+    /// Instances that exist (idle or lent out).
+    live: AtomicUsize,
+    /// Calls between "picked this deployment" and "done".
+    inflight: AtomicUsize,
+    /// Set when the routing table no longer points here: callers that
+    /// picked it earlier go back to the table.
+    retired: AtomicBool,
+}
+
+impl std::fmt::Debug for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployment")
+            .field("reference", &self.reference)
+            .field("digest", &self.component.digest())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call could not run on a deployment.
+pub(crate) enum CallError {
+    /// The deployment was retired after the caller picked it: pick again.
+    Retired,
+    /// The call ran and failed, or no instance could be had.
+    Failed(Error),
+}
+
+impl Deployment {
+    /// Instantiates and initialises the pool (pooled mode).
+    pub(crate) fn start(
+        host: &Host,
+        reference: ComponentRef,
+        component: Arc<LoadedComponent>,
+        config: &BTreeMap<String, String>,
+        limits: CallLimits,
+        mode: PoolMode,
+    ) -> Result<Arc<Self>> {
+        let deployment = Arc::new(Deployment {
+            reference,
+            component,
+            config: config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            limits,
+            stats: DeploymentStats::default(),
+            host: host.clone(),
+            mode,
+            idle: Mutex::new(Vec::new()),
+            returned: Condvar::new(),
+            live: AtomicUsize::new(0),
+            inflight: AtomicUsize::new(0),
+            retired: AtomicBool::new(false),
+        });
+        if let PoolMode::Pooled { size } = mode {
+            deployment.grow(size)?;
+        }
+        Ok(deployment)
+    }
+
+    /// Adds `n` initialised instances to the pool.
+    pub(crate) fn grow(&self, n: usize) -> Result<()> {
+        for _ in 0..n {
+            let instance = self.fresh_instance()?;
+            self.live.fetch_add(1, Ordering::SeqCst);
+            self.lock_idle().push(instance);
+            self.returned.notify_one();
+        }
+        Ok(())
+    }
+
+    fn fresh_instance(&self) -> Result<Instance> {
+        let mut instance = self.host.instantiate_with(&self.component, self.limits.clone())?;
+        instance.init(&self.config)?;
+        Ok(instance)
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The version this deployment runs.
+    pub fn reference(&self) -> &ComponentRef {
+        &self.reference
+    }
+
+    /// Its digest.
+    pub fn digest(&self) -> Digest {
+        self.component.digest()
+    }
+
+    /// Calls and errors so far.
+    pub fn stats(&self) -> &DeploymentStats {
+        &self.stats
+    }
+
+    /// Instances alive (pooled mode).
+    pub fn live_instances(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::SeqCst)
+    }
+
+    /// Runs one call. Returns `Retired` without running when the routing
+    /// table moved on after the caller picked this deployment.
+    pub(crate) fn call(&self, input: &Input) -> std::result::Result<Output, CallError> {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        let _inflight = InflightGuard(&self.inflight);
+        if self.is_retired() {
+            return Err(CallError::Retired);
+        }
+        let result = match self.mode {
+            PoolMode::PerCall => self.fresh_instance().and_then(|mut instance| {
+                let out = instance.execute(input);
+                let _ = instance.shutdown();
+                out
+            }),
+            PoolMode::Pooled { .. } => {
+                let mut instance = self.checkout()?;
+                let out = instance.execute(input);
+                self.give_back(instance);
+                out
+            }
+        };
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        if result.is_err() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result.map_err(CallError::Failed)
+    }
+
+    /// Takes an idle instance, waiting for one up to the call timeout.
+    fn checkout(&self) -> std::result::Result<Instance, CallError> {
+        let deadline = Instant::now() + self.limits.timeout;
+        let mut idle = self.lock_idle();
+        loop {
+            if self.is_retired() {
+                return Err(CallError::Retired);
+            }
+            if let Some(instance) = idle.pop() {
+                return Ok(instance);
+            }
+            if self.live.load(Ordering::SeqCst) == 0 {
+                drop(idle);
+                // Every instance was lost to traps and could not be
+                // replaced; try to make one now.
+                return match self.fresh_instance() {
+                    Ok(instance) => {
+                        self.live.fetch_add(1, Ordering::SeqCst);
+                        Ok(instance)
+                    }
+                    Err(e) => Err(CallError::Failed(e)),
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(CallError::Failed(Error::PoolBusy {
+                    waited: self.limits.timeout,
+                    size: self.live.load(Ordering::SeqCst),
+                }));
+            }
+            idle = self.returned.wait_timeout(idle, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
+    /// Returns an instance to the pool, replacing it if it trapped.
+    fn give_back(&self, instance: Instance) {
+        let instance = if instance.is_poisoned() {
+            drop(instance);
+            match self.fresh_instance() {
+                Ok(fresh) => fresh,
+                Err(e) => {
+                    tracing::warn!(error = %e, version = %self.reference, "cannot replace a trapped instance");
+                    self.live.fetch_sub(1, Ordering::SeqCst);
+                    self.returned.notify_all();
+                    return;
+                }
+            }
+        } else {
+            instance
+        };
+        self.lock_idle().push(instance);
+        self.returned.notify_all();
+    }
+
+    /// Exclusive use of one instance (for a state snapshot); `None` in
+    /// per-call mode.
+    pub(crate) fn take_one(&self) -> Result<Option<Instance>> {
+        match self.mode {
+            PoolMode::PerCall => Ok(None),
+            PoolMode::Pooled { .. } => match self.checkout() {
+                Ok(instance) => Ok(Some(instance)),
+                Err(CallError::Failed(e)) => Err(e),
+                Err(CallError::Retired) => Err(Error::Config("the deployment was retired".into())),
+            },
+        }
+    }
+
+    pub(crate) fn put_back(&self, instance: Instance) {
+        self.give_back(instance);
+    }
+
+    /// Adds an already initialised instance (restored state) to the pool.
+    pub(crate) fn adopt(&self, instance: Instance) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        self.lock_idle().push(instance);
+        self.returned.notify_all();
+    }
+
+    /// Removes up to `n` idle instances (waiting for lent ones to come
+    /// back) and shuts them down.
+    pub(crate) fn shrink(&self, n: usize) {
+        for _ in 0..n {
+            let Ok(mut instance) = self.checkout() else { return };
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            if let Err(e) = instance.shutdown() {
+                tracing::warn!(error = %e, version = %self.reference, "shutdown failed");
+            }
+        }
+    }
+
+    /// Asks every idle instance for its health (per-call mode: a fresh one).
+    pub(crate) fn health(&self) -> Result<Health> {
+        let mut worst = Health::Healthy;
+        let mut check = |instance: &mut Instance| -> Result<()> {
+            match instance.health()? {
+                Health::Healthy => {}
+                Health::Degraded(r) if worst == Health::Healthy => worst = Health::Degraded(r),
+                Health::Degraded(_) => {}
+                unhealthy @ Health::Unhealthy(_) => worst = unhealthy,
+            }
+            Ok(())
+        };
+        match self.mode {
+            PoolMode::PerCall => check(&mut self.fresh_instance()?)?,
+            PoolMode::Pooled { .. } => {
+                let mut idle = self.lock_idle();
+                for instance in idle.iter_mut() {
+                    check(instance)?;
+                }
+            }
+        }
+        Ok(worst)
+    }
+
+    /// Stops routing here and waits for in-flight calls to finish (up to
+    /// `grace`). The instances stay warm until [`Deployment::shutdown`].
+    pub(crate) fn drain(&self, grace: Duration) {
+        {
+            // Under the pool lock, so a caller about to wait for an
+            // instance cannot miss the wake-up.
+            let _idle = self.lock_idle();
+            self.retired.store(true, Ordering::SeqCst);
+        }
+        self.returned.notify_all();
+        let deadline = Instant::now() + grace;
+        while self.inflight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Calls `shutdown` on every idle instance and drops them.
+    pub(crate) fn shutdown(&self) {
+        let instances: Vec<Instance> = std::mem::take(&mut *self.lock_idle());
+        for mut instance in instances {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            if let Err(e) = instance.shutdown() {
+                tracing::warn!(error = %e, version = %self.reference, "shutdown failed");
+            }
+        }
+    }
+
+    /// Undoes `drain` for a deployment kept warm (blue-green standby).
+    pub(crate) fn reactivate(&self) {
+        self.retired.store(false, Ordering::SeqCst);
+    }
+}
+
+struct InflightGuard<'a>(&'a AtomicUsize);
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

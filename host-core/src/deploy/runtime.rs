@@ -1,0 +1,426 @@
+//! The data-folder runtime on [`Host`]: registry, services, deploy,
+//! invoke, rollback, status and rollout history, persisted so that every
+//! process opening the same folder sees the same state.
+//!
+//! ```text
+//! DATA/services/<name>.json   ServiceSpec, written atomically when a rollout succeeds
+//! DATA/rollouts.jsonl         one RolloutRecord per line, appended and fsynced
+//! ```
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::Write,
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock, mpsc},
+};
+
+use super::{
+    DeployRequest, DeployedVersion, Deployment, PoolMode, Service, ServiceSpec, ServiceStatus, Strategy, VersionStatus,
+    rollout::{EventBus, Rollout, RolloutEvent, RolloutOutcome, RolloutRecord, migrate_state},
+};
+use crate::{
+    ComponentKind, Error, Host, Input, LoadedComponent, Output, Result, fsutil,
+    registry::{self, ComponentRef, Registry, VersionRecord},
+};
+
+/// The data folder's part of a host.
+pub(crate) struct DataStore {
+    dir: PathBuf,
+    registry: Registry,
+    services: RwLock<HashMap<String, Arc<Service>>>,
+    events: EventBus,
+}
+
+impl DataStore {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        let registry = Registry::open(dir)?;
+        let services = dir.join("services");
+        std::fs::create_dir_all(&services).map_err(|e| Error::io("create the services folder", &services, e))?;
+        Ok(DataStore {
+            dir: dir.to_path_buf(),
+            registry,
+            services: RwLock::new(HashMap::new()),
+            events: EventBus::default(),
+        })
+    }
+
+    fn spec_path(&self, service: &str) -> PathBuf {
+        self.dir.join("services").join(format!("{service}.json"))
+    }
+
+    fn read_spec(&self, service: &str) -> Result<Option<ServiceSpec>> {
+        fsutil::read_json(&self.spec_path(service))
+    }
+
+    fn live(&self, service: &str) -> Option<Arc<Service>> {
+        self.services.read().unwrap_or_else(|p| p.into_inner()).get(service).cloned()
+    }
+
+    fn append_rollout(&self, record: &RolloutRecord) -> Result<()> {
+        let path = self.dir.join("rollouts.jsonl");
+        let mut line = serde_json::to_vec(record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
+        line.push(b'\n');
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            file.write_all(&line)?;
+            file.sync_all()
+        };
+        write().map_err(|e| Error::io("append to the rollout history", &path, e))
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn rollout_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{:x}-{}-{}", now_ms(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Host {
+    fn data(&self) -> Result<&DataStore> {
+        self.data_store().ok_or(Error::NoDataDir)
+    }
+
+    /// The registry of this host's data folder.
+    pub fn registry(&self) -> Result<&Registry> {
+        Ok(&self.data()?.registry)
+    }
+
+    /// Validates `bytes` as a component (compiling it), stores them and
+    /// tags them `reference`. Adding the same bytes under the same version
+    /// again is a no-op; other bytes under an existing version are refused.
+    pub fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord> {
+        let data = self.data()?;
+        self.load_named(bytes, Some(reference.name.clone()))?;
+        let digest = data.registry.store_blob(bytes)?;
+        data.registry.tag(reference, digest, bytes.len() as u64)
+    }
+
+    /// Names of the services stored in the data folder, sorted.
+    pub fn services(&self) -> Result<Vec<String>> {
+        let dir = self.data()?.dir.join("services");
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list the services", &dir, e))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The stored description of a service.
+    pub fn service_spec(&self, service: &str) -> Result<ServiceSpec> {
+        self.data()?.read_spec(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })
+    }
+
+    fn load_version(&self, reference: &ComponentRef) -> Result<(VersionRecord, Arc<LoadedComponent>)> {
+        let registry = self.registry()?;
+        let version = registry.resolve(reference)?;
+        let bytes = registry.read_blob(&version.digest)?;
+        let component = self.load_named(&bytes, Some(reference.name.clone()))?;
+        Ok((version, component))
+    }
+
+    /// The live service, started from its stored spec if this process has
+    /// not started it yet.
+    fn activate(&self, service: &str) -> Result<Option<Arc<Service>>> {
+        let data = self.data()?;
+        if let Some(live) = data.live(service) {
+            return Ok(Some(live));
+        }
+        let Some(spec) = data.read_spec(service)? else { return Ok(None) };
+        let (_, component) = self.load_version(&spec.component)?;
+        let deployment =
+            Deployment::start(self, spec.component.clone(), component, &spec.config, spec.limits(), spec.pool)?;
+        let mut services = data.services.write().unwrap_or_else(|p| p.into_inner());
+        // Another thread may have started it meanwhile: keep the first.
+        let live = services.entry(service.to_string()).or_insert_with(|| Arc::new(Service::new(spec, deployment)));
+        Ok(Some(live.clone()))
+    }
+
+    /// Calls a service.
+    pub fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
+        let live = self.activate(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })?;
+        live.invoke(input)
+    }
+
+    /// Receives rollout progress events from now on.
+    pub fn subscribe_rollouts(&self) -> Result<mpsc::Receiver<RolloutEvent>> {
+        Ok(self.data()?.events.subscribe())
+    }
+
+    /// Status of one service or all of them. Services this process runs
+    /// show live traffic figures; the others show their stored state.
+    pub fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>> {
+        let data = self.data()?;
+        let names = match service {
+            Some(name) => vec![name.to_string()],
+            None => self.services()?,
+        };
+        names
+            .iter()
+            .map(|name| match data.live(name) {
+                Some(live) => Ok(live.status()),
+                None => {
+                    let spec = self.service_spec(name)?;
+                    let versions = vec![VersionStatus {
+                        component: spec.component.clone(),
+                        digest: spec.digest,
+                        weight_percent: 100.0,
+                        calls: 0,
+                        errors: 0,
+                        live_instances: 0,
+                    }];
+                    Ok(ServiceStatus { spec, versions })
+                }
+            })
+            .collect()
+    }
+
+    /// Rollout history, oldest first, optionally of one service.
+    pub fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {
+        let path = self.data()?.dir.join("rollouts.jsonl");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read the rollout history", &path, e)),
+        };
+        let mut records = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            match serde_json::from_str::<RolloutRecord>(line) {
+                Ok(record) => {
+                    if service.is_none_or(|s| s == record.service) {
+                        records.push(record);
+                    }
+                }
+                // A process killed while appending leaves a torn last line.
+                Err(e) => tracing::warn!(line = n + 1, error = %e, "skipping an unreadable rollout record"),
+            }
+        }
+        Ok(records)
+    }
+
+    /// Deploys a version to a service with a strategy, and records the
+    /// rollout. A rollout that rolls back or fails returns
+    /// [`Error::RolloutFailed`]; the old version keeps serving.
+    pub fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {
+        self.deploy_as(request, "deploy")
+    }
+
+    /// Deploys the version that was live before the current one.
+    pub fn rollback(&self, service: &str) -> Result<RolloutRecord> {
+        let spec = self.service_spec(service)?;
+        let Some(previous) = spec.history.len().checked_sub(2).and_then(|i| spec.history.get(i)) else {
+            return Err(Error::NothingToRollBack { service: service.to_string() });
+        };
+        let request = DeployRequest {
+            service: service.to_string(),
+            component: Some(previous.component.clone()),
+            strategy: Some(Strategy::Immediate),
+            ..Default::default()
+        };
+        self.deploy_as(request, "rollback")
+    }
+
+    pub(crate) fn deploy_as(&self, request: DeployRequest, trigger: &str) -> Result<RolloutRecord> {
+        let data = self.data()?;
+        registry::check_name(&request.service)?;
+        let live = self.activate(&request.service)?;
+        let _rollout_guard = live.as_ref().map(|s| s.rollout_lock.lock().unwrap_or_else(|p| p.into_inner()));
+        let current = live.as_ref().map(|service| service.spec());
+        let reference = request
+            .component
+            .clone()
+            .or_else(|| current.as_ref().map(|c| c.component.clone()))
+            .ok_or_else(|| Error::InvalidStrategy("a first deploy needs a NAME@VERSION".into()))?;
+        let (version, component) = self.load_version(&reference)?;
+
+        let mut spec = current.clone().unwrap_or_else(|| ServiceSpec {
+            name: request.service.clone(),
+            component: reference.clone(),
+            digest: version.digest,
+            config: BTreeMap::new(),
+            grants: Vec::new(),
+            pool: PoolMode::default(),
+            strategy: Strategy::Immediate,
+            dev_strategy: Strategy::Immediate,
+            timeout_ms: self.config().default_limits.timeout.as_millis() as u64,
+            max_memory_mib: self.config().default_limits.max_memory_bytes >> 20,
+            history: Vec::new(),
+        });
+        if let Some(config) = &request.config {
+            spec.config = config.clone();
+        }
+        if let Some(grants) = &request.grants {
+            spec.grants = grants.clone();
+        }
+        if let Some(pool) = request.pool {
+            spec.pool = pool;
+        }
+        let strategy = request.strategy.clone().unwrap_or_else(|| spec.strategy.clone());
+        strategy.validate()?;
+
+        let new_has_state = matches!(component.kind(), ComponentKind::Contract { state: true, .. });
+        let old_has_state = live.as_ref().is_some_and(|s| {
+            matches!(s.table.load().primary.component.kind(), ComponentKind::Contract { state: true, .. })
+        });
+        if new_has_state || old_has_state {
+            if matches!(strategy, Strategy::Canary { .. } | Strategy::Rolling { .. }) {
+                return Err(Error::StatefulStrategy { service: request.service.clone(), strategy: strategy.name() });
+            }
+            // One state, one instance.
+            spec.pool = PoolMode::Pooled { size: 1 };
+        }
+
+        let mut record = RolloutRecord {
+            id: rollout_id(),
+            service: request.service.clone(),
+            trigger: trigger.to_string(),
+            from: current.as_ref().map(|c| c.component.clone()),
+            to: reference.clone(),
+            strategy: strategy.name().to_string(),
+            steps: Vec::new(),
+            outcome: RolloutOutcome::Succeeded,
+            started_at_ms: now_ms(),
+            finished_at_ms: 0,
+        };
+        data.events.emit(RolloutEvent::Started {
+            service: record.service.clone(),
+            id: record.id.clone(),
+            from: record.from.clone(),
+            to: reference.clone(),
+            strategy: record.strategy.clone(),
+        });
+
+        let outcome = match &live {
+            None => match Deployment::start(self, reference.clone(), component, &spec.config, spec.limits(), spec.pool)
+            {
+                Ok(deployment) => {
+                    let service = Arc::new(Service::new(spec.clone(), deployment));
+                    data.services.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), service);
+                    RolloutOutcome::Succeeded
+                }
+                Err(e) => RolloutOutcome::Failed(format!("{reference} did not start: {e}")),
+            },
+            Some(service) => {
+                let old = service.table.load().primary.clone();
+                let migrate = new_has_state && old_has_state;
+                let initial = if migrate || matches!(strategy, Strategy::Rolling { .. }) && spec.pool_size() > 0 {
+                    PoolMode::Pooled { size: 0 }
+                } else {
+                    spec.pool
+                };
+                // A blue-green predecessor still warm is the instant way back.
+                let standby = {
+                    let mut slot = service.standby.lock().unwrap_or_else(|p| p.into_inner());
+                    match slot.take() {
+                        Some((d, until))
+                            if std::time::Instant::now() < until && d.digest() == version.digest && !migrate =>
+                        {
+                            Some(d)
+                        }
+                        Some((expired, _)) => {
+                            expired.shutdown();
+                            None
+                        }
+                        None => None,
+                    }
+                };
+                let started = match standby {
+                    Some(warm) => {
+                        warm.reactivate();
+                        Ok(warm)
+                    }
+                    None => Deployment::start(self, reference.clone(), component, &spec.config, spec.limits(), initial),
+                };
+                match started {
+                    Err(e) => RolloutOutcome::Failed(format!("{reference} did not start: {e}")),
+                    Ok(new) => {
+                        let hold = if migrate {
+                            match migrate_state(&old, &new, self) {
+                                Ok(hold) => Some(hold),
+                                Err(e) => {
+                                    new.shutdown();
+                                    record.outcome = RolloutOutcome::Failed(format!(
+                                        "state migration from {} failed: {e}",
+                                        old.reference()
+                                    ));
+                                    None
+                                }
+                            }
+                        } else {
+                            None
+                        };
+                        if matches!(record.outcome, RolloutOutcome::Failed(_)) {
+                            record.outcome.clone()
+                        } else {
+                            let mut rollout = Rollout { service, events: &data.events, record: record.clone() };
+                            let outcome = rollout.run(&old, &new, &strategy);
+                            record.steps = rollout.record.steps;
+                            if let Some(hold) = hold {
+                                hold.release(&old);
+                                if outcome == RolloutOutcome::Succeeded {
+                                    // Stale state must not come back through a standby.
+                                    service.standby.lock().unwrap_or_else(|p| p.into_inner()).take();
+                                    old.shutdown();
+                                }
+                            }
+                            outcome
+                        }
+                    }
+                }
+            }
+        };
+
+        if outcome == RolloutOutcome::Succeeded {
+            spec.component = reference.clone();
+            spec.digest = version.digest;
+            if trigger == "rollback" {
+                spec.history.pop();
+            } else {
+                spec.history.push(DeployedVersion {
+                    component: reference.clone(),
+                    digest: version.digest,
+                    at_ms: now_ms(),
+                });
+            }
+            fsutil::write_json(&data.spec_path(&spec.name), &spec)?;
+            if let Some(service) = data.live(&spec.name) {
+                service.set_spec(spec.clone());
+            }
+        }
+        record.outcome = outcome.clone();
+        record.finished_at_ms = now_ms();
+        data.append_rollout(&record)?;
+        data.events.emit(RolloutEvent::Finished {
+            service: record.service.clone(),
+            id: record.id.clone(),
+            outcome: outcome.clone(),
+        });
+        match outcome {
+            RolloutOutcome::Succeeded => Ok(record),
+            _ => Err(Error::RolloutFailed(Box::new(record))),
+        }
+    }
+
+    /// Drains and shuts down every service this process runs.
+    pub fn close(&self) {
+        let Some(data) = self.data_store() else { return };
+        let services: Vec<Arc<Service>> =
+            data.services.write().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
+        for service in services {
+            let table = service.table.load();
+            for deployment in std::iter::once(&table.primary).chain(table.secondary.as_ref().map(|(d, _)| d)) {
+                deployment.drain(super::rollout::DRAIN_GRACE);
+                deployment.shutdown();
+            }
+            if let Some((standby, _)) = service.standby.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                standby.shutdown();
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The registry: immutable, content-addressed component versions on disk.
+//!
+//! ```text
+//! DATA/blobs/<sha256>.wasm     the bytes, named by their digest
+//! DATA/names/<name>.json       name -> [version -> digest], in the order added
+//! ```
+//!
+//! Storing bytes gives their digest (idempotent). A `name@version` points at
+//! one digest forever: re-tagging it to other bytes is refused. Every read of
+//! a blob checks its digest, so a file changed on disk is refused on load.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Digest, Error, Result,
+    fsutil::{self, FolderLock},
+};
+
+/// `name@version`, for example `text@1.2.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ComponentRef {
+    /// The component's name in the registry.
+    pub name: String,
+    /// Its semantic version.
+    pub version: semver::Version,
+}
+
+impl fmt::Display for ComponentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
+impl FromStr for ComponentRef {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (name, version) = s.split_once('@').ok_or_else(|| Error::InvalidReference {
+            reference: s.to_string(),
+            reason: "expected NAME@VERSION, for example text@1.0.0".into(),
+        })?;
+        check_name(name)?;
+        let version = semver::Version::parse(version).map_err(|e| Error::InvalidReference {
+            reference: s.to_string(),
+            reason: format!("`{version}` is not a semantic version ({e})"),
+        })?;
+        Ok(ComponentRef { name: name.to_string(), version })
+    }
+}
+
+impl TryFrom<String> for ComponentRef {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<ComponentRef> for String {
+    fn from(r: ComponentRef) -> String {
+        r.to_string()
+    }
+}
+
+/// Names are file names too: lower-case letters, digits, `-`, `_`, `.`.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidReference {
+            reference: name.to_string(),
+            reason: "names use lower-case letters, digits, `-`, `_` and `.`, start with a letter or digit, \
+                     and are at most 64 characters"
+                .into(),
+        })
+    }
+}
+
+/// One version of a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// The semantic version.
+    pub version: semver::Version,
+    /// The bytes it names.
+    pub digest: Digest,
+    /// Size of the bytes.
+    pub size_bytes: u64,
+    /// When it was added (seconds since the Unix epoch).
+    pub added_at: u64,
+}
+
+/// A name and its versions, in the order they were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameRecord {
+    /// The name.
+    pub name: String,
+    /// Its versions, oldest first.
+    pub versions: Vec<VersionRecord>,
+}
+
+/// The registry in a data folder.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    root: PathBuf,
+}
+
+impl Registry {
+    /// Opens (creating if needed) the registry in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        for dir in ["blobs", "names"] {
+            let path = data_dir.join(dir);
+            std::fs::create_dir_all(&path).map_err(|e| Error::io("create the registry folder", &path, e))?;
+        }
+        Ok(Registry { root: data_dir.to_path_buf() })
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(format!("{}.wasm", digest.hex()))
+    }
+
+    fn name_path(&self, name: &str) -> PathBuf {
+        self.root.join("names").join(format!("{name}.json"))
+    }
+
+    /// Stores bytes (already validated by the caller) and returns their
+    /// digest. Storing the same bytes again changes nothing.
+    pub fn store_blob(&self, bytes: &[u8]) -> Result<Digest> {
+        let digest = Digest::of(bytes);
+        let path = self.blob_path(&digest);
+        let intact = std::fs::read(&path).map(|existing| Digest::of(&existing) == digest).unwrap_or(false);
+        if !intact {
+            fsutil::write_atomic(&path, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    /// Reads a blob and checks that its bytes still match its digest.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("read the stored component", &path, e))?;
+        if Digest::of(&bytes) != *digest {
+            return Err(Error::BlobCorrupt { digest: *digest, path });
+        }
+        Ok(bytes)
+    }
+
+    /// Points `reference` at `digest`. The same tag to the same digest is a
+    /// no-op; to another digest it is refused (versions are immutable).
+    pub fn tag(&self, reference: &ComponentRef, digest: Digest, size_bytes: u64) -> Result<VersionRecord> {
+        let _lock = FolderLock::acquire(&self.root)?;
+        let path = self.name_path(&reference.name);
+        let mut record: NameRecord = fsutil::read_json(&path)?
+            .unwrap_or_else(|| NameRecord { name: reference.name.clone(), versions: Vec::new() });
+        if let Some(existing) = record.versions.iter().find(|v| v.version == reference.version) {
+            if existing.digest == digest {
+                return Ok(existing.clone());
+            }
+            return Err(Error::VersionExists {
+                reference: reference.to_string(),
+                existing: existing.digest,
+                new: digest,
+            });
+        }
+        let entry =
+            VersionRecord { version: reference.version.clone(), digest, size_bytes, added_at: fsutil::unix_now() };
+        record.versions.push(entry.clone());
+        fsutil::write_json(&path, &record)?;
+        Ok(entry)
+    }
+
+    /// The digest `reference` points at.
+    pub fn resolve(&self, reference: &ComponentRef) -> Result<VersionRecord> {
+        let record = self.history(&reference.name)?;
+        record.versions.iter().find(|v| v.version == reference.version).cloned().ok_or_else(|| Error::UnknownVersion {
+            reference: reference.to_string(),
+            known: record.versions.iter().map(|v| v.version.to_string()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Every version of `name`, oldest first.
+    pub fn history(&self, name: &str) -> Result<NameRecord> {
+        check_name(name)?;
+        fsutil::read_json(&self.name_path(name))?.ok_or_else(|| Error::UnknownComponent { name: name.to_string() })
+    }
+
+    /// Every name, sorted, with its versions.
+    pub fn list(&self) -> Result<Vec<NameRecord>> {
+        let dir = self.root.join("names");
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list the registry", &dir, e))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names.iter().map(|n| self.history(n)).collect()
+    }
+
+    /// Removes a version. `in_use` names the services that use a digest;
+    /// a version some service uses is refused.
+    pub fn remove(&self, reference: &ComponentRef, in_use: &dyn Fn(&Digest) -> Vec<String>) -> Result<()> {
+        let _lock = FolderLock::acquire(&self.root)?;
+        let path = self.name_path(&reference.name);
+        let mut record = self.history(&reference.name)?;
+        let Some(pos) = record.versions.iter().position(|v| v.version == reference.version) else {
+            return Err(Error::UnknownVersion { reference: reference.to_string(), known: String::new() });
+        };
+        let digest = record.versions[pos].digest;
+        let services = in_use(&digest);
+        if !services.is_empty() {
+            return Err(Error::InUse { reference: reference.to_string(), services: services.join(", ") });
+        }
+        record.versions.remove(pos);
+        fsutil::write_json(&path, &record)?;
+        // Drop the bytes once no name points at them any more.
+        let still_named = self.list()?.iter().any(|n| n.versions.iter().any(|v| v.digest == digest));
+        if !still_named {
+            let _ = std::fs::remove_file(self.blob_path(&digest));
+        }
+        Ok(())
+    }
+}
