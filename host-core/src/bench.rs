@@ -16,7 +16,7 @@ use std::{
 
 use serde::Serialize;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    Config, Engine, InstanceAllocationStrategy, Store,
     component::{Component, HasSelf, InstancePre, Linker, ResourceTable},
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -95,7 +95,7 @@ impl BenchReport {
 
 /// Runs every measurement.
 pub fn run(options: &BenchOptions) -> Result<BenchReport> {
-    let rounds = if options.quick { 5 } else { 15 };
+    let rounds = if options.quick { 5 } else { 25 };
     let scratch = Scratch::new()?;
     let host = Host::new(HostConfig {
         cache_dir: Some(scratch.0.join("airssys-cache")),
@@ -320,14 +320,8 @@ impl Bare {
     fn new(bytes: &[u8]) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
-        let mut pooling = PoolingAllocationConfig::new();
-        pooling
-            .total_component_instances(64)
-            .total_core_instances(256)
-            .total_memories(128)
-            .total_tables(256)
-            .total_stacks(64)
-            .max_memory_size(1 << 30);
+        let pooling =
+            crate::engine::pooling_config(&crate::PoolConfig { max_instances: 64, max_memory_bytes: 1 << 30 });
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config).map_err(wt)?;
         let mut linker = Linker::<BareState>::new(&engine);

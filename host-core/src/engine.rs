@@ -31,7 +31,14 @@ pub(crate) fn build_engine(config: &HostConfig) -> Result<Engine> {
         .max_wasm_stack(config.max_wasm_stack_bytes)
         .parallel_compilation(true);
 
-    let pool = &config.pool;
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(&config.pool)));
+
+    Engine::new(&wasm).map_err(|e| Error::Config(format!("{e:#}")))
+}
+
+/// The pooling allocator settings for a pool size. The bench's bare
+/// baseline uses the same settings, so the comparison is like for like.
+pub(crate) fn pooling_config(pool: &crate::PoolConfig) -> PoolingAllocationConfig {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(pool.max_instances)
@@ -47,9 +54,7 @@ pub(crate) fn build_engine(config: &HostConfig) -> Result<Engine> {
         // with memset is faster than madvise for small heaps.
         .linear_memory_keep_resident(64 * 1024)
         .table_keep_resident(16 * 1024);
-    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-
-    Engine::new(&wasm).map_err(|e| Error::Config(format!("{e:#}")))
+    pooling
 }
 
 /// A hex fingerprint of everything that makes compiled code of this engine
