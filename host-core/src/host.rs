@@ -101,6 +101,18 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("airssys").join("compiled"))
 }
 
+/// The default data folder: `$AIRSSYS_DATA_DIR`, else
+/// `$XDG_DATA_HOME/airssys`, else `~/.local/share/airssys`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("AIRSSYS_DATA_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))?;
+    Some(base.join("airssys"))
+}
+
 /// What `Host::describe` finds by running a component's introspection
 /// exports (no `init`).
 #[derive(Debug, Clone, Serialize)]

@@ -37,7 +37,7 @@ pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};
 pub use engine::LoadOrigin;
 pub use error::{Error, Result, WasmtimeError};
-pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir};
+pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
 pub use instance::{HostState, Instance};
 pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};
 pub use wit::{Input, Output, Value};

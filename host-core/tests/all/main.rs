@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
+mod deploy;
 mod limits;
 mod loading;
+mod registry;
 mod samples;
 mod tiny;

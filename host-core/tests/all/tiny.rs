@@ -19,8 +19,91 @@ pub const INIT_OK: &str = "(i32.store8 (i32.const 16) (i32.const 0)) (i32.const 
 /// A contract component with the given `execute` body, `init` body, guest
 /// interface version and extra core-module fields.
 pub fn contract(execute: &str, init: &str, version: &str, extra: &str) -> String {
-    format!(
-        r#"(component
+    Tiny { execute, init, version, extra, ..Tiny::default() }.text()
+}
+
+/// `health` that reports healthy.
+pub const HEALTHY: &str = "(i32.store8 (i32.const 80) (i32.const 0)) (i32.const 80)";
+
+/// `health` that reports unhealthy("broken!") (the text is at 1100).
+pub const UNHEALTHY: &str = "(i32.store8 (i32.const 80) (i32.const 2))
+      (i32.store (i32.const 84) (i32.const 1100))
+      (i32.store (i32.const 88) (i32.const 7))
+      (i32.const 80)";
+
+/// `execute` that fails odd-numbered calls and echoes the others.
+pub const FLAKY: &str = "(global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (if (i32.and (global.get $calls) (i32.const 1))
+        (then
+          (i32.store8 (i32.const 32) (i32.const 1))
+          (i32.store8 (i32.const 36) (i32.const 6))
+          (i32.store (i32.const 40) (i32.const 1100))
+          (i32.store (i32.const 44) (i32.const 7))
+          (i32.store8 (i32.const 48) (i32.const 0))
+          (return (i32.const 32))))
+      (i32.store8 (i32.const 32) (i32.const 0))
+      (i32.store (i32.const 36) (local.get 0))
+      (i32.store (i32.const 40) (local.get 1))
+      (i32.store (i32.const 44) (i32.const 0))
+      (i32.store (i32.const 48) (i32.const 0))
+      (i32.const 32)";
+
+/// `state.snapshot` returning an empty list.
+pub const SNAPSHOT_EMPTY: &str = "(i32.store8 (i32.const 96) (i32.const 0))
+      (i32.store (i32.const 100) (i32.const 0))
+      (i32.store (i32.const 104) (i32.const 0))
+      (i32.const 96)";
+
+/// `state.restore` that always refuses with internal("broken!").
+pub const RESTORE_REFUSES: &str = "(i32.store8 (i32.const 96) (i32.const 1))
+      (i32.store8 (i32.const 100) (i32.const 6))
+      (i32.store (i32.const 104) (i32.const 1100))
+      (i32.store (i32.const 108) (i32.const 7))
+      (i32.store8 (i32.const 112) (i32.const 0))
+      (i32.const 96)";
+
+/// The parts of a tiny contract component.
+pub struct Tiny<'a> {
+    pub execute: &'a str,
+    pub init: &'a str,
+    pub version: &'a str,
+    pub extra: &'a str,
+    pub health: &'a str,
+    /// `(snapshot body, restore body)`: also export `airssys:component/state`.
+    pub state: Option<(&'a str, &'a str)>,
+}
+
+impl Default for Tiny<'_> {
+    fn default() -> Self {
+        Tiny { execute: ECHO, init: INIT_OK, version: "0.1.0", extra: "", health: HEALTHY, state: None }
+    }
+}
+
+impl Tiny<'_> {
+    /// The component text.
+    pub fn text(&self) -> String {
+        let (execute, init, version, health) = (self.execute, self.init, self.version, self.health);
+        let mut extra = format!(
+            "(global $calls (mut i32) (i32.const 0))\n    (data (i32.const 1100) \"broken!\")\n    {}",
+            self.extra
+        );
+        let mut state_export = String::new();
+        if let Some((snapshot, restore)) = self.state {
+            extra.push_str(&format!(
+                "\n    (func (export \"snapshot\") (result i32) {snapshot})\n    \
+                 (func (export \"restore\") (param i32 i32 i32 i32) (result i32) {restore})"
+            ));
+            state_export = format!(
+                r#"(func $snapshot (result (result (list u8) (error $error)))
+    (canon lift (core func $i "snapshot") (memory (core memory $i "memory"))))
+  (func $restore (param "data" (list u8)) (param "from-version" string) (result (result (error $error)))
+    (canon lift (core func $i "restore") (memory (core memory $i "memory")) (realloc (core func $i "cabi_realloc"))))
+  (instance $state (export "snapshot" (func $snapshot)) (export "restore" (func $restore)))
+  (export "airssys:component/state@{version}" (instance $state))"#
+            );
+        }
+        format!(
+            r#"(component
   (core module $m
     (memory (export "memory") 1)
     (global $heap (mut i32) (i32.const 4096))
@@ -50,7 +133,7 @@ pub fn contract(execute: &str, init: &str, version: &str, extra: &str) -> String
     (func (export "required-capabilities") (result i32)
       (i32.store (i32.const 64) (i32.const 0)) (i32.store (i32.const 68) (i32.const 0)) (i32.const 64))
     (func (export "health") (result i32)
-      (i32.store8 (i32.const 80) (i32.const 0)) (i32.const 80))
+      {health})
     (data (i32.const 1024) "echo" "\00\00\00\00" "0.1.0" "\00\00\00" "echo")
     {extra}
   )
@@ -95,12 +178,19 @@ pub fn contract(execute: &str, init: &str, version: &str, extra: &str) -> String
     (export "required-capabilities" (func $caps))
     (export "health" (func $health-f)))
   (export "airssys:component/guest@{version}" (instance $guest))
+  {state_export}
 )
 "#
-    )
+        )
+    }
+
+    /// The component bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        wat::parse_str(self.text()).expect("test component text parses")
+    }
 }
 
 /// A contract component whose `execute` is `body`.
 pub fn with_execute(body: &str) -> Vec<u8> {
-    wat::parse_str(contract(body, INIT_OK, "0.1.0", "")).expect("test component text parses")
+    Tiny { execute: body, ..Tiny::default() }.bytes()
 }

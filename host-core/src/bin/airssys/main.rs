@@ -4,7 +4,14 @@
 //! airssys inspect FILE.wasm [--json]
 //! airssys call FILE.wasm [--input FILE|-] [--config KEY=VALUE]... [--timeout-ms N] [--max-memory-mib N]
 //! airssys bench [--json]
+//! airssys registry add|list|show|history|remove ...   --data-dir DIR
+//! airssys deploy SERVICE NAME@VERSION [--strategy ...]  --data-dir DIR
+//! airssys invoke SERVICE [--input FILE|-]              --data-dir DIR
+//! airssys rollback SERVICE                             --data-dir DIR
+//! airssys status [SERVICE] [--json]                    --data-dir DIR
 //! ```
+
+mod services;
 
 use std::{
     io::{Read, Write},
@@ -28,6 +35,10 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
+    /// Data folder: registry, services, rollout history
+    /// (default: $AIRSSYS_DATA_DIR or ~/.local/share/airssys).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Folder for compiled code (default: $AIRSSYS_CACHE_DIR or ~/.cache/airssys/compiled).
     #[arg(long, global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -63,6 +74,32 @@ enum Command {
         /// Fewer rounds: a quick, noisier run.
         #[arg(long)]
         quick: bool,
+    },
+    /// Store, list and inspect component versions.
+    #[command(subcommand)]
+    Registry(services::RegistryCommand),
+    /// Deploy a version to a service with a strategy.
+    Deploy(services::DeployArgs),
+    /// Call a service; the output goes to stdout.
+    Invoke {
+        /// The service.
+        service: String,
+        /// Input file, or `-` for stdin (default: empty input).
+        #[arg(long, value_name = "FILE|-")]
+        input: Option<String>,
+    },
+    /// Deploy the version that was live before the current one.
+    Rollback {
+        /// The service.
+        service: String,
+    },
+    /// Services, their versions and recent rollouts.
+    Status {
+        /// One service (default: all).
+        service: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -135,7 +172,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect { file, json } => inspect(&cli.global, &file, json),
         Command::Call(args) => call(&cli.global, args),
         Command::Bench { json, component, quick } => run_bench(&cli.global, component, json, quick),
+        Command::Registry(command) => services::registry(&data_host(&cli.global)?, command),
+        Command::Deploy(args) => services::deploy(&data_host(&cli.global)?, args),
+        Command::Invoke { service, input } => {
+            services::invoke(&data_host(&cli.global)?, &service, read_input(input.as_deref())?)
+        }
+        Command::Rollback { service } => services::rollback(&data_host(&cli.global)?, &service),
+        Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }
+}
+
+/// A host on the data folder (which must be known).
+fn data_host(global: &GlobalArgs) -> Result<Host> {
+    let mut config = host_config(global);
+    config.data_dir = global.data_dir.clone().or_else(host_core::default_data_dir);
+    if config.data_dir.is_none() {
+        bail!("no data folder: pass --data-dir DIR or set AIRSSYS_DATA_DIR");
+    }
+    Ok(Host::new(config)?)
 }
 
 fn inspect(global: &GlobalArgs, file: &PathBuf, json: bool) -> Result<()> {

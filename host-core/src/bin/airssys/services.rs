@@ -1,0 +1,299 @@
+//! `airssys registry|deploy|invoke|rollback|status`: the data-folder verbs.
+//! Each runs as its own process and sees what earlier ones left in the
+//! data folder.
+
+use std::{collections::BTreeMap, io::Write, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use host_core::{
+    Host, Input,
+    deploy::{DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, Strategy},
+    registry::ComponentRef,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Validate a component and store it as NAME@VERSION.
+    Add {
+        /// NAME@VERSION, e.g. text@1.0.0.
+        reference: ComponentRef,
+        /// The component file.
+        file: std::path::PathBuf,
+    },
+    /// Every name and its versions.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One version: digest, size, when added.
+    Show {
+        /// NAME@VERSION.
+        reference: ComponentRef,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every version of a name, oldest first.
+    History {
+        /// The name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a version no service uses.
+    Remove {
+        /// NAME@VERSION.
+        reference: ComponentRef,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrategyName {
+    Immediate,
+    BlueGreen,
+    Canary,
+    Rolling,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The service to deploy to (created on first deploy).
+    service: String,
+    /// NAME@VERSION from the registry.
+    component: ComponentRef,
+    /// How the new version replaces the live one (default: the service's).
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyName>,
+    /// blue-green: how long the old pool stays warm for instant rollback.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    keep_old_ms: u64,
+    /// canary: traffic percentages per step.
+    #[arg(long, value_name = "P,P,...", value_delimiter = ',', default_values_t = [10u32, 25, 50, 100])]
+    steps: Vec<u32>,
+    /// canary: minimum time per step.
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    step_interval_ms: u64,
+    /// canary: calls the canary must serve per step before it is judged.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    min_calls: u64,
+    /// canary: largest allowed canary-minus-baseline error rate (0.05 = 5 points).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    max_error_increase: f64,
+    /// rolling: instances replaced per batch.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    batch: usize,
+    /// Keep a pool of N live instances.
+    #[arg(long, value_name = "N", conflicts_with = "per_call")]
+    pool: Option<usize>,
+    /// Make a fresh instance for every call.
+    #[arg(long)]
+    per_call: bool,
+    /// Configuration passed to init (repeatable; replaces the service's config).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = crate::parse_key_value)]
+    config: Vec<(String, String)>,
+}
+
+impl DeployArgs {
+    fn strategy(&self) -> Option<Strategy> {
+        Some(match self.strategy? {
+            StrategyName::Immediate => Strategy::Immediate,
+            StrategyName::BlueGreen => Strategy::BlueGreen { keep_old_ms: self.keep_old_ms },
+            StrategyName::Canary => Strategy::Canary {
+                steps: self.steps.clone(),
+                interval_ms: self.step_interval_ms,
+                min_calls: self.min_calls,
+                max_error_increase: self.max_error_increase,
+            },
+            StrategyName::Rolling => Strategy::Rolling { batch: self.batch },
+        })
+    }
+
+    fn request(&self) -> DeployRequest {
+        let mut request = DeployRequest::new(&self.service, self.component.clone());
+        request.strategy = self.strategy();
+        request.pool = match (self.pool, self.per_call) {
+            (_, true) => Some(PoolMode::PerCall),
+            (Some(size), false) => Some(PoolMode::Pooled { size }),
+            (None, false) => None,
+        };
+        if !self.config.is_empty() {
+            request.config = Some(self.config.iter().cloned().collect::<BTreeMap<_, _>>());
+        }
+        request
+    }
+}
+
+pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
+    let registry = host.registry()?;
+    match command {
+        RegistryCommand::Add { reference, file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let record = host.add_component(&reference, &bytes)?;
+            println!("{reference} -> {} ({} bytes)", record.digest, record.size_bytes);
+        }
+        RegistryCommand::List { json } => {
+            let names = registry.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&names)?);
+            } else if names.is_empty() {
+                println!("the registry is empty; add a component with `airssys registry add NAME@VERSION FILE.wasm`");
+            } else {
+                for name in names {
+                    let versions: Vec<String> = name.versions.iter().map(|v| v.version.to_string()).collect();
+                    println!("{:<24} {}", name.name, versions.join(", "));
+                }
+            }
+        }
+        RegistryCommand::Show { reference, json } => {
+            let record = registry.resolve(&reference)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                println!("{reference}");
+                println!("  digest    {}", record.digest);
+                println!("  size      {} bytes", record.size_bytes);
+                println!("  added     {} (unix seconds)", record.added_at);
+            }
+        }
+        RegistryCommand::History { name, json } => {
+            let record = registry.history(&name)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                for v in &record.versions {
+                    println!("{}@{:<12} {}  {} bytes", record.name, v.version, v.digest, v.size_bytes);
+                }
+            }
+        }
+        RegistryCommand::Remove { reference } => {
+            let services = host.services()?;
+            let in_use = |digest: &host_core::Digest| -> Vec<String> {
+                services
+                    .iter()
+                    .filter(|s| host.service_spec(s).is_ok_and(|spec| spec.digest == *digest))
+                    .cloned()
+                    .collect()
+            };
+            registry.remove(&reference, &in_use)?;
+            println!("removed {reference}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `action` while printing its rollout events to stderr.
+fn with_events(host: &Host, action: impl FnOnce() -> host_core::Result<RolloutRecord>) -> Result<()> {
+    let events = host.subscribe_rollouts()?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finished = done.clone();
+    let printer = std::thread::spawn(move || {
+        loop {
+            match events.recv_timeout(Duration::from_millis(50)) {
+                Ok(event) => print_event(event),
+                Err(_) if finished.load(std::sync::atomic::Ordering::SeqCst) => return,
+                Err(_) => {}
+            }
+        }
+    });
+    let result = action();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = printer.join();
+    host.close();
+    report(result)
+}
+
+fn print_event(event: RolloutEvent) {
+    match event {
+        RolloutEvent::Started { service, from, to, strategy, .. } => {
+            let from = from.map(|f| f.to_string()).unwrap_or_else(|| "(nothing)".into());
+            eprintln!("rollout {service}: {from} -> {to} ({strategy})");
+        }
+        RolloutEvent::Health { version, health, .. } => eprintln!("  health of {version}: {health:?}"),
+        RolloutEvent::Step { step, .. } => eprintln!(
+            "  step {}: new version at {:.1}%, new {} calls / {} errors, old {} calls / {} errors",
+            step.index + 1,
+            step.new_weight_percent,
+            step.new_calls,
+            step.new_errors,
+            step.old_calls,
+            step.old_errors
+        ),
+        RolloutEvent::Finished { outcome, .. } => eprintln!("  outcome: {outcome:?}"),
+    }
+}
+
+fn report(result: host_core::Result<RolloutRecord>) -> Result<()> {
+    match result {
+        Ok(record) => {
+            println!("{}: {} is live ({})", record.service, record.to, record.strategy);
+            Ok(())
+        }
+        Err(host_core::Error::RolloutFailed(record)) => {
+            let reason = match &record.outcome {
+                RolloutOutcome::RolledBack(r) | RolloutOutcome::Failed(r) => r.clone(),
+                RolloutOutcome::Succeeded => String::new(),
+            };
+            let live = record.from.as_ref().map(ToString::to_string).unwrap_or_else(|| "nothing".into());
+            bail!("rollout of {} to {} did not complete: {reason}. {live} keeps serving", record.service, record.to)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn deploy(host: &Host, args: DeployArgs) -> Result<()> {
+    with_events(host, || host.deploy(args.request()))
+}
+
+pub fn rollback(host: &Host, service: &str) -> Result<()> {
+    with_events(host, || host.rollback(service))
+}
+
+pub fn invoke(host: &Host, service: &str, input: Vec<u8>) -> Result<()> {
+    let output = host.invoke(service, &Input::new(input));
+    host.close();
+    let output = output?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&output.data).context("cannot write the output")?;
+    stdout.flush().context("cannot write the output")?;
+    Ok(())
+}
+
+pub fn status(host: &Host, service: Option<&str>, json: bool) -> Result<()> {
+    let statuses = host.status(service)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(());
+    }
+    if statuses.is_empty() {
+        println!("no services; deploy one with `airssys deploy SERVICE NAME@VERSION`");
+    }
+    for status in &statuses {
+        let spec = &status.spec;
+        let pool = match spec.pool {
+            PoolMode::Pooled { size } => format!("pool of {size}"),
+            PoolMode::PerCall => "fresh instance per call".to_string(),
+        };
+        println!("{}", spec.name);
+        println!("  version    {} ({})", spec.component, spec.digest);
+        println!("  strategy   {}   {pool}", spec.strategy.name());
+        let config: Vec<String> = spec.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  config     {}", if config.is_empty() { "(none)".into() } else { config.join(" ") });
+        let history: Vec<String> = spec.history.iter().map(|h| h.component.version.to_string()).collect();
+        println!("  history    {}", history.join(" -> "));
+    }
+    if let Some(name) = service {
+        for record in host.rollouts(Some(name))?.iter().rev().take(5) {
+            println!(
+                "  rollout    {} -> {} {} {:?}",
+                record.from.as_ref().map(ToString::to_string).unwrap_or_default(),
+                record.to,
+                record.strategy,
+                record.outcome
+            );
+        }
+    }
+    Ok(())
+}
