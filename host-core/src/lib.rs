@@ -32,6 +32,7 @@ mod instance;
 pub mod project;
 pub mod registry;
 pub mod types;
+pub mod watch;
 
 pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};

@@ -7,4 +7,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod cli;
+mod deploy;
 mod support;

@@ -12,3 +12,4 @@ mod loading;
 mod registry;
 mod samples;
 mod tiny;
+mod watch;

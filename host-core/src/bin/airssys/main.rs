@@ -93,6 +93,11 @@ enum Command {
         /// The service.
         service: String,
     },
+    /// Deploy a project's component files and redeploy each on change.
+    Watch {
+        /// The project folder (components/*.wasm).
+        project: PathBuf,
+    },
     /// Services, their versions and recent rollouts.
     Status {
         /// One service (default: all).
@@ -178,6 +183,7 @@ fn run(cli: Cli) -> Result<()> {
             services::invoke(&data_host(&cli.global)?, &service, read_input(input.as_deref())?)
         }
         Command::Rollback { service } => services::rollback(&data_host(&cli.global)?, &service),
+        Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
         Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }
 }

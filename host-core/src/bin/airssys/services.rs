@@ -297,3 +297,19 @@ pub fn status(host: &Host, service: Option<&str>, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+pub fn watch(host: &Host, project: &std::path::Path) -> Result<()> {
+    use host_core::watch::WatchEvent;
+    let _watch = host.watch(project, |event| match event {
+        WatchEvent::Deployed { service, component, file } => {
+            eprintln!("{}: {component} is live as service `{service}`", file.display())
+        }
+        WatchEvent::Rejected { file, error } => {
+            eprintln!("{}: refused, the previous version keeps serving: {error}", file.display())
+        }
+    })?;
+    eprintln!("watching {} (Ctrl-C to stop)", project.display());
+    loop {
+        std::thread::park();
+    }
+}
