@@ -124,10 +124,8 @@ impl Host {
         let bytes = std::fs::read(file).map_err(|e| Error::io("read the component", file, e))?;
         let digest = Digest::of(&bytes);
         let live = self.service_spec(name).ok();
-        if let Some(spec) = &live {
-            if spec.digest == digest {
-                return Ok(spec.component.clone());
-            }
+        if let Some(spec) = live.as_ref().filter(|spec| spec.digest == digest) {
+            return Ok(spec.component.clone());
         }
         let reference = self.next_version(name, &digest)?;
         self.add_component(&reference, &bytes)?;
