@@ -109,6 +109,12 @@ fn bench_quick_json_compares_with_bare_wasmtime() {
     for key in ["instantiate", "warm_execute_1k", "warm_execute_64k", "fresh_instance_execute", "load_cached"] {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
+    let swap = &report["swap"];
+    assert!(swap["swap_live_ms_p50"].as_f64().unwrap() > 0.0);
+    assert!(swap["swap_p99_ratio"].as_f64().unwrap() > 0.0);
+    for (strategy, failed) in swap["swap_failed_calls"].as_array().unwrap().iter().map(|p| (&p[0], &p[1])) {
+        assert_eq!(failed, 0, "{strategy} failed calls during a swap");
+    }
     for r in report["results"].as_array().unwrap() {
         assert!(r["bare_us"].as_f64().unwrap() > 0.0);
         assert!(r["airssys_us"].as_f64().unwrap() > 0.0);

@@ -21,13 +21,17 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+mod swap;
+
+pub use swap::SwapReport;
+
 use crate::{
     CallLimits, Error, Host, HostConfig, Input, Result,
     bindings::{self, GuestIndices, LogLevel},
 };
 
 /// The bundled `upper` sample, so `airssys bench` runs anywhere.
-pub const BUNDLED_UPPER: &[u8] = include_bytes!("../../sample-projects/text-tools/components/upper.wasm");
+pub const BUNDLED_UPPER: &[u8] = include_bytes!("../../../sample-projects/text-tools/components/upper.wasm");
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -68,6 +72,8 @@ pub struct BenchReport {
     pub rounds: usize,
     /// The comparisons.
     pub results: Vec<BenchResult>,
+    /// Hot-swap figures.
+    pub swap: swap::SwapReport,
 }
 
 impl BenchReport {
@@ -89,6 +95,7 @@ impl BenchReport {
                 r.label, r.airssys_us, r.bare_us, r.ratio, target
             ));
         }
+        out.push_str(&self.swap.table());
         out
     }
 }
@@ -210,7 +217,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         results.push(result("load_compile", "load with compilation", a, b, None));
     }
 
-    Ok(BenchReport { component: options.component_name.clone(), rounds, results })
+    let swap = swap::run(&options.component, &scratch.0, options.quick)?;
+    Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap })
 }
 
 fn payload(size: usize) -> Vec<u8> {
