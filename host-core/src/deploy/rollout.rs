@@ -186,11 +186,23 @@ impl Rollout<'_> {
         old.drain(DRAIN_GRACE);
         match keep_until {
             Some(until) => {
-                let previous =
-                    self.service.standby.lock().unwrap_or_else(|p| p.into_inner()).replace((old.clone(), until));
+                let slot = self.service.standby.clone();
+                let previous = slot.lock().unwrap_or_else(|p| p.into_inner()).replace((old.clone(), until));
                 if let Some((stale, _)) = previous {
                     stale.shutdown();
                 }
+                // When the window ends, stop the standby unless a rollback
+                // took it back (or a newer rollout replaced it) meanwhile.
+                let kept = old.clone();
+                let _ = std::thread::Builder::new().name("airssys-standby".into()).spawn(move || {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    let mut standby = slot.lock().unwrap_or_else(|p| p.into_inner());
+                    if standby.as_ref().is_some_and(|(d, _)| Arc::ptr_eq(d, &kept)) {
+                        standby.take();
+                        drop(standby);
+                        kept.shutdown();
+                    }
+                });
             }
             None => old.shutdown(),
         }

@@ -49,7 +49,7 @@ pub(crate) struct Service {
     /// One rollout at a time.
     pub(crate) rollout_lock: Mutex<()>,
     /// A blue-green predecessor kept warm, and until when.
-    pub(crate) standby: Mutex<Option<(Arc<Deployment>, Instant)>>,
+    pub(crate) standby: Arc<Mutex<Option<(Arc<Deployment>, Instant)>>>,
 }
 
 impl Service {
@@ -60,7 +60,7 @@ impl Service {
             spec: Mutex::new(spec),
             counter: AtomicU64::new(0),
             rollout_lock: Mutex::new(()),
-            standby: Mutex::new(None),
+            standby: Arc::new(Mutex::new(None)),
         }
     }
 

@@ -302,3 +302,35 @@ fn trapping_calls_fail_alone_and_the_pool_heals() {
     assert_eq!(status[0].versions[0].live_instances, 1, "the pool keeps its size");
     assert_eq!(status[0].versions[0].errors, 5);
 }
+
+#[test]
+fn blue_green_rollback_inside_the_window_reuses_the_warm_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = two_versions(dir.path(), PoolMode::Pooled { size: 2 });
+    for _ in 0..5 {
+        host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap();
+    }
+    host.deploy(DeployRequest::new("svc", r("text@2.0.0")).strategy(Strategy::BlueGreen { keep_old_ms: 60_000 }))
+        .unwrap();
+    host.rollback("svc").unwrap();
+    // The warm v1 deployment came back, with its counters and instances.
+    let status = &host.status(Some("svc")).unwrap()[0];
+    assert_eq!(status.versions[0].component, r("text@1.0.0"));
+    assert_eq!(status.versions[0].calls, 5);
+    assert_eq!(status.versions[0].live_instances, 2);
+    assert_eq!(host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap().data, V1_OUT);
+}
+
+#[test]
+fn blue_green_standby_is_stopped_when_its_window_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = two_versions(dir.path(), PoolMode::Pooled { size: 2 });
+    host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap();
+    host.deploy(DeployRequest::new("svc", r("text@2.0.0")).strategy(Strategy::BlueGreen { keep_old_ms: 50 })).unwrap();
+    thread::sleep(Duration::from_millis(400));
+    host.rollback("svc").unwrap();
+    // A fresh v1 deployment: the old one's pool was shut down.
+    let status = &host.status(Some("svc")).unwrap()[0];
+    assert_eq!(status.versions[0].calls, 0);
+    assert_eq!(host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap().data, V1_OUT);
+}
