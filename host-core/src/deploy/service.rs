@@ -40,6 +40,9 @@ impl RoutingTable {
     }
 }
 
+/// A blue-green predecessor kept warm for instant rollback, and until when.
+pub(crate) type Standby = (Arc<Deployment>, Instant);
+
 /// A service while this process runs it.
 pub(crate) struct Service {
     pub(crate) name: String,
@@ -49,7 +52,7 @@ pub(crate) struct Service {
     /// One rollout at a time.
     pub(crate) rollout_lock: Mutex<()>,
     /// A blue-green predecessor kept warm, and until when.
-    pub(crate) standby: Arc<Mutex<Option<(Arc<Deployment>, Instant)>>>,
+    pub(crate) standby: Arc<Mutex<Option<Standby>>>,
 }
 
 impl Service {
