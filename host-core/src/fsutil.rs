@@ -50,6 +50,18 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<O
     serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::DataCorrupt { path: path.to_path_buf(), source })
 }
 
+/// The stems of the `*.json` files in `dir` (hidden files skipped), sorted.
+pub(crate) fn json_stems(dir: &Path, action: &'static str) -> Result<Vec<String>> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(action, dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Serializes `value` as pretty JSON and writes it atomically.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;

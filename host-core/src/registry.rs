@@ -194,14 +194,7 @@ impl Registry {
 
     /// Every name, sorted, with its versions.
     pub fn list(&self) -> Result<Vec<NameRecord>> {
-        let dir = self.root.join("names");
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list the registry", &dir, e))?;
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        names.sort();
+        let names = fsutil::json_stems(&self.root.join("names"), "list the registry")?;
         names.iter().map(|n| self.history(n)).collect()
     }
 

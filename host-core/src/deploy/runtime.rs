@@ -101,15 +101,7 @@ impl Host {
 
     /// Names of the services stored in the data folder, sorted.
     pub fn services(&self) -> Result<Vec<String>> {
-        let dir = self.data()?.dir.join("services");
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list the services", &dir, e))?;
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        names.sort();
-        Ok(names)
+        fsutil::json_stems(&self.data()?.dir.join("services"), "list the services")
     }
 
     /// The stored description of a service.
