@@ -231,6 +231,26 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A deploy needs capabilities that are not granted.
+    #[error("{}", missing_text(service, component, missing))]
+    MissingCapabilities {
+        /// The service.
+        service: String,
+        /// The component version.
+        component: String,
+        /// Every requested capability no grant covers.
+        missing: Vec<crate::Capability>,
+    },
+
+    /// A grant cannot be applied on this host.
+    #[error("cannot grant `{capability}`: {reason}")]
+    GrantInvalid {
+        /// The grant, in textual form.
+        capability: String,
+        /// Why.
+        reason: String,
+    },
+
     /// The host was created without a data folder.
     #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
     NoDataDir,
@@ -289,6 +309,17 @@ pub enum Error {
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
+}
+
+fn missing_text(service: &str, component: &str, missing: &[crate::Capability]) -> String {
+    let list: Vec<String> = missing.iter().map(|c| format!("  {c}")).collect();
+    let flags: Vec<String> = missing.iter().map(|c| format!("--grant '{c}'")).collect();
+    format!(
+        "deploy of {component} to `{service}` refused: it needs capabilities that are not granted:\n{}\n\
+         Grant them by adding {} to the deploy, or with `airssys grant {service} CAPABILITY`",
+        list.join("\n"),
+        flags.join(" ")
+    )
 }
 
 fn outcome_text(outcome: &crate::deploy::RolloutOutcome) -> String {

@@ -19,6 +19,7 @@ use crate::{
     component::{self, ComponentInfo, LoadedComponent},
     engine::{self, CompileCache, EpochTicker, LoadOrigin},
     instance::{HostState, Instance},
+    security::{CustomCapability, SandboxPolicy},
     types::{Capability, Digest, Metadata},
 };
 
@@ -43,6 +44,8 @@ pub struct HostConfig {
     pub max_wasm_stack_bytes: usize,
     /// Cap on what a WASI command may write to stdout, in bytes.
     pub max_output_bytes: usize,
+    /// Capability kinds an embedder defines, with their host functions.
+    pub custom_capabilities: Vec<CustomCapability>,
 }
 
 impl Default for HostConfig {
@@ -56,6 +59,7 @@ impl Default for HostConfig {
             fuel_per_call: None,
             max_wasm_stack_bytes: 512 * 1024,
             max_output_bytes: 16 * 1024 * 1024,
+            custom_capabilities: Vec::new(),
         }
     }
 }
@@ -193,6 +197,9 @@ impl Host {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
         bindings::add_host_to_linker(&mut linker).map_err(|e| Error::Link(e.into()))?;
+        for custom in &config.custom_capabilities {
+            (custom.link)(&mut linker).map_err(|e| Error::Link(e.into()))?;
+        }
         let cache = match &config.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine::engine_fingerprint(&engine))?),
             None => None,
@@ -324,6 +331,16 @@ impl Host {
 
     /// A new instance with its own limits.
     pub fn instantiate_with(&self, component: &Arc<LoadedComponent>, limits: CallLimits) -> Result<Instance> {
+        self.instantiate_sandboxed(component, limits, SandboxPolicy::deny_all())
+    }
+
+    /// A new instance whose WASI context follows `policy` (its grants).
+    pub fn instantiate_sandboxed(
+        &self,
+        component: &Arc<LoadedComponent>,
+        limits: CallLimits,
+        policy: Arc<SandboxPolicy>,
+    ) -> Result<Instance> {
         if limits.max_memory_bytes > self.inner.config.pool.max_memory_bytes {
             return Err(Error::Config(format!(
                 "memory cap of {} MiB exceeds the host's pool maximum of {} MiB",
@@ -331,7 +348,7 @@ impl Host {
                 self.inner.config.pool.max_memory_bytes >> 20
             )));
         }
-        Instance::new(self.inner.shared.clone(), component.clone(), limits)
+        Instance::new(self.inner.shared.clone(), component.clone(), limits, policy)
     }
 
     /// Runs the introspection exports (`metadata`, `required-capabilities`)

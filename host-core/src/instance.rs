@@ -19,6 +19,7 @@ use crate::{
     bindings::{self, Guest, LogLevel, StateGuest, wit},
     component::{Entry, LoadedComponent},
     host::HostShared,
+    security::SandboxPolicy,
     types::{Capability, Health, Metadata},
 };
 
@@ -28,6 +29,21 @@ pub struct HostState {
     table: ResourceTable,
     limiter: CallLimiter,
     log: GuestLog,
+    policy: Arc<SandboxPolicy>,
+}
+
+impl HostState {
+    /// The parameters of custom capability `name` if this instance's service
+    /// was granted it. Embedder host functions call this and refuse on `None`.
+    pub fn custom_grant(&self, name: &str) -> Option<&str> {
+        self.policy.custom_grant(name)
+    }
+
+    /// Records a denial observed by an embedder's host function in the
+    /// audit log (and the host log).
+    pub fn audit_denial(&self, attempt: &str, reason: &str) {
+        self.policy.audit_denial(attempt, reason);
+    }
 }
 
 impl std::fmt::Debug for HostState {
@@ -149,9 +165,11 @@ pub(crate) fn new_store(
     shared: &HostShared,
     component_name: &str,
     limits: &CallLimits,
+    policy: &Arc<SandboxPolicy>,
     sandbox: Sandbox,
-) -> Store<HostState> {
+) -> Result<Store<HostState>> {
     let mut wasi = WasiCtxBuilder::new();
+    policy.apply(&mut wasi)?;
     wasi.envs(&sandbox.env).args(&sandbox.args);
     if let Some(stdin) = sandbox.stdin {
         wasi.stdin(MemoryInputPipe::new(stdin));
@@ -171,12 +189,13 @@ pub(crate) fn new_store(
             memory_exceeded: None,
         },
         log: GuestLog { component: component_name.to_string(), lines: 0 },
+        policy: policy.clone(),
     };
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
     // Instantiation may run a start function: bound it like a call.
     arm(&mut store, shared, limits);
-    store
+    Ok(store)
 }
 
 /// Sets the deadline and refills fuel before a call into the guest.
@@ -210,6 +229,7 @@ pub struct Instance {
     shared: Arc<HostShared>,
     component: Arc<LoadedComponent>,
     limits: CallLimits,
+    policy: Arc<SandboxPolicy>,
     kind: InstanceKind,
 }
 
@@ -236,10 +256,15 @@ enum InstanceKind {
 }
 
 impl Instance {
-    pub(crate) fn new(shared: Arc<HostShared>, component: Arc<LoadedComponent>, limits: CallLimits) -> Result<Self> {
+    pub(crate) fn new(
+        shared: Arc<HostShared>,
+        component: Arc<LoadedComponent>,
+        limits: CallLimits,
+        policy: Arc<SandboxPolicy>,
+    ) -> Result<Self> {
         let kind = match component.entry() {
             Entry::Contract { pre, guest, state } => {
-                let mut store = new_store(&shared, component.name(), &limits, Sandbox::default());
+                let mut store = new_store(&shared, component.name(), &limits, &policy, Sandbox::default())?;
                 let instance = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &limits, e))?;
                 let guest = guest.load(&mut store, &instance).map_err(|e| Error::Instantiate(e.into()))?;
                 let state = match state {
@@ -252,7 +277,7 @@ impl Instance {
             }
             Entry::Command { .. } => InstanceKind::Command { config: Vec::new() },
         };
-        Ok(Instance { shared, component, limits, kind })
+        Ok(Instance { shared, component, limits, policy, kind })
     }
 
     /// The component this is an instance of.
@@ -397,7 +422,7 @@ impl Instance {
             stdout: Some(stdout.clone()),
             stderr: Some(stderr.clone()),
         };
-        let mut store = new_store(&self.shared, self.component.name(), &self.limits, sandbox);
+        let mut store = new_store(&self.shared, self.component.name(), &self.limits, &self.policy, sandbox)?;
         let command = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &self.limits, e))?;
         let outcome = command.wasi_cli_run().call_run(&mut store);
         let stderr_text = || String::from_utf8_lossy(&stderr.contents()).into_owned();

@@ -31,6 +31,7 @@ mod host;
 mod instance;
 pub mod project;
 pub mod registry;
+pub mod security;
 pub mod types;
 pub mod watch;
 

@@ -15,7 +15,7 @@ use std::{
 
 use crate::{
     CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result, deploy::PoolMode,
-    registry::ComponentRef,
+    registry::ComponentRef, security::SandboxPolicy,
 };
 
 /// Calls and errors seen by one deployment.
@@ -42,6 +42,7 @@ pub struct Deployment {
     pub(crate) limits: CallLimits,
     pub(crate) stats: DeploymentStats,
     host: Host,
+    policy: Arc<SandboxPolicy>,
     mode: PoolMode,
     idle: Mutex<Vec<Instance>>,
     returned: Condvar,
@@ -81,6 +82,7 @@ impl Deployment {
         config: &BTreeMap<String, String>,
         limits: CallLimits,
         mode: PoolMode,
+        policy: Arc<SandboxPolicy>,
     ) -> Result<Arc<Self>> {
         let deployment = Arc::new(Deployment {
             reference,
@@ -89,6 +91,7 @@ impl Deployment {
             limits,
             stats: DeploymentStats::default(),
             host: host.clone(),
+            policy,
             mode,
             idle: Mutex::new(Vec::new()),
             returned: Condvar::new(),
@@ -114,9 +117,15 @@ impl Deployment {
     }
 
     fn fresh_instance(&self) -> Result<Instance> {
-        let mut instance = self.host.instantiate_with(&self.component, self.limits.clone())?;
+        let mut instance = self.new_instance()?;
         instance.init(&self.config)?;
         Ok(instance)
+    }
+
+    /// An instance of this deployment's component under its service's
+    /// grants, not yet initialised.
+    pub(crate) fn new_instance(&self) -> Result<Instance> {
+        self.host.instantiate_sandboxed(&self.component, self.limits.clone(), self.policy.clone())
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {

@@ -373,7 +373,7 @@ impl Rollout<'_> {
 /// Migrates state from `old` to `new`: snapshot on the old instance (held
 /// exclusively, so no call changes it meanwhile), init and restore on a new
 /// one. On failure the old instance goes back and keeps serving.
-pub(crate) fn migrate_state(old: &Deployment, new: &Deployment, host: &crate::Host) -> Result<MigrationHold> {
+pub(crate) fn migrate_state(old: &Deployment, new: &Deployment) -> Result<MigrationHold> {
     let Some(mut held) = old.take_one()? else {
         return Ok(MigrationHold { held: None });
     };
@@ -389,7 +389,7 @@ pub(crate) fn migrate_state(old: &Deployment, new: &Deployment, host: &crate::Ho
         }
     };
     let restored = (|| {
-        let mut instance = host.instantiate_with(&new.component, new.limits.clone())?;
+        let mut instance = new.new_instance()?;
         instance.init(&new.config)?;
         instance.restore(&snapshot, &old.reference().version.to_string())?;
         Ok(instance)

@@ -19,14 +19,16 @@ use super::{
     rollout::{EventBus, Rollout, RolloutEvent, RolloutOutcome, RolloutRecord, migrate_state},
 };
 use crate::{
-    ComponentKind, Error, Host, Input, LoadedComponent, Output, Result, fsutil,
+    Capability, ComponentKind, Error, Host, Input, LoadedComponent, Output, Result, fsutil,
     registry::{self, ComponentRef, Registry, VersionRecord},
+    security::{self, SandboxPolicy, audit::AuditLog},
 };
 
 /// The data folder's part of a host.
 pub(crate) struct DataStore {
     dir: PathBuf,
     registry: Registry,
+    audit: AuditLog,
     services: RwLock<HashMap<String, Arc<Service>>>,
     events: EventBus,
 }
@@ -39,6 +41,7 @@ impl DataStore {
         Ok(DataStore {
             dir: dir.to_path_buf(),
             registry,
+            audit: AuditLog::open(dir),
             services: RwLock::new(HashMap::new()),
             events: EventBus::default(),
         })
@@ -126,8 +129,9 @@ impl Host {
         }
         let Some(spec) = data.read_spec(service)? else { return Ok(None) };
         let (_, component) = self.load_version(&spec.component)?;
+        let policy = SandboxPolicy::from_grants(&spec.name, &spec.grants, Some(data.audit.clone()))?;
         let deployment =
-            Deployment::start(self, spec.component.clone(), component, &spec.config, spec.limits(), spec.pool)?;
+            Deployment::start(self, spec.component.clone(), component, &spec.config, spec.limits(), spec.pool, policy)?;
         let mut services = data.services.write().unwrap_or_else(|p| p.into_inner());
         // Another thread may have started it meanwhile: keep the first.
         let live = services.entry(service.to_string()).or_insert_with(|| Arc::new(Service::new(spec, deployment)));
@@ -138,6 +142,68 @@ impl Host {
     pub fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
         let live = self.activate(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })?;
         live.invoke(input)
+    }
+
+    /// The audit log of this host's data folder.
+    pub fn audit_log(&self) -> Result<&AuditLog> {
+        Ok(&self.data()?.audit)
+    }
+
+    /// Adds a grant to a service and redeploys its live version with it
+    /// (Immediate). Recorded in the audit log.
+    pub fn grant(&self, service: &str, capability: Capability) -> Result<RolloutRecord> {
+        let mut grants = self.service_spec(service)?.grants;
+        if !grants.contains(&capability) {
+            grants.push(capability.clone());
+        }
+        self.data()?.audit.append("grant", Some(service), serde_json::json!({ "capability": capability }))?;
+        let request = DeployRequest {
+            service: service.to_string(),
+            grants: Some(grants),
+            strategy: Some(Strategy::Immediate),
+            ..Default::default()
+        };
+        self.deploy_checked(request, "grant", true)
+    }
+
+    /// Removes a grant and redeploys the live version without it. The
+    /// revoke always takes effect, even if the component asks for the
+    /// capability: it then meets a denial when it tries to use it.
+    pub fn revoke(&self, service: &str, capability: &Capability) -> Result<RolloutRecord> {
+        let mut grants = self.service_spec(service)?.grants;
+        let before = grants.len();
+        grants.retain(|g| g != capability);
+        if grants.len() == before {
+            return Err(Error::GrantInvalid {
+                capability: capability.to_string(),
+                reason: format!("service `{service}` does not hold this grant"),
+            });
+        }
+        self.data()?.audit.append("revoke", Some(service), serde_json::json!({ "capability": capability }))?;
+        let request = DeployRequest {
+            service: service.to_string(),
+            grants: Some(grants),
+            strategy: Some(Strategy::Immediate),
+            ..Default::default()
+        };
+        self.deploy_checked(request, "revoke", false)
+    }
+
+    /// Checks custom grants against the embedder's validators.
+    fn validate_custom_grants(&self, grants: &[Capability]) -> Result<()> {
+        for grant in grants {
+            if let Capability::Custom { name, params } = grant {
+                let Some(custom) = self.config().custom_capabilities.iter().find(|c| &c.name == name) else {
+                    return Err(Error::GrantInvalid {
+                        capability: grant.to_string(),
+                        reason: format!("this host has no custom capability named `{name}`"),
+                    });
+                };
+                (custom.validate)(params)
+                    .map_err(|reason| Error::GrantInvalid { capability: grant.to_string(), reason })?;
+            }
+        }
+        Ok(())
     }
 
     /// Receives rollout progress events from now on.
@@ -219,6 +285,35 @@ impl Host {
     }
 
     pub(crate) fn deploy_as(&self, request: DeployRequest, trigger: &str) -> Result<RolloutRecord> {
+        self.deploy_checked(request, trigger, true)
+    }
+
+    /// Deploys and writes the audit record of the outcome (refusals too).
+    fn deploy_checked(&self, request: DeployRequest, trigger: &str, require: bool) -> Result<RolloutRecord> {
+        let data = self.data()?;
+        let service = request.service.clone();
+        let wanted = request.component.as_ref().map(ToString::to_string);
+        let result = self.deploy_inner(request, trigger, require);
+        let (event, detail) = match &result {
+            Ok(record) => (
+                trigger.to_string(),
+                serde_json::json!({ "from": record.from, "to": record.to, "strategy": record.strategy }),
+            ),
+            Err(Error::RolloutFailed(record)) => (
+                format!("{trigger}-failed"),
+                serde_json::json!({ "from": record.from, "to": record.to, "outcome": record.outcome }),
+            ),
+            Err(e) => {
+                (format!("{trigger}-refused"), serde_json::json!({ "component": wanted, "reason": e.to_string() }))
+            }
+        };
+        if let Err(e) = data.audit.append(&event, Some(&service), detail) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+        result
+    }
+
+    fn deploy_inner(&self, request: DeployRequest, trigger: &str, require: bool) -> Result<RolloutRecord> {
         let data = self.data()?;
         registry::check_name(&request.service)?;
         let live = self.activate(&request.service)?;
@@ -255,6 +350,19 @@ impl Host {
         }
         let strategy = request.strategy.clone().unwrap_or_else(|| spec.strategy.clone());
         strategy.validate()?;
+        self.validate_custom_grants(&spec.grants)?;
+        if require {
+            let required = self.describe(&component)?.required_capabilities;
+            let missing = security::missing(&required, &spec.grants);
+            if !missing.is_empty() {
+                return Err(Error::MissingCapabilities {
+                    service: spec.name.clone(),
+                    component: reference.to_string(),
+                    missing,
+                });
+            }
+        }
+        let policy = SandboxPolicy::from_grants(&spec.name, &spec.grants, Some(data.audit.clone()))?;
 
         let new_has_state = matches!(component.kind(), ComponentKind::Contract { state: true, .. });
         let old_has_state = live.as_ref().is_some_and(|s| {
@@ -289,8 +397,15 @@ impl Host {
         });
 
         let outcome = match &live {
-            None => match Deployment::start(self, reference.clone(), component, &spec.config, spec.limits(), spec.pool)
-            {
+            None => match Deployment::start(
+                self,
+                reference.clone(),
+                component,
+                &spec.config,
+                spec.limits(),
+                spec.pool,
+                policy.clone(),
+            ) {
                 Ok(deployment) => {
                     let service = Arc::new(Service::new(spec.clone(), deployment));
                     data.services.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), service);
@@ -327,13 +442,21 @@ impl Host {
                         warm.reactivate();
                         Ok(warm)
                     }
-                    None => Deployment::start(self, reference.clone(), component, &spec.config, spec.limits(), initial),
+                    None => Deployment::start(
+                        self,
+                        reference.clone(),
+                        component,
+                        &spec.config,
+                        spec.limits(),
+                        initial,
+                        policy.clone(),
+                    ),
                 };
                 match started {
                     Err(e) => RolloutOutcome::Failed(format!("{reference} did not start: {e}")),
                     Ok(new) => {
                         let hold = if migrate {
-                            match migrate_state(&old, &new, self) {
+                            match migrate_state(&old, &new) {
                                 Ok(hold) => Some(hold),
                                 Err(e) => {
                                     new.shutdown();

@@ -1,0 +1,208 @@
+//! Capabilities: deny by default, grant per service, enforce at a real
+//! point, and keep a verifiable record.
+//!
+//! # Threat model
+//!
+//! **What we defend against.** A component is untrusted code: it may be
+//! buggy or hostile. It must not read or change host files, read host
+//! environment, reach the network, observe time or entropy, write to host
+//! stdio, call embedder functions, or exhaust the host, beyond what an
+//! operator granted to the service it runs in.
+//!
+//! **Denied by default.** An instance starts with an empty WASI context: no
+//! preopened folders, no environment variables, no arguments, no sockets
+//! (TCP/UDP/name lookup off), stdin empty, stdout/stderr discarded, a wall
+//! clock frozen at the Unix epoch and a monotonic clock stuck at zero, and a
+//! fixed (non-random) byte sequence for `wasi:random`. Embedder-registered
+//! (custom) host functions refuse callers whose service lacks the grant.
+//!
+//! **Which layer checks what.**
+//!
+//! | capability | checked by |
+//! | --- | --- |
+//! | `file-read:P`, `file-write:P` | a WASI preopen of exactly folder `P`, read-only or read-write ([`wasmtime_wasi::FsPerms`]); wasmtime-wasi's capability-based filesystem (cap-std) refuses `..` and symlink escapes |
+//! | `env:NAME`, `env:PREFIX*` | only matching host variables are copied into the WASI context |
+//! | `net-out:HOST[:PORT]` | the wasi:sockets address check: connect/send only to addresses of granted hosts (names resolved when the instance is made) and ports; each refusal is audited |
+//! | `net-in:PORT` | the wasi:sockets address check: explicit bind/listen only on granted ports |
+//! | `syscall:clock`, `syscall:random`, `syscall:stdio` | the WASI context gets the real clocks, a real RNG, host stdout/stderr only with the grant |
+//! | `custom:NAME=JSON` | the embedder's validator accepts the parameters at deploy; its host function asks [`crate::HostState::custom_grant`] on every call |
+//! | memory, time, fuel | `ResourceLimiter` cap per instance, epoch deadline per call, optional fuel per call (see `instance`) |
+//!
+//! Deploys are refused unless every capability a component requires
+//! (`required-capabilities()`) is covered by a grant of the same kind that is
+//! equal or narrower (`file-read:/data` requested, `file-read:/data/in`
+//! granted). The refusal lists every missing capability in textual form.
+//! Grants, revokes, deploys, rollbacks, refused deploys and observed denials
+//! go into the hash-chained audit log ([`audit`]).
+//!
+//! **Out of scope.** Side channels (timing, cache) between components on one
+//! host; denial of service through legitimately granted capabilities (a
+//! granted folder can be filled); DNS rebinding after the instance was made
+//! (names are resolved once, at instantiation); the host operator, the data
+//! folder and the compile cache, which are trusted; `wasi:cli/exit`, which is
+//! always allowed because it only ends the component's own call.
+
+pub mod audit;
+mod sandbox;
+
+pub use sandbox::{CustomCapability, CustomValidator, SandboxPolicy};
+
+use std::path::{Component as PathPart, Path};
+
+use crate::Capability;
+
+/// Whether `grant` covers `request`: same kind, and the grant's scope is
+/// equal to or inside the request's.
+pub fn covers(grant: &Capability, request: &Capability) -> bool {
+    use Capability::*;
+    match (grant, request) {
+        (FileRead(g) | FileWrite(g), FileRead(r)) | (FileWrite(g), FileWrite(r)) => path_within(g, r),
+        (NetworkOutbound(g), NetworkOutbound(r)) => host_pattern_within(g, r),
+        (NetworkInbound(g), NetworkInbound(r)) => g == r,
+        (EnvironmentRead(g), EnvironmentRead(r)) => env_within(g, r),
+        (SystemCall(g), SystemCall(r)) => g == r,
+        (Custom { name: g, .. }, Custom { name: r, .. }) => g == r,
+        _ => false,
+    }
+}
+
+/// The requested capabilities no grant covers.
+pub fn missing(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
+    requested.iter().filter(|r| !granted.iter().any(|g| covers(g, r))).cloned().collect()
+}
+
+/// `inner` is `outer` or below it, comparing normal path components.
+fn path_within(inner: &str, outer: &str) -> bool {
+    let parts = |p: &str| -> Option<Vec<String>> {
+        Path::new(p)
+            .components()
+            .filter(|c| !matches!(c, PathPart::CurDir | PathPart::RootDir))
+            .map(|c| match c {
+                PathPart::Normal(s) => s.to_str().map(str::to_string),
+                _ => None, // `..` or a prefix never matches
+            })
+            .collect()
+    };
+    match (parts(inner), parts(outer)) {
+        (Some(i), Some(o)) => Path::new(inner).is_absolute() == Path::new(outer).is_absolute() && i.starts_with(&o),
+        _ => false,
+    }
+}
+
+/// Splits `host[:port]` (IPv6 literals in brackets).
+pub(crate) fn split_host_port(pattern: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = pattern.strip_prefix('[') {
+        if let Some((host, after)) = rest.split_once(']') {
+            return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    match pattern.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => match port.parse() {
+            Ok(port) => (host, Some(port)),
+            Err(_) => (pattern, None),
+        },
+        _ => (pattern, None),
+    }
+}
+
+/// Whether host name `host` matches `pattern` (`*.example.com` matches any
+/// subdomain, `*` anything).
+pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.ends_with(&format!(".{suffix}")) || host == suffix,
+        None => pattern == host,
+    }
+}
+
+fn host_pattern_within(grant: &str, request: &str) -> bool {
+    let (gh, gp) = split_host_port(grant);
+    let (rh, rp) = split_host_port(request);
+    let port_ok = match (gp, rp) {
+        (_, None) => true,
+        (Some(g), Some(r)) => g == r,
+        (None, Some(_)) => false,
+    };
+    let host_ok = match gh.strip_prefix("*.") {
+        // A wildcard grant is within a request only if the request's
+        // pattern also covers every name the grant does.
+        Some(suffix) => host_matches(rh, &format!("x.{suffix}")) && (rh.starts_with("*.") || rh == "*"),
+        None => host_matches(rh, gh),
+    };
+    port_ok && host_ok
+}
+
+fn env_within(grant: &str, request: &str) -> bool {
+    match (grant.strip_suffix('*'), request.strip_suffix('*')) {
+        (None, None) => grant == request,
+        (None, Some(prefix)) => grant.starts_with(prefix),
+        (Some(g), Some(r)) => g.starts_with(r),
+        (Some(_), None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(s: &str) -> Capability {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn narrower_grants_cover_wider_requests() {
+        let yes = [
+            ("file-read:/data/in", "file-read:/data"),
+            ("file-read:/data", "file-read:/data"),
+            ("file-write:/data/out", "file-read:/data"),
+            ("file-write:/data/out", "file-write:/data"),
+            ("net-out:api.example.com:443", "net-out:*.example.com"),
+            ("net-out:api.example.com:443", "net-out:api.example.com"),
+            ("net-out:*.a.example.com", "net-out:*.example.com"),
+            ("net-in:8080", "net-in:8080"),
+            ("env:APP_NAME", "env:APP_*"),
+            ("env:APP_X*", "env:APP_*"),
+            ("syscall:clock", "syscall:clock"),
+            ("custom:kv={\"bucket\":\"a\"}", "custom:kv"),
+        ];
+        for (g, r) in yes {
+            assert!(covers(&cap(g), &cap(r)), "{g} should cover {r}");
+        }
+        let no = [
+            ("file-read:/data", "file-read:/data/in"),
+            ("file-read:/datax", "file-read:/data"),
+            ("file-read:/data/../etc", "file-read:/data"),
+            ("file-read:/data", "file-write:/data"),
+            ("net-out:api.example.com", "net-out:api.example.com:443"),
+            ("net-out:*.example.com", "net-out:api.example.com"),
+            ("net-out:evil.com", "net-out:*.example.com"),
+            ("net-in:8081", "net-in:8080"),
+            ("env:APP_*", "env:APP_NAME"),
+            ("env:HOME", "env:APP_*"),
+            ("syscall:random", "syscall:clock"),
+            ("custom:kv", "custom:queue"),
+        ];
+        for (g, r) in no {
+            assert!(!covers(&cap(g), &cap(r)), "{g} must not cover {r}");
+        }
+    }
+
+    #[test]
+    fn missing_lists_each_uncovered_request() {
+        let requested = [cap("file-read:/data"), cap("env:HOME"), cap("syscall:clock")];
+        let granted = [cap("file-read:/data/in")];
+        assert_eq!(missing(&requested, &granted), vec![cap("env:HOME"), cap("syscall:clock")]);
+    }
+
+    #[test]
+    fn host_port_patterns_split() {
+        assert_eq!(split_host_port("a.b:443"), ("a.b", Some(443)));
+        assert_eq!(split_host_port("a.b"), ("a.b", None));
+        assert_eq!(split_host_port("[::1]:80"), ("::1", Some(80)));
+        assert!(host_matches("*.example.com", "api.example.com"));
+        assert!(!host_matches("*.example.com", "example.org"));
+    }
+}

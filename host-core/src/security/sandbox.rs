@@ -1,0 +1,233 @@
+//! The WASI context an instance gets, built from its service's grants.
+
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, SocketAddr, ToSocketAddrs},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use wasmtime_wasi::{
+    Deterministic, FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder, sockets::SocketAddrUse,
+};
+
+use super::{audit::AuditLog, host_matches, split_host_port};
+use crate::{Capability, Error, HostState, Result};
+
+/// Checks the JSON parameters of a custom grant; `Err` says why not.
+pub type CustomValidator = Arc<dyn Fn(&str) -> std::result::Result<(), String> + Send + Sync>;
+
+/// Adds an embedder's host functions to the linker.
+pub type CustomLinker = Arc<dyn Fn(&mut wasmtime::component::Linker<HostState>) -> wasmtime::Result<()> + Send + Sync>;
+
+/// A capability kind an embedder defines, with its own host functions.
+/// Those functions call [`HostState::custom_grant`] and refuse when it is
+/// `None` (and may call [`HostState::audit_denial`]).
+#[derive(Clone)]
+pub struct CustomCapability {
+    /// The name used in `custom:NAME=JSON`.
+    pub name: String,
+    /// Validates a grant's parameters at deploy time.
+    pub validate: CustomValidator,
+    /// Links the host functions.
+    pub link: CustomLinker,
+}
+
+impl std::fmt::Debug for CustomCapability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomCapability").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct OutboundRule {
+    text: String,
+    port: Option<u16>,
+    addresses: Vec<IpAddr>,
+}
+
+/// Everything a service's instances may reach. The default denies all.
+#[derive(Debug, Default)]
+pub struct SandboxPolicy {
+    service: String,
+    files: Vec<(PathBuf, FsPerms)>,
+    env: Vec<(String, String)>,
+    outbound: Vec<OutboundRule>,
+    inbound_ports: Vec<u16>,
+    clock: bool,
+    random: bool,
+    stdio: bool,
+    custom: BTreeMap<String, String>,
+    audit: Option<AuditLog>,
+}
+
+impl SandboxPolicy {
+    /// Nothing granted.
+    pub fn deny_all() -> Arc<Self> {
+        Arc::new(SandboxPolicy::default())
+    }
+
+    /// The policy for `service` with `grants`. Host names in `net-out`
+    /// grants are resolved now; a granted folder must exist.
+    pub fn from_grants(service: &str, grants: &[Capability], audit: Option<AuditLog>) -> Result<Arc<Self>> {
+        let mut policy = SandboxPolicy { service: service.to_string(), audit, ..SandboxPolicy::default() };
+        for grant in grants {
+            match grant {
+                Capability::FileRead(path) | Capability::FileWrite(path) => {
+                    let dir = PathBuf::from(path);
+                    if !dir.is_dir() {
+                        return Err(Error::GrantInvalid {
+                            capability: grant.to_string(),
+                            reason: "the folder does not exist on this host".into(),
+                        });
+                    }
+                    let perms =
+                        if matches!(grant, Capability::FileWrite(_)) { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+                    policy.files.push((dir, perms));
+                }
+                Capability::EnvironmentRead(name) => match name.strip_suffix('*') {
+                    Some(prefix) => {
+                        policy.env.extend(std::env::vars().filter(|(k, _)| k.starts_with(prefix)));
+                    }
+                    None => {
+                        if let Ok(value) = std::env::var(name) {
+                            policy.env.push((name.clone(), value));
+                        }
+                    }
+                },
+                Capability::NetworkOutbound(pattern) => {
+                    let (host, port) = split_host_port(pattern);
+                    let addresses = match host.parse::<IpAddr>() {
+                        Ok(ip) => vec![ip],
+                        Err(_) if host.contains('*') => Vec::new(), // wildcards match names, not addresses
+                        Err(_) => (host, port.unwrap_or(0))
+                            .to_socket_addrs()
+                            .map(|addrs| addrs.map(|a| a.ip()).collect())
+                            .unwrap_or_default(),
+                    };
+                    policy.outbound.push(OutboundRule { text: pattern.clone(), port, addresses });
+                }
+                Capability::NetworkInbound(port) => policy.inbound_ports.push(*port),
+                Capability::SystemCall(name) => match name.as_str() {
+                    "clock" => policy.clock = true,
+                    "random" => policy.random = true,
+                    "stdio" => policy.stdio = true,
+                    other => {
+                        return Err(Error::GrantInvalid {
+                            capability: grant.to_string(),
+                            reason: format!("`{other}` is not a gated system interface (clock, random, stdio)"),
+                        });
+                    }
+                },
+                Capability::Custom { name, params } => {
+                    policy.custom.insert(name.clone(), params.clone());
+                }
+            }
+        }
+        policy.env.sort();
+        policy.env.dedup();
+        Ok(Arc::new(policy))
+    }
+
+    /// The service this policy belongs to.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The parameters of a custom grant, if granted.
+    pub fn custom_grant(&self, name: &str) -> Option<&str> {
+        self.custom.get(name).map(String::as_str)
+    }
+
+    /// Whether the socket address check lets this through.
+    fn allows(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        let outbound = |addr: SocketAddr| {
+            self.outbound.iter().any(|rule| {
+                rule.port.is_none_or(|p| p == addr.port())
+                    && (rule.addresses.contains(&addr.ip()) || host_matches(&rule.text, &addr.ip().to_string()))
+            })
+        };
+        match use_ {
+            SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => outbound(addr),
+            // Port 0: an implicit bind before a connect, or an ephemeral
+            // port whose listen is checked next.
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind if addr.port() == 0 => {
+                !self.outbound.is_empty() || !self.inbound_ports.is_empty()
+            }
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind | SocketAddrUse::TcpListen => {
+                self.inbound_ports.contains(&addr.port())
+            }
+            SocketAddrUse::TcpAccept => !self.inbound_ports.is_empty(),
+        }
+    }
+
+    /// Applies the policy to a fresh WASI context builder.
+    pub(crate) fn apply(self: &Arc<Self>, wasi: &mut WasiCtxBuilder) -> Result<()> {
+        for (dir, perms) in &self.files {
+            let guest = dir.to_string_lossy().into_owned();
+            wasi.preopened_dir(dir, &guest, *perms).map_err(|e| Error::GrantInvalid {
+                capability: format!("file:{guest}"),
+                reason: format!("cannot open the folder: {e:#}"),
+            })?;
+        }
+        wasi.envs(&self.env);
+        if !self.clock {
+            wasi.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
+        }
+        if !self.random {
+            wasi.secure_random(Deterministic::new(vec![0x2a; 32]))
+                .insecure_random(Deterministic::new(vec![0x2a; 32]))
+                .insecure_random_seed(0);
+        }
+        if self.stdio {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        let network = !self.outbound.is_empty() || !self.inbound_ports.is_empty();
+        wasi.allow_tcp(network).allow_udp(network);
+        wasi.allow_ip_name_lookup(
+            self.outbound.iter().any(|r| r.addresses.is_empty() || r.text.parse::<IpAddr>().is_err()),
+        );
+        let policy = self.clone();
+        wasi.socket_addr_check(move |addr, use_| {
+            let allowed = policy.allows(addr, use_);
+            if !allowed {
+                policy.audit_denial(&format!("{use_:?} {addr}"), "no network grant covers this address");
+            }
+            Box::pin(async move { allowed })
+        });
+        Ok(())
+    }
+
+    /// Records a denial the host observed.
+    pub(crate) fn audit_denial(&self, attempt: &str, reason: &str) {
+        tracing::warn!(target: "airssys::security", service = %self.service, attempt, reason, "denied");
+        if let Some(audit) = &self.audit {
+            let detail = serde_json::json!({ "attempt": attempt, "reason": reason });
+            if let Err(e) = audit.append("denied", Some(&self.service), detail) {
+                tracing::error!(error = %e, "cannot write the audit log");
+            }
+        }
+    }
+}
+
+/// A clock stopped at the Unix epoch (wall) or at zero (monotonic).
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
