@@ -82,6 +82,10 @@ copy_rust word_count "$SP/text-tools/components/word-count.wasm"
 copy_rust json_pretty "$SP/text-tools/components/json-pretty.wasm"
 copy_rust threshold_alert "$SP/iot-sensors/components/threshold-alert.wasm"
 copy_rust sensor_stats "$SP/iot-sensors/components/sensor-stats.wasm"
+copy_rust file_reader "$SP/text-tools/components/file-reader.wasm"
+# Test fixtures for the host's sandbox and resource limits (not samples to copy).
+copy_rust cap_probe "$SP/security-probes/components/cap-probe.wasm"
+copy_rust hostile "$SP/security-probes/components/hostile.wasm"
 
 # ------------------------------------------------------------------ C component
 step "building tools/componentize"
@@ -127,5 +131,8 @@ check "$SP/text-tools/components/json-pretty.wasm" plugin
 check "$SP/iot-sensors/components/threshold-alert.wasm" plugin
 check "$SP/iot-sensors/components/sensor-stats.wasm" stateful
 check "$SP/iot-sensors/components/sensor-csv.wasm" command
+check "$SP/text-tools/components/file-reader.wasm" plugin
+check "$SP/security-probes/components/cap-probe.wasm" plugin
+check "$SP/security-probes/components/hostile.wasm" plugin
 
-step "done: 6 components rebuilt"
+step "done: 9 components rebuilt"

@@ -91,10 +91,8 @@ fn path_within(inner: &str, outer: &str) -> bool {
 
 /// Splits `host[:port]` (IPv6 literals in brackets).
 pub(crate) fn split_host_port(pattern: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = pattern.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
-        }
+    if let Some((host, after)) = pattern.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
+        return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
     }
     match pattern.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => match port.parse() {
