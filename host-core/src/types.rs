@@ -173,7 +173,7 @@ impl fmt::Display for Capability {
 /// Error parsing a capability's textual form.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "invalid capability `{text}`: {reason}. Use one of file-read:PATH, file-write:PATH, \
+    "invalid capability `{text}`: {reason}. Use one of file-read:PATH[=HOST_PATH], file-write:PATH[=HOST_PATH], \
      net-out:HOST[:PORT], net-in:PORT, env:NAME, syscall:NAME, custom:NAME=JSON"
 )]
 pub struct ParseCapabilityError {

@@ -20,7 +20,7 @@
 //!
 //! | capability | checked by |
 //! | --- | --- |
-//! | `file-read:P`, `file-write:P` | a WASI preopen of exactly folder `P`, read-only or read-write ([`wasmtime_wasi::FsPerms`]); wasmtime-wasi's capability-based filesystem (cap-std) refuses `..` and symlink escapes |
+//! | `file-read:P`, `file-write:P` (`P` or `GUEST=HOST`) | a WASI preopen of exactly that folder at guest path `GUEST` (backed by host folder `HOST`, the same path unless given), read-only or read-write ([`wasmtime_wasi::FsPerms`]); wasmtime-wasi's capability-based filesystem (cap-std) refuses `..` and symlink escapes |
 //! | `env:NAME`, `env:PREFIX*` | only matching host variables are copied into the WASI context |
 //! | `net-out:HOST[:PORT]` | the wasi:sockets address check: connect/send only to addresses of granted hosts (names resolved when the instance is made) and ports; each refusal is audited |
 //! | `net-in:PORT` | the wasi:sockets address check: explicit bind/listen only on granted ports |
@@ -56,7 +56,9 @@ use crate::Capability;
 pub fn covers(grant: &Capability, request: &Capability) -> bool {
     use Capability::*;
     match (grant, request) {
-        (FileRead(g) | FileWrite(g), FileRead(r)) | (FileWrite(g), FileWrite(r)) => path_within(g, r),
+        (FileRead(g) | FileWrite(g), FileRead(r)) | (FileWrite(g), FileWrite(r)) => {
+            path_within(file_paths(g).0, file_paths(r).0)
+        }
         (NetworkOutbound(g), NetworkOutbound(r)) => host_pattern_within(g, r),
         (NetworkInbound(g), NetworkInbound(r)) => g == r,
         (EnvironmentRead(g), EnvironmentRead(r)) => env_within(g, r),
@@ -64,6 +66,12 @@ pub fn covers(grant: &Capability, request: &Capability) -> bool {
         (Custom { name: g, .. }, Custom { name: r, .. }) => g == r,
         _ => false,
     }
+}
+
+/// A file capability's `(guest path, host path)`: `GUEST=HOST` backs the
+/// guest folder with another host folder; a plain path is both.
+pub fn file_paths(value: &str) -> (&str, &str) {
+    value.split_once('=').unwrap_or((value, value))
 }
 
 /// The requested capabilities no grant covers.
@@ -157,6 +165,7 @@ mod tests {
             ("file-read:/data", "file-read:/data"),
             ("file-write:/data/out", "file-read:/data"),
             ("file-write:/data/out", "file-write:/data"),
+            ("file-read:/data/in=/srv/files/in", "file-read:/data"),
             ("net-out:api.example.com:443", "net-out:*.example.com"),
             ("net-out:api.example.com:443", "net-out:api.example.com"),
             ("net-out:*.a.example.com", "net-out:*.example.com"),
@@ -174,6 +183,7 @@ mod tests {
             ("file-read:/datax", "file-read:/data"),
             ("file-read:/data/../etc", "file-read:/data"),
             ("file-read:/data", "file-write:/data"),
+            ("file-read:/srv=/data", "file-read:/data"),
             ("net-out:api.example.com", "net-out:api.example.com:443"),
             ("net-out:*.example.com", "net-out:api.example.com"),
             ("net-out:evil.com", "net-out:*.example.com"),

@@ -51,7 +51,8 @@ struct OutboundRule {
 #[derive(Debug, Default)]
 pub struct SandboxPolicy {
     service: String,
-    files: Vec<(PathBuf, FsPerms)>,
+    /// (host folder, guest path, permissions)
+    files: Vec<(PathBuf, String, FsPerms)>,
     env: Vec<(String, String)>,
     outbound: Vec<OutboundRule>,
     inbound_ports: Vec<u16>,
@@ -74,8 +75,9 @@ impl SandboxPolicy {
         let mut policy = SandboxPolicy { service: service.to_string(), audit, ..SandboxPolicy::default() };
         for grant in grants {
             match grant {
-                Capability::FileRead(path) | Capability::FileWrite(path) => {
-                    let dir = PathBuf::from(path);
+                Capability::FileRead(value) | Capability::FileWrite(value) => {
+                    let (guest, host) = super::file_paths(value);
+                    let dir = PathBuf::from(host);
                     if !dir.is_dir() {
                         return Err(Error::GrantInvalid {
                             capability: grant.to_string(),
@@ -84,7 +86,7 @@ impl SandboxPolicy {
                     }
                     let perms =
                         if matches!(grant, Capability::FileWrite(_)) { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-                    policy.files.push((dir, perms));
+                    policy.files.push((dir, guest.to_string(), perms));
                 }
                 Capability::EnvironmentRead(name) => match name.strip_suffix('*') {
                     Some(prefix) => {
@@ -164,9 +166,8 @@ impl SandboxPolicy {
 
     /// Applies the policy to a fresh WASI context builder.
     pub(crate) fn apply(self: &Arc<Self>, wasi: &mut WasiCtxBuilder) -> Result<()> {
-        for (dir, perms) in &self.files {
-            let guest = dir.to_string_lossy().into_owned();
-            wasi.preopened_dir(dir, &guest, *perms).map_err(|e| Error::GrantInvalid {
+        for (dir, guest, perms) in &self.files {
+            wasi.preopened_dir(dir, guest, *perms).map_err(|e| Error::GrantInvalid {
                 capability: format!("file:{guest}"),
                 reason: format!("cannot open the folder: {e:#}"),
             })?;

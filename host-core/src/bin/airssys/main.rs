@@ -93,6 +93,34 @@ enum Command {
         /// The service.
         service: String,
     },
+    /// Grant a capability to a service (redeploys it with the grant).
+    Grant {
+        /// The service.
+        service: String,
+        /// The capability, e.g. file-read:/data/in, net-out:api.example.com:443, env:APP_*.
+        capability: host_core::Capability,
+    },
+    /// Revoke a capability from a service (redeploys it without).
+    Revoke {
+        /// The service.
+        service: String,
+        /// The capability, in the same textual form.
+        capability: host_core::Capability,
+    },
+    /// Show the audit log, or `audit verify` to check its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: Option<services::AuditCommand>,
+        /// Only records of this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only records since this time: Unix seconds, or an age like 15m, 2h, 7d.
+        #[arg(long, value_parser = services::parse_since)]
+        since: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Deploy a project's component files and redeploy each on change.
     Watch {
         /// The project folder (components/*.wasm).
@@ -183,6 +211,11 @@ fn run(cli: Cli) -> Result<()> {
             services::invoke(&data_host(&cli.global)?, &service, read_input(input.as_deref())?)
         }
         Command::Rollback { service } => services::rollback(&data_host(&cli.global)?, &service),
+        Command::Grant { service, capability } => services::grant(&data_host(&cli.global)?, &service, capability),
+        Command::Revoke { service, capability } => services::revoke(&data_host(&cli.global)?, &service, &capability),
+        Command::Audit { command, service, since, json } => {
+            services::audit(&data_host(&cli.global)?, command, service.as_deref(), since, json)
+        }
         Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
         Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }

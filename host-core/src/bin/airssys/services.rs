@@ -94,6 +94,10 @@ pub struct DeployArgs {
     /// Configuration passed to init (repeatable; replaces the service's config).
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = crate::parse_key_value)]
     config: Vec<(String, String)>,
+    /// A capability to grant, e.g. file-read:/data/in (repeatable; replaces
+    /// the service's grants).
+    #[arg(long = "grant", value_name = "CAPABILITY")]
+    grants: Vec<host_core::Capability>,
 }
 
 impl DeployArgs {
@@ -121,6 +125,9 @@ impl DeployArgs {
         };
         if !self.config.is_empty() {
             request.config = Some(self.config.iter().cloned().collect::<BTreeMap<_, _>>());
+        }
+        if !self.grants.is_empty() {
+            request.grants = Some(self.grants.clone());
         }
         request
     }
@@ -312,4 +319,76 @@ pub fn watch(host: &Host, project: &std::path::Path) -> Result<()> {
     loop {
         std::thread::park();
     }
+}
+
+pub fn grant(host: &Host, service: &str, capability: host_core::Capability) -> Result<()> {
+    with_events(host, || host.grant(service, capability))
+}
+
+pub fn revoke(host: &Host, service: &str, capability: &host_core::Capability) -> Result<()> {
+    with_events(host, || host.revoke(service, capability))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; fails naming the first bad record.
+    Verify,
+}
+
+/// `--since`: Unix seconds, or an age such as 30s, 15m, 2h, 7d.
+pub fn parse_since(text: &str) -> Result<u64, String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds);
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = number.parse().map_err(|_| format!("`{text}` is neither Unix seconds nor an age like 15m"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{text}`: the age unit is s, m, h or d")),
+    };
+    Ok(now.saturating_sub(seconds))
+}
+
+pub fn audit(
+    host: &Host,
+    command: Option<AuditCommand>,
+    service: Option<&str>,
+    since: Option<u64>,
+    json: bool,
+) -> Result<()> {
+    let log = host.audit_log()?;
+    if let Some(AuditCommand::Verify) = command {
+        return match log.verify()? {
+            Ok(n) => {
+                println!("audit log intact: {n} records");
+                Ok(())
+            }
+            Err(broken) => bail!("{broken}"),
+        };
+    }
+    let records: Vec<_> = log
+        .records()?
+        .into_iter()
+        .filter(|r| service.is_none_or(|s| r.body.service.as_deref() == Some(s)))
+        .filter(|r| since.is_none_or(|t| r.body.time_ms / 1000 >= t))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+        return Ok(());
+    }
+    for r in records {
+        println!(
+            "{:>5}  {}  {:<16} {:<12} {}",
+            r.body.seq,
+            r.body.time_ms,
+            r.body.event,
+            r.body.service.as_deref().unwrap_or("-"),
+            r.body.detail
+        );
+    }
+    Ok(())
 }
