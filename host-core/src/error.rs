@@ -251,6 +251,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A signature is missing, invalid or from an untrusted key.
+    #[error("signature check failed: {0}")]
+    Signature(String),
+
     /// The host was created without a data folder.
     #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
     NoDataDir,

@@ -482,7 +482,9 @@ impl Default for CallLimits {
         CallLimits {
             timeout: Duration::from_secs(10),
             max_memory_bytes: 128 * 1024 * 1024,
-            max_table_elements: 100_000,
+            // Below the pool's per-table maximum (20 000), so the limiter, not
+            // a silent grow failure, stops a table bomb.
+            max_table_elements: 10_000,
             fuel: None,
         }
     }

@@ -153,6 +153,20 @@ impl Registry {
         Ok(bytes)
     }
 
+    /// Keeps a signature beside its blob (`blobs/<sha256>.sig.json`).
+    pub fn store_signature(&self, signature: &crate::security::signing::ComponentSignature) -> Result<()> {
+        fsutil::write_json(&self.signature_path(&signature.digest), signature)
+    }
+
+    /// The stored signature of a blob, if any.
+    pub fn signature(&self, digest: &Digest) -> Result<Option<crate::security::signing::ComponentSignature>> {
+        fsutil::read_json(&self.signature_path(digest))
+    }
+
+    fn signature_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(format!("{}.sig.json", digest.hex()))
+    }
+
     /// Points `reference` at `digest`. The same tag to the same digest is a
     /// no-op; to another digest it is refused (versions are immutable).
     pub fn tag(&self, reference: &ComponentRef, digest: Digest, size_bytes: u64) -> Result<VersionRecord> {

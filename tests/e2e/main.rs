@@ -8,4 +8,5 @@
 
 mod cli;
 mod deploy;
+mod security;
 mod support;

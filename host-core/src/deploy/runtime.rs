@@ -21,7 +21,11 @@ use super::{
 use crate::{
     Capability, ComponentKind, Error, Host, Input, LoadedComponent, Output, Result, fsutil,
     registry::{self, ComponentRef, Registry, VersionRecord},
-    security::{self, SandboxPolicy, audit::AuditLog},
+    security::{
+        self, SandboxPolicy,
+        audit::AuditLog,
+        signing::{self, TrustPolicy},
+    },
 };
 
 /// The data folder's part of a host.
@@ -142,6 +146,19 @@ impl Host {
     pub fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
         let live = self.activate(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })?;
         live.invoke(input)
+    }
+
+    /// The data folder's signature policy (`trust.json`; default: none required).
+    pub fn trust_policy(&self) -> Result<TrustPolicy> {
+        Ok(fsutil::read_json(&self.data()?.dir.join("trust.json"))?.unwrap_or_default())
+    }
+
+    /// Replaces the signature policy; recorded in the audit log.
+    pub fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()> {
+        let data = self.data()?;
+        fsutil::write_json(&data.dir.join("trust.json"), policy)?;
+        data.audit.append("trust", None, serde_json::to_value(policy).unwrap_or_default())?;
+        Ok(())
     }
 
     /// The audit log of this host's data folder.
@@ -304,7 +321,11 @@ impl Host {
                 serde_json::json!({ "from": record.from, "to": record.to, "outcome": record.outcome }),
             ),
             Err(e) => {
-                (format!("{trigger}-refused"), serde_json::json!({ "component": wanted, "reason": e.to_string() }))
+                let event = match e {
+                    Error::Signature(_) => "signature-refused".to_string(),
+                    _ => format!("{trigger}-refused"),
+                };
+                (event, serde_json::json!({ "component": wanted, "reason": e.to_string() }))
             }
         };
         if let Err(e) = data.audit.append(&event, Some(&service), detail) {
@@ -325,6 +346,7 @@ impl Host {
             .or_else(|| current.as_ref().map(|c| c.component.clone()))
             .ok_or_else(|| Error::InvalidStrategy("a first deploy needs a NAME@VERSION".into()))?;
         let (version, component) = self.load_version(&reference)?;
+        signing::check(&self.trust_policy()?, &version.digest, data.registry.signature(&version.digest)?.as_ref())?;
 
         let mut spec = current.clone().unwrap_or_else(|| ServiceSpec {
             name: request.service.clone(),

@@ -44,6 +44,7 @@
 
 pub mod audit;
 mod sandbox;
+pub mod signing;
 
 pub use sandbox::{CustomCapability, CustomValidator, SandboxPolicy};
 

@@ -11,5 +11,6 @@ mod limits;
 mod loading;
 mod registry;
 mod samples;
+mod security;
 mod tiny;
 mod watch;

@@ -71,11 +71,27 @@ pub struct Tiny<'a> {
     pub health: &'a str,
     /// `(snapshot body, restore body)`: also export `airssys:component/state`.
     pub state: Option<(&'a str, &'a str)>,
+    /// Component-level imports and lowerings, placed before the core module.
+    pub prelude: &'a str,
+    /// Core module imports (first in the module).
+    pub module_imports: &'a str,
+    /// Instantiation arguments of the core module.
+    pub with: &'a str,
 }
 
 impl Default for Tiny<'_> {
     fn default() -> Self {
-        Tiny { execute: ECHO, init: INIT_OK, version: "0.1.0", extra: "", health: HEALTHY, state: None }
+        Tiny {
+            execute: ECHO,
+            init: INIT_OK,
+            version: "0.1.0",
+            extra: "",
+            health: HEALTHY,
+            state: None,
+            prelude: "",
+            module_imports: "",
+            with: "",
+        }
     }
 }
 
@@ -184,9 +200,20 @@ impl Tiny<'_> {
         )
     }
 
+    /// The component text with imports spliced in.
+    fn full_text(&self) -> String {
+        self.text()
+            .replacen(
+                "(core module $m",
+                &format!("{}\n  (core module $m\n    {}", self.prelude, self.module_imports),
+                1,
+            )
+            .replacen("(instantiate $m)", &format!("(instantiate $m {})", self.with), 1)
+    }
+
     /// The component bytes.
     pub fn bytes(&self) -> Vec<u8> {
-        wat::parse_str(self.text()).expect("test component text parses")
+        wat::parse_str(self.full_text()).expect("test component text parses")
     }
 }
 

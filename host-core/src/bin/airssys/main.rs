@@ -121,6 +121,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make an ed25519 key pair: KEYFILE (secret, 0600) and KEYFILE.pub.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long, value_name = "KEYFILE")]
+        out: PathBuf,
+    },
+    /// Sign a component's digest with a secret key.
+    Sign {
+        /// The component file.
+        file: PathBuf,
+        /// The secret key file.
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// Where to write the signature.
+        #[arg(long, value_name = "SIGFILE")]
+        out: PathBuf,
+    },
+    /// Check a component's signature against a public key.
+    Verify {
+        /// The component file.
+        file: PathBuf,
+        /// The signature file.
+        #[arg(long, value_name = "SIGFILE")]
+        sig: PathBuf,
+        /// The public key file.
+        #[arg(long = "pub", value_name = "PUBKEY")]
+        public: PathBuf,
+    },
+    /// Trusted keys and whether deploys require signatures.
+    #[command(subcommand)]
+    Trust(services::TrustCommand),
     /// Deploy a project's component files and redeploy each on change.
     Watch {
         /// The project folder (components/*.wasm).
@@ -216,6 +247,30 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit { command, service, since, json } => {
             services::audit(&data_host(&cli.global)?, command, service.as_deref(), since, json)
         }
+        Command::Keygen { out } => {
+            let public = host_core::security::signing::keygen(&out)?;
+            println!("secret key: {}\npublic key: {}.pub ({public})", out.display(), out.display());
+            Ok(())
+        }
+        Command::Sign { file, key, out } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let signature = host_core::security::signing::sign(&bytes, &key)?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&signature)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("signed {} ({})", file.display(), signature.digest);
+            Ok(())
+        }
+        Command::Verify { file, sig, public } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&sig).with_context(|| format!("cannot read {}", sig.display()))?;
+            let signature: host_core::security::signing::ComponentSignature =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a signature file", sig.display()))?;
+            let key = host_core::security::signing::read_public_key(&public)?;
+            host_core::security::signing::verify(&host_core::Digest::of(&bytes), &signature, &key)?;
+            println!("valid signature by {key}");
+            Ok(())
+        }
+        Command::Trust(command) => services::trust(&data_host(&cli.global)?, command),
         Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
         Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }

@@ -20,6 +20,9 @@ pub enum RegistryCommand {
         reference: ComponentRef,
         /// The component file.
         file: std::path::PathBuf,
+        /// A signature file (from `airssys sign`) to keep with the component.
+        #[arg(long, value_name = "SIGFILE")]
+        sig: Option<std::path::PathBuf>,
     },
     /// Every name and its versions.
     List {
@@ -136,8 +139,16 @@ impl DeployArgs {
 pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
     let registry = host.registry()?;
     match command {
-        RegistryCommand::Add { reference, file } => {
+        RegistryCommand::Add { reference, file, sig } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            if let Some(sig) = sig {
+                let signature = read_signature(&sig)?;
+                let digest = host_core::Digest::of(&bytes);
+                if signature.digest != digest {
+                    bail!("{} signs {}, not {} ({digest})", sig.display(), signature.digest, file.display());
+                }
+                registry.store_signature(&signature)?;
+            }
             let record = host.add_component(&reference, &bytes)?;
             println!("{reference} -> {} ({} bytes)", record.digest, record.size_bytes);
         }
@@ -389,6 +400,55 @@ pub fn audit(
             r.body.service.as_deref().unwrap_or("-"),
             r.body.detail
         );
+    }
+    Ok(())
+}
+
+fn read_signature(path: &std::path::Path) -> Result<host_core::security::signing::ComponentSignature> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a signature file from `airssys sign`", path.display()))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust a public key (from `airssys keygen`, the `.pub` file).
+    Add {
+        /// The public key file.
+        key: std::path::PathBuf,
+    },
+    /// Require (on) or stop requiring (off) signatures from trusted keys for deploys.
+    Require {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
+    /// Show the signature policy.
+    List,
+}
+
+pub fn trust(host: &Host, command: TrustCommand) -> Result<()> {
+    let mut policy = host.trust_policy()?;
+    match command {
+        TrustCommand::Add { key } => {
+            let public = host_core::security::signing::read_public_key(&key)?;
+            if !policy.trusted_keys.contains(&public) {
+                policy.trusted_keys.push(public.clone());
+            }
+            host.set_trust_policy(&policy)?;
+            println!("trusted {public}");
+        }
+        TrustCommand::Require { setting } => {
+            policy.require_signatures = setting == "on";
+            host.set_trust_policy(&policy)?;
+            println!("signatures {}", if policy.require_signatures { "required" } else { "not required" });
+        }
+        TrustCommand::List => {
+            println!("signatures required: {}", if policy.require_signatures { "yes" } else { "no" });
+            for key in &policy.trusted_keys {
+                println!("trusted key: {key}");
+            }
+        }
     }
     Ok(())
 }
