@@ -86,6 +86,7 @@ copy_rust file_reader "$SP/text-tools/components/file-reader.wasm"
 # Test fixtures for the host's sandbox and resource limits (not samples to copy).
 copy_rust cap_probe "$SP/security-probes/components/cap-probe.wasm"
 copy_rust hostile "$SP/security-probes/components/hostile.wasm"
+copy_rust http_probe "$SP/security-probes/components/http-probe.wasm"
 
 # ------------------------------------------------------------------ C component
 step "building tools/componentize"
@@ -134,5 +135,9 @@ check "$SP/iot-sensors/components/sensor-csv.wasm" command
 check "$SP/text-tools/components/file-reader.wasm" plugin
 check "$SP/security-probes/components/cap-probe.wasm" plugin
 check "$SP/security-probes/components/hostile.wasm" plugin
+check "$SP/security-probes/components/http-probe.wasm" plugin
+# http-probe must reach the network through wasi:http, so it has to import the outgoing handler.
+grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfaces "$SP/security-probes/components/http-probe.wasm")" \
+    || die "security-probes/components/http-probe.wasm does not import wasi:http/outgoing-handler"
 
-step "done: 9 components rebuilt"
+step "done: 10 components rebuilt"

@@ -196,6 +196,7 @@ impl Host {
         let engine = engine::build_engine(&config)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
         bindings::add_host_to_linker(&mut linker).map_err(|e| Error::Link(e.into()))?;
         for custom in &config.custom_capabilities {
             (custom.link)(&mut linker).map_err(|e| Error::Link(e.into()))?;

@@ -19,7 +19,7 @@ use crate::{
     bindings::{self, Guest, LogLevel, StateGuest, wit},
     component::{Entry, LoadedComponent},
     host::HostShared,
-    security::SandboxPolicy,
+    security::{HttpGate, SandboxPolicy},
     types::{Capability, Health, Metadata},
 };
 
@@ -27,6 +27,8 @@ use crate::{
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    http_gate: HttpGate,
     limiter: CallLimiter,
     log: GuestLog,
     policy: Arc<SandboxPolicy>,
@@ -55,6 +57,12 @@ impl std::fmt::Debug for HostState {
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for HostState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView { hooks: &mut self.http_gate, table: &mut self.table, ctx: &mut self.http }
     }
 }
 
@@ -183,6 +191,8 @@ pub(crate) fn new_store(
     let state = HostState {
         wasi: wasi.build(),
         table: ResourceTable::new(),
+        http: wasmtime_wasi_http::WasiHttpCtx::new(),
+        http_gate: HttpGate { policy: policy.clone() },
         limiter: CallLimiter {
             max_memory_bytes: limits.max_memory_bytes,
             max_table_elements: limits.max_table_elements,

@@ -22,7 +22,7 @@
 //! | --- | --- |
 //! | `file-read:P`, `file-write:P` (`P` or `GUEST=HOST`) | a WASI preopen of exactly that folder at guest path `GUEST` (backed by host folder `HOST`, the same path unless given), read-only or read-write ([`wasmtime_wasi::FsPerms`]); wasmtime-wasi's capability-based filesystem (cap-std) refuses `..` and symlink escapes |
 //! | `env:NAME`, `env:PREFIX*` | only matching host variables are copied into the WASI context |
-//! | `net-out:HOST[:PORT]` | the wasi:sockets address check: connect/send only to addresses of granted hosts (names resolved when the instance is made) and ports; each refusal is audited |
+//! | `net-out:HOST[:PORT]` | the wasi:sockets address check: connect/send only to addresses of granted hosts (names resolved when the service's policy is built) and ports; the wasi:http outgoing-request hook: requests only to granted host patterns (wildcards apply, the name is known) and ports; each refusal is audited |
 //! | `net-in:PORT` | the wasi:sockets address check: explicit bind/listen only on granted ports |
 //! | `syscall:clock`, `syscall:random`, `syscall:stdio` | the WASI context gets the real clocks, a real RNG, host stdout/stderr only with the grant |
 //! | `custom:NAME=JSON` | the embedder's validator accepts the parameters at deploy; its host function asks [`crate::HostState::custom_grant`] on every call |
@@ -46,7 +46,8 @@ pub mod audit;
 mod sandbox;
 pub mod signing;
 
-pub use sandbox::{CustomCapability, CustomValidator, SandboxPolicy};
+pub(crate) use sandbox::HttpGate;
+pub use sandbox::{CustomCapability, CustomLinker, CustomValidator, SandboxPolicy};
 
 use std::path::{Component as PathPart, Path};
 

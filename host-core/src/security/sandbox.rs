@@ -164,6 +164,16 @@ impl SandboxPolicy {
         }
     }
 
+    /// Whether an outgoing wasi:http request to `host:port` is granted.
+    /// Here the host name is known, so wildcard patterns apply too.
+    pub(crate) fn allows_http(&self, host: &str, port: u16) -> bool {
+        self.outbound.iter().any(|rule| {
+            let (pattern, rule_port) = split_host_port(&rule.text);
+            rule_port.is_none_or(|p| p == port)
+                && (host_matches(pattern, host) || host.parse::<IpAddr>().is_ok_and(|ip| rule.addresses.contains(&ip)))
+        })
+    }
+
     /// Applies the policy to a fresh WASI context builder.
     pub(crate) fn apply(self: &Arc<Self>, wasi: &mut WasiCtxBuilder) -> Result<()> {
         for (dir, guest, perms) in &self.files {
@@ -230,5 +240,42 @@ impl HostMonotonicClock for FrozenClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+/// The wasi:http outgoing-request hook: lets through only requests whose
+/// authority a `net-out` grant covers; the rest get `HttpRequestDenied` and
+/// an audit record.
+pub(crate) struct HttpGate {
+    pub(crate) policy: Arc<SandboxPolicy>,
+}
+
+impl wasmtime_wasi_http::WasiHttpHooks for HttpGate {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = std::result::Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = std::result::Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = std::result::Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        let uri = request.uri();
+        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        if !self.policy.allows_http(&host, port) {
+            self.policy
+                .audit_denial(&format!("http {} {host}:{port}", request.method()), "no net-out grant covers this host");
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
     }
 }

@@ -380,3 +380,51 @@ fn attacks_are_contained_while_a_neighbour_serves_without_failures() {
     assert_eq!(failed.load(Ordering::Relaxed), 0, "the neighbour never failed");
     assert!(served.load(Ordering::Relaxed) > 0);
 }
+
+/// A loopback HTTP/1.1 server answering `200 hello from loopback` to `n` requests.
+fn http_server(n: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(n) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => request.extend_from_slice(&buf[..k]),
+                }
+            }
+            let body = "hello from loopback";
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+#[test]
+fn outgoing_http_goes_only_to_granted_hosts_and_denials_are_audited() {
+    let data = tempfile::tempdir().unwrap();
+    let host = secure_host(data.path());
+    add_sample(&host, "http@1.0.0", "security-probes", "http-probe");
+    let (granted, other) = (http_server(2), http_server(1));
+    let mut request = DeployRequest::new("web", r("http@1.0.0")).pool(PoolMode::PerCall);
+    request.grants =
+        Some(vec![cap(&format!("net-out:127.0.0.1:{granted}")), cap(&format!("net-out:localhost:{granted}"))]);
+    host.deploy(request).unwrap();
+
+    let answer = ask(&host, "web", json!({"url": format!("http://127.0.0.1:{granted}/x")}));
+    assert_eq!(answer["value"]["status"], 200, "{answer}");
+    assert_eq!(answer["value"]["body"], "hello from loopback");
+    // A grant by host name covers requests by that name.
+    let by_name = ask(&host, "web", json!({"url": format!("http://localhost:{granted}/")}));
+    assert_eq!(by_name["value"]["status"], 200, "{by_name}");
+
+    let denied = ask(&host, "web", json!({"url": format!("http://127.0.0.1:{other}/")}));
+    assert!(!ok(&denied) && denied["error"].as_str().unwrap().contains("HttpRequestDenied"), "{denied}");
+    let records = host.audit_log().unwrap().records().unwrap();
+    assert!(records.iter().any(|r| r.body.event == "denied"
+        && r.body.detail["attempt"].as_str().unwrap().contains(&format!("127.0.0.1:{other}"))));
+}
