@@ -84,13 +84,16 @@ pub enum Error {
     Instantiate(#[source] WasmtimeError),
 
     /// The guest trapped (a panic, `unreachable`, an out-of-bounds access...).
-    #[error("the component trapped in `{function}`: {source}")]
+    #[error("the component trapped in `{function}`: {}{}", source.reason(), stderr_tail(guest_stderr))]
     Trap {
         /// The export that was running.
         function: &'static str,
-        /// The trap, with the guest's message and backtrace.
+        /// The trap, with the wasm backtrace.
         #[source]
         source: WasmtimeError,
+        /// The end of what the guest wrote to stderr during the call (a Rust
+        /// panic's message lands there); empty if nothing.
+        guest_stderr: String,
     },
 
     /// The call ran past its wall-clock deadline and was interrupted.
@@ -334,6 +337,14 @@ fn outcome_text(outcome: &crate::deploy::RolloutOutcome) -> String {
     }
 }
 
+fn stderr_tail(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let start = text.char_indices().rev().nth(999).map(|(i, _)| i).unwrap_or(0);
+    format!("\nthe guest's stderr ended with:\n{}", &text[start..])
+}
+
 fn stderr_suffix(stderr: &str) -> String {
     if stderr.trim().is_empty() { String::new() } else { format!(": {}", stderr.trim()) }
 }
@@ -370,6 +381,12 @@ impl WasmtimeError {
     /// The wrapped wasmtime error.
     pub fn inner(&self) -> &wasmtime::Error {
         &self.0
+    }
+
+    /// The innermost cause in one line (for a trap: what the trap was),
+    /// without the wasm backtrace that the full `Display` carries.
+    pub fn reason(&self) -> String {
+        self.0.root_cause().to_string()
     }
 
     /// The trap code, if this error is a trap.

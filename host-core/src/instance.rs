@@ -20,6 +20,7 @@ use crate::{
     component::{Entry, LoadedComponent},
     host::HostShared,
     security::{HttpGate, SandboxPolicy},
+    stderr_tail::StderrTail,
     types::{Capability, Health, Metadata},
 };
 
@@ -32,6 +33,7 @@ pub struct HostState {
     limiter: CallLimiter,
     log: GuestLog,
     policy: Arc<SandboxPolicy>,
+    stderr: Option<StderrTail>,
 }
 
 impl HostState {
@@ -185,8 +187,17 @@ pub(crate) fn new_store(
     if let Some(stdout) = sandbox.stdout {
         wasi.stdout(stdout);
     }
-    if let Some(stderr) = sandbox.stderr {
-        wasi.stderr(stderr);
+    let mut tail = None;
+    match sandbox.stderr {
+        Some(stderr) => {
+            wasi.stderr(stderr);
+        }
+        None if !policy.stdio() => {
+            let kept = StderrTail::default();
+            wasi.stderr(kept.clone());
+            tail = Some(kept);
+        }
+        None => {}
     }
     let state = HostState {
         wasi: wasi.build(),
@@ -200,6 +211,7 @@ pub(crate) fn new_store(
         },
         log: GuestLog { component: component_name.to_string(), lines: 0 },
         policy: policy.clone(),
+        stderr: tail,
     };
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -212,6 +224,9 @@ pub(crate) fn new_store(
 #[inline]
 fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) {
     store.set_epoch_deadline(shared.deadline_ticks(limits.timeout));
+    if let Some(tail) = &store.data().stderr {
+        tail.clear();
+    }
     if shared.fuel_enabled {
         // Refilled on every call: a budget set once would run dry.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
@@ -230,7 +245,11 @@ fn classify(store: &mut Store<HostState>, function: &'static str, limits: &CallL
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => Error::Timeout { function, limit: limits.timeout },
         Some(Trap::OutOfFuel) => Error::OutOfFuel { function, fuel: limits.fuel.unwrap_or(u64::MAX) },
-        _ => Error::Trap { function, source: err.into() },
+        _ => Error::Trap {
+            function,
+            source: err.into(),
+            guest_stderr: store.data().stderr.as_ref().map(StderrTail::text).unwrap_or_default(),
+        },
     }
 }
 

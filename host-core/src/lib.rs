@@ -32,6 +32,7 @@ mod instance;
 pub mod project;
 pub mod registry;
 pub mod security;
+mod stderr_tail;
 pub mod types;
 pub mod watch;
 

@@ -137,6 +137,11 @@ impl SandboxPolicy {
         &self.service
     }
 
+    /// Whether host stdout/stderr were granted (`syscall:stdio`).
+    pub(crate) fn stdio(&self) -> bool {
+        self.stdio
+    }
+
     /// The parameters of a custom grant, if granted.
     pub fn custom_grant(&self, name: &str) -> Option<&str> {
         self.custom.get(name).map(String::as_str)

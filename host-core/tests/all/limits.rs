@@ -42,7 +42,7 @@ fn neighbour_still_serves() {
 #[test]
 fn trap_fails_the_call_with_a_typed_error() {
     let err = run(TRAP, "", CallLimits::default()).unwrap_err();
-    let Error::Trap { function, source } = &err else { panic!("expected a trap, got {err:?}") };
+    let Error::Trap { function, source, .. } = &err else { panic!("expected a trap, got {err:?}") };
     assert_eq!(*function, "execute");
     assert_eq!(source.trap(), Some(wasmtime::Trap::UnreachableCodeReached));
     assert!(err.is_guest_fault());

@@ -347,8 +347,11 @@ fn attacks_are_contained_while_a_neighbour_serves_without_failures() {
     );
     assert!(matches!(attack("huge", "huge-output"), Error::OutOfMemory { .. } | Error::Trap { .. }));
     let panic = attack("panic", "panic");
-    let Error::Trap { source, .. } = &panic else { panic!("{panic:?}") };
+    let Error::Trap { source, guest_stderr, .. } = &panic else { panic!("{panic:?}") };
     assert_eq!(source.trap(), Some(wasmtime::Trap::UnreachableCodeReached), "a Rust panic aborts: {panic}");
+    // The panic message, from the guest's private stderr, is in the error.
+    assert!(guest_stderr.contains("hostile: deliberate panic"), "{guest_stderr:?}");
+    assert!(panic.to_string().contains("hostile: deliberate panic"), "{panic}");
     // A trap in init: the per-call service deploys, every call fails alone.
     assert!(matches!(attack("init", "panic-in-init"), Error::Trap { function: "init", .. }));
     // A pooled service whose init traps never goes live.
