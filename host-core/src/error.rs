@@ -258,6 +258,36 @@ pub enum Error {
     #[error("signature check failed: {0}")]
     Signature(String),
 
+    /// A pipeline failed validation.
+    #[error("pipeline `{pipeline}` is invalid:\n  {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    InvalidPipeline {
+        /// The pipeline.
+        pipeline: String,
+        /// Every problem found.
+        errors: Vec<crate::pipeline::PipelineError>,
+    },
+
+    /// A pipeline node failed under the `fail` policy.
+    #[error("pipeline `{pipeline}` failed at node `{node}`: {source}")]
+    PipelineNode {
+        /// The pipeline.
+        pipeline: String,
+        /// The node.
+        node: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A pipeline run passed its deadline.
+    #[error("pipeline `{pipeline}` did not finish within {} ms", limit.as_millis())]
+    PipelineTimeout {
+        /// The pipeline.
+        pipeline: String,
+        /// The deadline.
+        limit: Duration,
+    },
+
     /// The host was created without a data folder.
     #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
     NoDataDir,

@@ -110,7 +110,8 @@ impl Metadata {
             version: "0.0.0".to_string(),
             description: "WASI command: input on stdin, output from stdout".to_string(),
             accepts: vec!["*/*".to_string()],
-            produces: vec!["application/octet-stream".to_string()],
+            // Unknown until a project file says otherwise: any.
+            produces: vec!["*/*".to_string()],
             stateful: false,
         }
     }

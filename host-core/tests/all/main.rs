@@ -9,6 +9,7 @@ mod common;
 mod deploy;
 mod limits;
 mod loading;
+mod pipeline;
 mod registry;
 mod samples;
 mod security;
