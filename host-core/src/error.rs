@@ -258,6 +258,28 @@ pub enum Error {
     #[error("signature check failed: {0}")]
     Signature(String),
 
+    /// The project file does not parse or is not supported.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    ProjectFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+
+    /// No pipeline with that name in the project.
+    #[error("no pipeline named `{name}` in the project (pipelines: {known})")]
+    UnknownPipeline {
+        /// What was asked for.
+        name: String,
+        /// What exists.
+        known: String,
+    },
+
     /// A pipeline failed validation.
     #[error("pipeline `{pipeline}` is invalid:\n  {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     InvalidPipeline {

@@ -1,11 +1,46 @@
-//! Project folders: a folder holding component files (`components/*.wasm`).
+//! Project folders and the project file, `project.ron`.
 //!
-//! The project file (`project.ron`: services, pipelines, tests, targets)
-//! extends this; a folder without one is still a project of its components.
+//! A project is a folder holding component files (`components/*.wasm`) and,
+//! optionally, `project.ron`: services, pipelines (with node positions for
+//! the studio), test cases and deploy targets. The file is RON with a
+//! `schema` version; maps are sorted, so saving is deterministic and diffs
+//! stay small. Unknown fields are errors, not ignored.
+//!
+//! ```ron
+//! (
+//!     schema: 1,
+//!     name: "text-tools",
+//!     services: {
+//!         "upper": (component: "components/upper.wasm"),
+//!         "count": (component: "components/word-count.wasm", pool: 1),
+//!     },
+//!     pipelines: {
+//!         "shout": (nodes: {"up": (service: "upper"), "n": (service: "count")},
+//!                   wires: [(from: "up", to: "n")]),
+//!     },
+//!     tests: [(name: "counts words", pipeline: "shout", input: "a b", expect: Results(["..."]))],
+//! )
+//! ```
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
-use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Capability, Digest, Error, Host, Result,
+    deploy::{DeployRequest, PoolMode},
+    pipeline::{Node, Pipeline, Wire},
+    registry::ComponentRef,
+};
+
+/// The project file's current schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The file name inside a project folder.
+pub const PROJECT_FILE: &str = "project.ron";
 
 /// The `.wasm` files of a project folder: `DIR/components/*.wasm`, then
 /// `DIR/*.wasm`, each list sorted by file name.
@@ -31,4 +66,190 @@ pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
         files.extend(found);
     }
     Ok(files)
+}
+
+/// `project.ron`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    /// Schema version (currently 1).
+    pub schema: u32,
+    /// The project's name.
+    pub name: String,
+    /// Services by name.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceEntry>,
+    /// Pipelines by name.
+    #[serde(default)]
+    pub pipelines: BTreeMap<String, PipelineEntry>,
+    /// Test cases, run by `airssys test`.
+    #[serde(default)]
+    pub tests: Vec<TestCase>,
+    /// Where the studio can deploy.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+}
+
+/// A service of the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEntry {
+    /// A path relative to the project (`components/x.wasm`) or `name@version`.
+    pub component: String,
+    /// Configuration for `init`.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Capabilities granted, in textual form (`file-read:/data`, ...).
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Instances in the pool; 0 means a fresh instance per call.
+    #[serde(default = "default_pool")]
+    pub pool: usize,
+}
+
+fn default_pool() -> usize {
+    2
+}
+
+/// A pipeline with node positions for the studio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineEntry {
+    /// Nodes by id.
+    pub nodes: BTreeMap<String, Node>,
+    /// Wires.
+    #[serde(default)]
+    pub wires: Vec<Wire>,
+}
+
+/// One test case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// What it checks.
+    pub name: String,
+    /// The pipeline to run.
+    pub pipeline: String,
+    /// The input, as text.
+    pub input: String,
+    /// What must come out.
+    pub expect: Expect,
+}
+
+/// The expected outcome of a test case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Expect {
+    /// These result bodies, in order.
+    Results(Vec<String>),
+    /// The run fails with an error containing this text.
+    Error(String),
+}
+
+/// A deploy target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Target {
+    /// The runtime inside the studio or CLI process.
+    Embedded,
+    /// An `airssys serve` at this URL.
+    Remote(String),
+}
+
+/// A loaded project: its folder and file.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The parsed file.
+    pub file: ProjectFile,
+}
+
+impl Project {
+    /// Opens a project from its folder or its `project.ron`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let (dir, file) = if path.is_dir() {
+            (path.to_path_buf(), path.join(PROJECT_FILE))
+        } else {
+            (path.parent().unwrap_or(Path::new(".")).to_path_buf(), path.to_path_buf())
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read the project file", &file, e))?;
+        let parsed = parse(&text).map_err(|(line, column, message)| Error::ProjectFile {
+            path: file.clone(),
+            line,
+            column,
+            message,
+        })?;
+        if parsed.schema != SCHEMA_VERSION {
+            return Err(Error::ProjectFile {
+                path: file,
+                line: 1,
+                column: 1,
+                message: format!(
+                    "schema {} is not supported; this airssys reads schema {SCHEMA_VERSION}",
+                    parsed.schema
+                ),
+            });
+        }
+        Ok(Project { dir, file: parsed })
+    }
+
+    /// The pipeline named `name`.
+    pub fn pipeline(&self, name: &str) -> Result<Pipeline> {
+        let entry = self.file.pipelines.get(name).ok_or_else(|| Error::UnknownPipeline {
+            name: name.to_string(),
+            known: self.file.pipelines.keys().cloned().collect::<Vec<_>>().join(", "),
+        })?;
+        Ok(Pipeline { name: name.to_string(), nodes: entry.nodes.clone(), wires: entry.wires.clone() })
+    }
+
+    /// Stores every service's component and deploys the services whose
+    /// version, config or grants changed (Immediate).
+    pub fn apply(&self, host: &Host) -> Result<()> {
+        for (name, entry) in &self.file.services {
+            let grants = entry
+                .grants
+                .iter()
+                .map(|g| {
+                    g.parse::<Capability>()
+                        .map_err(|e| Error::GrantInvalid { capability: g.clone(), reason: e.to_string() })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let reference = self.component_ref(host, name, &entry.component)?;
+            let pool = if entry.pool == 0 { PoolMode::PerCall } else { PoolMode::Pooled { size: entry.pool } };
+            let unchanged = host.service_spec(name).is_ok_and(|spec| {
+                spec.component == reference && spec.config == entry.config && spec.grants == grants && spec.pool == pool
+            });
+            if unchanged {
+                continue;
+            }
+            let mut request = DeployRequest::new(name, reference).pool(pool);
+            request.config = Some(entry.config.clone());
+            request.grants = Some(grants);
+            host.deploy(request)?;
+        }
+        Ok(())
+    }
+
+    /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`.
+    fn component_ref(&self, host: &Host, service: &str, component: &str) -> Result<ComponentRef> {
+        if !component.ends_with(".wasm") && component.contains('@') {
+            return component.parse();
+        }
+        let path = self.dir.join(component);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("read the component", &path, e))?;
+        let digest = Digest::of(&bytes);
+        let reference: ComponentRef = format!("{service}@0.0.0-local.d{}", digest.short()).parse()?;
+        host.add_component(&reference, &bytes)?;
+        Ok(reference)
+    }
+}
+
+/// Parses project text; on error gives (line, column, message).
+pub fn parse(text: &str) -> std::result::Result<ProjectFile, (usize, usize, String)> {
+    ron::from_str(text).map_err(|e| (e.span.start.line, e.span.start.col, e.code.to_string()))
+}
+
+/// Serializes a project file deterministically (sorted maps, fixed layout).
+pub fn to_text(file: &ProjectFile) -> String {
+    let config = ron::ser::PrettyConfig::new().struct_names(false).indentor("    ".to_string());
+    ron::ser::to_string_pretty(file, config).unwrap_or_default()
 }

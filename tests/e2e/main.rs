@@ -8,5 +8,6 @@
 
 mod cli;
 mod deploy;
+mod project;
 mod security;
 mod support;

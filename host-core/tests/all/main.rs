@@ -10,6 +10,7 @@ mod deploy;
 mod limits;
 mod loading;
 mod pipeline;
+mod project;
 mod registry;
 mod samples;
 mod security;

@@ -11,6 +11,7 @@
 //! airssys status [SERVICE] [--json]                    --data-dir DIR
 //! ```
 
+mod project;
 mod services;
 
 use std::{
@@ -152,6 +153,28 @@ enum Command {
     /// Trusted keys and whether deploys require signatures.
     #[command(subcommand)]
     Trust(services::TrustCommand),
+    /// Run a project's pipeline on an input; prints the results.
+    Run {
+        /// The project folder or its project.ron.
+        project: PathBuf,
+        /// The pipeline (needed when the project has several).
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Input file, or `-` for stdin (default: empty input).
+        #[arg(long, value_name = "FILE|-")]
+        input: Option<String>,
+        /// Print the whole run (results, each node's output) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a project's test cases: one line per case, then `N passed, N failed`.
+    Test {
+        /// The project folder or its project.ron.
+        project: PathBuf,
+        /// Also write a JUnit XML report.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Deploy a project's component files and redeploy each on change.
     Watch {
         /// The project folder (components/*.wasm).
@@ -271,6 +294,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Trust(command) => services::trust(&data_host(&cli.global)?, command),
+        Command::Run { project: path, pipeline, input, json } => {
+            project::run(&cli.global, &path, pipeline.as_deref(), read_input(input.as_deref())?, json)
+        }
+        Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
         Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
         Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }

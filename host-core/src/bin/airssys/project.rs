@@ -1,0 +1,129 @@
+//! `airssys run` and `airssys test`: a project's pipelines, headless.
+
+use std::{path::Path, time::Instant};
+
+use anyhow::{Context, Result, bail};
+use host_core::{
+    Host, Input,
+    pipeline::RunOptions,
+    project::{Expect, Project},
+};
+
+/// A host on `--data-dir`, else on the project's own `.airssys/` folder.
+fn project_host(global: &crate::GlobalArgs, project: &Project) -> Result<Host> {
+    let mut config = crate::host_config(global);
+    config.data_dir = Some(global.data_dir.clone().unwrap_or_else(|| project.dir.join(".airssys")));
+    Ok(Host::new(config)?)
+}
+
+fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
+    match name {
+        Some(name) => Ok(name),
+        None if project.file.pipelines.len() == 1 => {
+            Ok(project.file.pipelines.keys().next().map(String::as_str).unwrap_or_default())
+        }
+        None => bail!(
+            "the project has {} pipelines; choose one with --pipeline ({})",
+            project.file.pipelines.len(),
+            project.file.pipelines.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, input: Vec<u8>, json: bool) -> Result<()> {
+    let project = Project::open(path)?;
+    let host = project_host(global, &project)?;
+    project.apply(&host)?;
+    let name = pick_pipeline(&project, pipeline)?;
+    let outcome = host.run_pipeline(&project.pipeline(name)?, Input::new(input), &RunOptions::default());
+    host.close();
+    let outcome = outcome?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        return Ok(());
+    }
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for (i, result) in outcome.results.iter().enumerate() {
+        if i > 0 {
+            stdout.write_all(b"\n")?;
+        }
+        stdout.write_all(&result.data).context("cannot write the output")?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+struct CaseOutcome {
+    name: String,
+    failure: Option<String>,
+    seconds: f64,
+}
+
+pub fn test(global: &crate::GlobalArgs, path: &Path, junit: Option<&Path>) -> Result<()> {
+    let project = Project::open(path)?;
+    let host = project_host(global, &project)?;
+    project.apply(&host)?;
+    let mut outcomes = Vec::new();
+    for case in &project.file.tests {
+        let started = Instant::now();
+        let result = project
+            .pipeline(&case.pipeline)
+            .and_then(|p| host.run_pipeline(&p, Input::new(case.input.clone().into_bytes()), &RunOptions::default()));
+        let failure = match (&case.expect, result) {
+            (Expect::Results(expected), Ok(run)) => {
+                let got: Vec<String> =
+                    run.results.iter().map(|r| String::from_utf8_lossy(&r.data).into_owned()).collect();
+                (got != *expected).then(|| format!("expected results {expected:?}, got {got:?}"))
+            }
+            (Expect::Results(_), Err(e)) => Some(format!("expected results, got an error: {e}")),
+            (Expect::Error(text), Err(e)) => {
+                let message = e.to_string();
+                (!message.contains(text.as_str()))
+                    .then(|| format!("expected an error containing {text:?}, got: {message}"))
+            }
+            (Expect::Error(text), Ok(run)) => {
+                Some(format!("expected an error containing {text:?}, got {} results", run.results.len()))
+            }
+        };
+        match &failure {
+            None => println!("ok      {}", case.name),
+            Some(reason) => println!("FAILED  {}: {reason}", case.name),
+        }
+        outcomes.push(CaseOutcome { name: case.name.clone(), failure, seconds: started.elapsed().as_secs_f64() });
+    }
+    host.close();
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let passed = outcomes.len() - failed;
+    if let Some(path) = junit {
+        std::fs::write(path, junit_xml(&project.file.name, &outcomes))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn junit_xml(project: &str, outcomes: &[CaseOutcome]) -> String {
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+        escape(project),
+        outcomes.len()
+    );
+    for o in outcomes {
+        xml.push_str(&format!("  <testcase name=\"{}\" time=\"{:.3}\"", escape(&o.name), o.seconds));
+        match &o.failure {
+            None => xml.push_str("/>\n"),
+            Some(reason) => xml.push_str(&format!(">\n    <failure message=\"{}\"/>\n  </testcase>\n", escape(reason))),
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}
