@@ -76,6 +76,9 @@ pub struct ProjectFile {
     pub schema: u32,
     /// The project's name.
     pub name: String,
+    /// The pipeline `airssys run` uses when none is named.
+    #[serde(default)]
+    pub default_pipeline: Option<String>,
     /// Services by name.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceEntry>,

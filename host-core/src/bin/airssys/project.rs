@@ -17,13 +17,13 @@ fn project_host(global: &crate::GlobalArgs, project: &Project) -> Result<Host> {
 }
 
 fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
-    match name {
+    match name.or(project.file.default_pipeline.as_deref()) {
         Some(name) => Ok(name),
         None if project.file.pipelines.len() == 1 => {
             Ok(project.file.pipelines.keys().next().map(String::as_str).unwrap_or_default())
         }
         None => bail!(
-            "the project has {} pipelines; choose one with --pipeline ({})",
+            "the project has {} pipelines and no default_pipeline; choose one with --pipeline ({})",
             project.file.pipelines.len(),
             project.file.pipelines.keys().cloned().collect::<Vec<_>>().join(", ")
         ),
