@@ -155,6 +155,7 @@ struct HostInner {
     loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
     compilations: AtomicU64,
     data: Option<crate::deploy::DataStore>,
+    contracts: Mutex<HashMap<Digest, crate::pipeline::NodeContract>>,
     config: HostConfig,
     _ticker: EpochTicker,
 }
@@ -224,6 +225,7 @@ impl Host {
                 loaded: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
                 data,
+                contracts: Mutex::new(HashMap::new()),
                 config,
                 _ticker: ticker,
             }),
@@ -281,6 +283,14 @@ impl Host {
         )?);
         self.lock_loaded().insert(digest, loaded.clone());
         Ok(loaded)
+    }
+
+    pub(crate) fn cached_contract(&self, digest: &Digest) -> Option<crate::pipeline::NodeContract> {
+        self.inner.contracts.lock().unwrap_or_else(|p| p.into_inner()).get(digest).cloned()
+    }
+
+    pub(crate) fn cache_contract(&self, digest: Digest, contract: crate::pipeline::NodeContract) {
+        self.inner.contracts.lock().unwrap_or_else(|p| p.into_inner()).insert(digest, contract);
     }
 
     /// Drops a component from the in-memory table (the disk cache stays).

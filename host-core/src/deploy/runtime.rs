@@ -161,6 +161,14 @@ impl Host {
         Ok(())
     }
 
+    /// The digest and component name a service runs in this process, if it
+    /// is live here.
+    pub(crate) fn live_digest(&self, service: &str) -> Option<(crate::Digest, String)> {
+        let live = self.data_store()?.live(service)?;
+        let primary = &live.table.load().primary;
+        Some((primary.digest(), primary.reference().name.clone()))
+    }
+
     /// The audit log of this host's data folder.
     pub fn audit_log(&self) -> Result<&AuditLog> {
         Ok(&self.data()?.audit)

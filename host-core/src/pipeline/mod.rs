@@ -106,12 +106,8 @@ impl Pipeline {
     }
 
     /// Adds a node calling `service`.
-    pub fn node(mut self, id: &str, service: &str) -> Self {
-        self.nodes.insert(
-            id.to_string(),
-            Node { service: service.to_string(), on_error: ErrorPolicy::Fail, ports: Vec::new(), position: None },
-        );
-        self
+    pub fn node(self, id: &str, service: &str) -> Self {
+        self.node_with(id, service, ErrorPolicy::Fail, &[])
     }
 
     /// Adds a node with an error policy and extra ports.

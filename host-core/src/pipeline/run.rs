@@ -150,13 +150,22 @@ impl Host {
     }
 
     /// A service's media types from its component's metadata, or `None`
-    /// when the service does not exist.
+    /// when the service does not exist. Cached by digest: a pipeline run
+    /// validates its graph without touching the disk or instantiating.
     pub fn node_contract(&self, service: &str) -> Option<validate::NodeContract> {
-        let spec = self.service_spec(service).ok()?;
-        let bytes = self.registry().ok()?.read_blob(&spec.digest).ok()?;
-        let component = self.load_named(&bytes, Some(spec.component.name.clone())).ok()?;
+        let (digest, name) = self.live_digest(service).or_else(|| {
+            let spec = self.service_spec(service).ok()?;
+            Some((spec.digest, spec.component.name))
+        })?;
+        if let Some(found) = self.cached_contract(&digest) {
+            return Some(found);
+        }
+        let bytes = self.registry().ok()?.read_blob(&digest).ok()?;
+        let component = self.load_named(&bytes, Some(name)).ok()?;
         let metadata = self.describe(&component).ok()?.metadata;
-        Some(validate::NodeContract { accepts: metadata.accepts, produces: metadata.produces })
+        let contract = validate::NodeContract { accepts: metadata.accepts, produces: metadata.produces };
+        self.cache_contract(digest, contract.clone());
+        Some(contract)
     }
 
     fn run_node(
