@@ -217,8 +217,62 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         results.push(result("load_compile", "load with compilation", a, b, None));
     }
 
+    results.extend(pipeline_results(&options.component, &scratch.0, rounds, &bare)?);
     let swap = swap::run(&options.component, &scratch.0, options.quick)?;
     Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap })
+}
+
+/// A 3-node pipeline (the component thrice, chained) against the same
+/// three calls made by bare wasmtime, each output feeding the next input.
+fn pipeline_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize, bare: &Bare) -> Result<Vec<BenchResult>> {
+    use crate::{
+        deploy::{DeployRequest, PoolMode},
+        pipeline::{Pipeline, RunOptions},
+    };
+    let host = Host::new(HostConfig {
+        data_dir: Some(scratch.join("pipeline-data")),
+        cache_dir: Some(scratch.join("pipeline-cache")),
+        ..HostConfig::default()
+    })?;
+    let reference: crate::registry::ComponentRef = "bench@1.0.0".parse()?;
+    host.add_component(&reference, bytes)?;
+    for service in ["a", "b", "c"] {
+        host.deploy(DeployRequest::new(service, reference.clone()).pool(PoolMode::Pooled { size: 1 }))?;
+    }
+    let pipeline =
+        Pipeline::new("bench").node("a", "a").node("b", "b").node("c", "c").wire("a", "out", "b").wire("b", "out", "c");
+    let mut bare_chain = [bare.instantiate()?, bare.instantiate()?, bare.instantiate()?];
+    for instance in &mut bare_chain {
+        instance.init()?;
+    }
+    let mut results = Vec::new();
+    for (key, label, size, iters) in [
+        ("pipeline_3_nodes_1k", "3-node pipeline, 1 KiB", 1024, 500),
+        ("pipeline_3_nodes_1m", "3-node pipeline, 1 MiB", 1 << 20, 3),
+    ] {
+        let data = payload(size);
+        let options = RunOptions::default();
+        let (a, b) = compare(
+            rounds,
+            iters,
+            || {
+                black_box(host.run_pipeline(&pipeline, Input::new(data.clone()), &options)?);
+                Ok(())
+            },
+            || {
+                let mut message = Input::new(data.clone());
+                for instance in bare_chain.iter_mut() {
+                    let output = instance.execute(&message)?;
+                    message = Input::new(output.data);
+                }
+                black_box(message);
+                Ok(())
+            },
+        )?;
+        results.push(result(key, label, a, b, Some(1.25)));
+    }
+    host.close();
+    Ok(results)
 }
 
 fn payload(size: usize) -> Vec<u8> {

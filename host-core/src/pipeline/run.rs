@@ -17,11 +17,13 @@ use crate::{Error, Host, Input, Result, Value, wit};
 pub struct RunOptions {
     /// The whole run must finish within this time.
     pub deadline: Duration,
+    /// Keep every node's output in [`PipelineRun::trace`] (copies each body).
+    pub trace: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { deadline: Duration::from_secs(30) }
+        RunOptions { deadline: Duration::from_secs(30), trace: false }
     }
 }
 
@@ -43,7 +45,8 @@ pub struct NodeOutput {
 pub struct PipelineRun {
     /// What reached the sinks, in sink topological order, then arrival.
     pub results: Vec<NodeOutput>,
-    /// Every node's outputs, in the order nodes ran (for the run console).
+    /// Every node's outputs, in the order nodes ran (for the run console),
+    /// when [`RunOptions::trace`] is set.
     pub trace: Vec<NodeOutput>,
     /// Messages that left by a port with no wires, and failures dropped by
     /// the `drop` policy.
@@ -93,18 +96,23 @@ impl Host {
             let nodes: Vec<&str> = order.iter().map(String::as_str).filter(|id| level[id] == current).collect();
             let work: Vec<(&str, Vec<Message>)> =
                 nodes.iter().map(|id| (*id, inbox.remove(*id).unwrap_or_default())).collect();
-            let outcomes: Vec<(&str, Vec<NodeStep>)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .into_iter()
-                    .map(|(id, messages)| {
-                        scope.spawn(move || (id, self.run_node(pipeline, id, messages, context, remaining)))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| (/* a panicking node */ "", Vec::new())))
+            // Independent nodes of one level run concurrently; a lone node
+            // runs inline (a thread per call would cost more than the call).
+            let outcomes: Vec<(&str, Vec<NodeStep>)> = if work.len() == 1 {
+                work.into_iter()
+                    .map(|(id, messages)| (id, self.run_node(pipeline, id, messages, context, remaining)))
                     .collect()
-            });
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = work
+                        .into_iter()
+                        .map(|(id, messages)| {
+                            scope.spawn(move || (id, self.run_node(pipeline, id, messages, context, remaining)))
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+                })
+            };
             for (id, steps) in outcomes {
                 for step in steps {
                     match step {
@@ -123,7 +131,9 @@ impl Host {
                             if let Some(text) = routed_error {
                                 run.handled_errors.push((id.to_string(), text));
                             }
-                            run.trace.push(output.clone());
+                            if options.trace {
+                                run.trace.push(output.clone());
+                            }
                             if pipeline.is_sink(id) {
                                 results.push((rank[id], results.len(), output));
                                 continue;
@@ -133,11 +143,19 @@ impl Host {
                             if targets.is_empty() {
                                 run.dropped += 1;
                             }
-                            for target in targets {
-                                inbox
-                                    .entry(target.to_string())
-                                    .or_default()
-                                    .push(Message { data: output.data.clone(), metadata: output.metadata.clone() });
+                            // Fan-out copies the body; the last target takes it.
+                            let NodeOutput { data, metadata, .. } = output;
+                            let mut last = Some(Message { data, metadata });
+                            for (i, target) in targets.iter().enumerate() {
+                                let message = if i + 1 == targets.len() {
+                                    last.take()
+                                } else {
+                                    last.as_ref()
+                                        .map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
+                                };
+                                if let Some(message) = message {
+                                    inbox.entry(target.to_string()).or_default().push(message);
+                                }
                             }
                         }
                     }

@@ -44,7 +44,8 @@ fn a_message_fans_out_to_every_wired_node_and_sinks_give_the_results_in_order() 
         .node("count", "wc")
         .wire("up", "out", "count")
         .wire("up", "out", "shout");
-    let result = run(&host, &p, b"hello pipeline world").unwrap();
+    let traced = RunOptions { trace: true, ..RunOptions::default() };
+    let result = host.run_pipeline(&p, Input::new(b"hello pipeline world".to_vec()), &traced).unwrap();
     let sinks: Vec<&str> = result.results.iter().map(|o| o.node.as_str()).collect();
     assert_eq!(sinks, ["count", "shout"], "sinks in topological order (ties by name)");
     assert_eq!(result.results[1].data, b"HELLO PIPELINE WORLD");

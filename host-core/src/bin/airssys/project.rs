@@ -35,7 +35,8 @@ pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, inpu
     let host = project_host(global, &project)?;
     project.apply(&host)?;
     let name = pick_pipeline(&project, pipeline)?;
-    let outcome = host.run_pipeline(&project.pipeline(name)?, Input::new(input), &RunOptions::default());
+    let options = RunOptions { trace: json, ..RunOptions::default() };
+    let outcome = host.run_pipeline(&project.pipeline(name)?, Input::new(input), &options);
     host.close();
     let outcome = outcome?;
     if json {
