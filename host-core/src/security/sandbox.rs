@@ -42,7 +42,8 @@ impl std::fmt::Debug for CustomCapability {
 
 #[derive(Debug, Clone)]
 struct OutboundRule {
-    text: String,
+    /// The host part of the grant (name, IP literal or wildcard pattern).
+    host: String,
     port: Option<u16>,
     addresses: Vec<IpAddr>,
 }
@@ -108,7 +109,7 @@ impl SandboxPolicy {
                             .map(|addrs| addrs.map(|a| a.ip()).collect())
                             .unwrap_or_default(),
                     };
-                    policy.outbound.push(OutboundRule { text: pattern.clone(), port, addresses });
+                    policy.outbound.push(OutboundRule { host: host.to_string(), port, addresses });
                 }
                 Capability::NetworkInbound(port) => policy.inbound_ports.push(*port),
                 Capability::SystemCall(name) => match name.as_str() {
@@ -152,7 +153,7 @@ impl SandboxPolicy {
         let outbound = |addr: SocketAddr| {
             self.outbound.iter().any(|rule| {
                 rule.port.is_none_or(|p| p == addr.port())
-                    && (rule.addresses.contains(&addr.ip()) || host_matches(&rule.text, &addr.ip().to_string()))
+                    && (rule.addresses.contains(&addr.ip()) || host_matches(&rule.host, &addr.ip().to_string()))
             })
         };
         match use_ {
@@ -173,9 +174,9 @@ impl SandboxPolicy {
     /// Here the host name is known, so wildcard patterns apply too.
     pub(crate) fn allows_http(&self, host: &str, port: u16) -> bool {
         self.outbound.iter().any(|rule| {
-            let (pattern, rule_port) = split_host_port(&rule.text);
-            rule_port.is_none_or(|p| p == port)
-                && (host_matches(pattern, host) || host.parse::<IpAddr>().is_ok_and(|ip| rule.addresses.contains(&ip)))
+            rule.port.is_none_or(|p| p == port)
+                && (host_matches(&rule.host, host)
+                    || host.parse::<IpAddr>().is_ok_and(|ip| rule.addresses.contains(&ip)))
         })
     }
 
@@ -201,9 +202,8 @@ impl SandboxPolicy {
         }
         let network = !self.outbound.is_empty() || !self.inbound_ports.is_empty();
         wasi.allow_tcp(network).allow_udp(network);
-        wasi.allow_ip_name_lookup(
-            self.outbound.iter().any(|r| r.addresses.is_empty() || r.text.parse::<IpAddr>().is_err()),
-        );
+        // Name lookup only when some grant names a host rather than an IP.
+        wasi.allow_ip_name_lookup(self.outbound.iter().any(|r| r.host.parse::<IpAddr>().is_err()));
         let policy = self.clone();
         wasi.socket_addr_check(move |addr, use_| {
             let allowed = policy.allows(addr, use_);
@@ -282,5 +282,33 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpGate {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(grants: &[&str]) -> Arc<SandboxPolicy> {
+        let grants: Vec<Capability> = grants.iter().map(|g| g.parse().unwrap()).collect();
+        SandboxPolicy::from_grants("t", &grants, None).unwrap()
+    }
+
+    #[test]
+    fn ip_grants_with_a_port_match_that_address_and_port_only() {
+        let p = policy(&["net-out:127.0.0.1:8080"]);
+        assert_eq!(p.outbound[0].host, "127.0.0.1");
+        assert!(p.allows("127.0.0.1:8080".parse().unwrap(), SocketAddrUse::TcpConnect));
+        assert!(!p.allows("127.0.0.1:8081".parse().unwrap(), SocketAddrUse::TcpConnect));
+        assert!(p.allows_http("127.0.0.1", 8080));
+        assert!(!p.allows_http("localhost", 8080));
+    }
+
+    #[test]
+    fn wildcard_host_grants_match_names_over_http() {
+        let p = policy(&["net-out:*.example.com:443"]);
+        assert!(p.allows_http("api.example.com", 443));
+        assert!(!p.allows_http("api.example.com", 80));
+        assert!(!p.allows_http("example.org", 443));
     }
 }
