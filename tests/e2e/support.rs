@@ -13,8 +13,15 @@ pub fn airssys_bin() -> PathBuf {
     bin
 }
 
+/// The crate folder, read when the tests run: cargo sets it for the test
+/// process. A path baked in at compile time goes stale when a build folder
+/// is shared by two checkouts (a CI clone and a work tree).
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    manifest_dir().join("..")
 }
 
 /// Every committed sample component, sorted.

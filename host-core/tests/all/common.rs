@@ -23,13 +23,16 @@ pub fn shared_host() -> &'static Host {
     HOST.get_or_init(|| host_with_cache(None))
 }
 
+/// The crate folder, read when the tests run: cargo sets it for the test
+/// process. A path baked in at compile time goes stale when a build folder
+/// is shared by two checkouts (a CI clone and a work tree).
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// Path of a committed sample component, e.g. `sample("text-tools", "upper")`.
 pub fn sample_path(project: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../sample-projects")
-        .join(project)
-        .join("components")
-        .join(format!("{name}.wasm"))
+    manifest_dir().join("../sample-projects").join(project).join("components").join(format!("{name}.wasm"))
 }
 
 pub fn sample(project: &str, name: &str) -> Arc<LoadedComponent> {
