@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -156,8 +156,18 @@ struct HostInner {
     compilations: AtomicU64,
     data: Option<crate::deploy::DataStore>,
     contracts: Mutex<HashMap<Digest, crate::pipeline::NodeContract>>,
+    plans: Mutex<HashMap<String, Arc<crate::pipeline::Plan>>>,
     config: HostConfig,
     _ticker: EpochTicker,
+}
+
+/// A [`Host`] that does not keep it alive (background threads hold this).
+pub(crate) struct WeakHost(Weak<HostInner>);
+
+impl WeakHost {
+    pub(crate) fn upgrade(&self) -> Option<Host> {
+        self.0.upgrade().map(|inner| Host { inner })
+    }
 }
 
 /// The runtime: loads components and makes instances of them.
@@ -226,6 +236,7 @@ impl Host {
                 compilations: AtomicU64::new(0),
                 data,
                 contracts: Mutex::new(HashMap::new()),
+                plans: Mutex::new(HashMap::new()),
                 config,
                 _ticker: ticker,
             }),
@@ -291,6 +302,19 @@ impl Host {
 
     pub(crate) fn cache_contract(&self, digest: Digest, contract: crate::pipeline::NodeContract) {
         self.inner.contracts.lock().unwrap_or_else(|p| p.into_inner()).insert(digest, contract);
+    }
+
+    pub(crate) fn cached_plan(&self, pipeline: &str) -> Option<Arc<crate::pipeline::Plan>> {
+        self.inner.plans.lock().unwrap_or_else(|p| p.into_inner()).get(pipeline).cloned()
+    }
+
+    pub(crate) fn cache_plan(&self, pipeline: &str, plan: Arc<crate::pipeline::Plan>) {
+        self.inner.plans.lock().unwrap_or_else(|p| p.into_inner()).insert(pipeline.to_string(), plan);
+    }
+
+    /// A handle that does not keep the host alive.
+    pub(crate) fn downgrade(&self) -> WeakHost {
+        WeakHost(Arc::downgrade(&self.inner))
     }
 
     /// Drops a component from the in-memory table (the disk cache stays).

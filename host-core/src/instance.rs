@@ -75,6 +75,8 @@ struct CallLimiter {
     max_memory_bytes: usize,
     max_table_elements: usize,
     memory_exceeded: Option<usize>,
+    /// The largest linear memory granted so far.
+    memory_high_water: usize,
 }
 
 /// Marker error returned from the limiter; the guest traps with it.
@@ -88,6 +90,7 @@ impl ResourceLimiter for CallLimiter {
             self.memory_exceeded = Some(desired);
             return Err(wasmtime::Error::new(LimitExceeded));
         }
+        self.memory_high_water = self.memory_high_water.max(desired);
         Ok(true)
     }
 
@@ -208,6 +211,7 @@ pub(crate) fn new_store(
             max_memory_bytes: limits.max_memory_bytes,
             max_table_elements: limits.max_table_elements,
             memory_exceeded: None,
+            memory_high_water: 0,
         },
         log: GuestLog { component: component_name.to_string(), lines: 0 },
         policy: policy.clone(),
@@ -231,6 +235,12 @@ fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) {
         // Refilled on every call: a budget set once would run dry.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
     }
+}
+
+/// Fuel a call consumed out of the budget `arm` gave it.
+fn fuel_used(store: &Store<HostState>, limits: &CallLimits) -> u64 {
+    let budget = limits.fuel.unwrap_or(u64::MAX);
+    store.get_fuel().map_or(0, |left| budget.saturating_sub(left))
 }
 
 /// Turns a failure inside the guest into a typed error.
@@ -260,6 +270,10 @@ pub struct Instance {
     limits: CallLimits,
     policy: Arc<SandboxPolicy>,
     kind: InstanceKind,
+    /// Fuel the last call consumed (0 when fuel is off).
+    last_fuel: u64,
+    /// Memory high-water mark of the stores of WASI command runs.
+    command_memory: usize,
 }
 
 impl std::fmt::Debug for Instance {
@@ -306,7 +320,7 @@ impl Instance {
             }
             Entry::Command { .. } => InstanceKind::Command { config: Vec::new() },
         };
-        Ok(Instance { shared, component, limits, policy, kind })
+        Ok(Instance { shared, component, limits, policy, kind, last_fuel: 0, command_memory: 0 })
     }
 
     /// The component this is an instance of.
@@ -338,9 +352,33 @@ impl Instance {
     /// Calls `execute(input)`.
     pub fn execute(&mut self, input: &wit::Input) -> Result<wit::Output> {
         if let InstanceKind::Command { config } = &self.kind {
-            return self.run_command(&input.data, config);
+            let config = config.clone();
+            return self.run_command(&input.data, &config);
         }
         self.contract_call("execute", |g, s| g.call_execute(s, input))?.map_err(guest_error("execute"))
+    }
+
+    /// Calls `execute(input)` with the timeout lowered to `timeout` if that
+    /// is shorter than this instance's own (a pipeline message's deadline).
+    pub fn execute_within(&mut self, input: &wit::Input, timeout: Duration) -> Result<wit::Output> {
+        let own = self.limits.timeout;
+        self.limits.timeout = own.min(timeout);
+        let result = self.execute(input);
+        self.limits.timeout = own;
+        result
+    }
+
+    /// The largest linear memory this instance has had, in bytes.
+    pub fn memory_high_water(&self) -> usize {
+        match &self.kind {
+            InstanceKind::Contract { store, .. } => store.data().limiter.memory_high_water,
+            InstanceKind::Command { .. } => self.command_memory,
+        }
+    }
+
+    /// Fuel the last call consumed; 0 when the host does not meter fuel.
+    pub fn last_fuel_used(&self) -> u64 {
+        self.last_fuel
     }
 
     /// Calls `shutdown()`.
@@ -411,10 +449,14 @@ impl Instance {
             return Err(Error::Poisoned);
         }
         arm(store, &self.shared, &self.limits);
-        call(guest, store).map_err(|e| {
+        let result = call(guest, store).map_err(|e| {
             *poisoned = true;
             classify(store, function, &self.limits, e)
-        })
+        });
+        if self.shared.fuel_enabled {
+            self.last_fuel = fuel_used(store, &self.limits);
+        }
+        result
     }
 
     fn state_call<R>(
@@ -435,7 +477,7 @@ impl Instance {
         })
     }
 
-    fn run_command(&self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
+    fn run_command(&mut self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
         let Entry::Command { pre } = self.component.entry() else {
             return Err(Error::Config("not a WASI command".into()));
         };
@@ -454,6 +496,10 @@ impl Instance {
         let mut store = new_store(&self.shared, self.component.name(), &self.limits, &self.policy, sandbox)?;
         let command = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &self.limits, e))?;
         let outcome = command.wasi_cli_run().call_run(&mut store);
+        self.command_memory = self.command_memory.max(store.data().limiter.memory_high_water);
+        if self.shared.fuel_enabled {
+            self.last_fuel = fuel_used(&store, &self.limits);
+        }
         let stderr_text = || String::from_utf8_lossy(&stderr.contents()).into_owned();
         let exit_code = match outcome {
             Ok(Ok(())) => 0,

@@ -29,6 +29,7 @@ mod error;
 mod fsutil;
 mod host;
 mod instance;
+pub mod metrics;
 pub mod pipeline;
 pub mod project;
 pub mod registry;

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use pool::{Deployment, DeploymentStats};
+pub use pool::Deployment;
 pub use rollout::{RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
 pub(crate) use runtime::DataStore;
 pub(crate) use service::Service;

@@ -8,31 +8,15 @@ use std::{
     collections::BTreeMap,
     sync::{
         Arc, Condvar, Mutex,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use crate::{
     CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result, deploy::PoolMode,
-    registry::ComponentRef, security::SandboxPolicy,
+    metrics::CallStats, registry::ComponentRef, security::SandboxPolicy,
 };
-
-/// Calls and errors seen by one deployment.
-#[derive(Debug, Default)]
-pub struct DeploymentStats {
-    /// Calls that finished (ok or not).
-    pub calls: AtomicU64,
-    /// Calls that failed.
-    pub errors: AtomicU64,
-}
-
-impl DeploymentStats {
-    /// (calls, errors) now.
-    pub fn read(&self) -> (u64, u64) {
-        (self.calls.load(Ordering::Relaxed), self.errors.load(Ordering::Relaxed))
-    }
-}
 
 /// One live version.
 pub struct Deployment {
@@ -40,7 +24,7 @@ pub struct Deployment {
     pub(crate) component: Arc<LoadedComponent>,
     pub(crate) config: Vec<(String, String)>,
     pub(crate) limits: CallLimits,
-    pub(crate) stats: DeploymentStats,
+    pub(crate) stats: Arc<CallStats>,
     host: Host,
     policy: Arc<SandboxPolicy>,
     mode: PoolMode,
@@ -75,8 +59,10 @@ pub(crate) enum CallError {
 
 impl Deployment {
     /// Instantiates and initialises the pool (pooled mode).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         host: &Host,
+        service: &str,
         reference: ComponentRef,
         component: Arc<LoadedComponent>,
         config: &BTreeMap<String, String>,
@@ -84,12 +70,16 @@ impl Deployment {
         mode: PoolMode,
         policy: Arc<SandboxPolicy>,
     ) -> Result<Arc<Self>> {
+        let stats = match host.data_store() {
+            Some(data) => data.metrics.version(service, &reference, component.digest()),
+            None => Arc::default(),
+        };
         let deployment = Arc::new(Deployment {
             reference,
             component,
             config: config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             limits,
-            stats: DeploymentStats::default(),
+            stats,
             host: host.clone(),
             policy,
             mode,
@@ -142,8 +132,9 @@ impl Deployment {
         self.component.digest()
     }
 
-    /// Calls and errors so far.
-    pub fn stats(&self) -> &DeploymentStats {
+    /// What this version has done in this process (shared by every
+    /// deployment of the version).
+    pub fn stats(&self) -> &CallStats {
         &self.stats
     }
 
@@ -157,36 +148,50 @@ impl Deployment {
     }
 
     /// Runs one call. Returns `Retired` without running when the routing
-    /// table moved on after the caller picked this deployment.
-    pub(crate) fn call(&self, input: &Input) -> std::result::Result<Output, CallError> {
+    /// table moved on after the caller picked this deployment. `deadline`
+    /// (a pipeline message's) shortens the call's own timeout.
+    pub(crate) fn call(&self, input: &Input, deadline: Option<Instant>) -> std::result::Result<Output, CallError> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let _inflight = InflightGuard(&self.inflight);
         if self.is_retired() {
             return Err(CallError::Retired);
         }
+        let started = Instant::now();
+        let timeout = match deadline {
+            Some(deadline) => self.limits.timeout.min(deadline.saturating_duration_since(started)),
+            None => self.limits.timeout,
+        };
+        let mut memory = 0;
+        let mut fuel = 0;
+        let mut run = |instance: &mut Instance| {
+            let out = instance.execute_within(input, timeout);
+            memory = instance.memory_high_water() as u64;
+            fuel = instance.last_fuel_used();
+            out
+        };
         let result = match self.mode {
             PoolMode::PerCall => self.fresh_instance().and_then(|mut instance| {
-                let out = instance.execute(input);
+                let out = run(&mut instance);
                 let _ = instance.shutdown();
                 out
             }),
-            PoolMode::Pooled { .. } => {
-                let mut instance = self.checkout()?;
-                let out = instance.execute(input);
-                self.give_back(instance);
-                out
-            }
+            PoolMode::Pooled { .. } => match self.checkout(started + timeout) {
+                Ok(mut instance) => {
+                    let out = run(&mut instance);
+                    self.give_back(instance);
+                    out
+                }
+                Err(CallError::Retired) => return Err(CallError::Retired),
+                Err(CallError::Failed(e)) => Err(e),
+            },
         };
-        self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        if result.is_err() {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-        }
+        self.stats.record(started.elapsed(), result.is_ok(), memory, fuel);
         result.map_err(CallError::Failed)
     }
 
-    /// Takes an idle instance, waiting for one up to the call timeout.
-    fn checkout(&self) -> std::result::Result<Instance, CallError> {
-        let deadline = Instant::now() + self.limits.timeout;
+    /// Takes an idle instance, waiting for one until `deadline`.
+    fn checkout(&self, deadline: Instant) -> std::result::Result<Instance, CallError> {
+        let began = Instant::now();
         let mut idle = self.lock_idle();
         loop {
             if self.is_retired() {
@@ -210,7 +215,7 @@ impl Deployment {
             let now = Instant::now();
             if now >= deadline {
                 return Err(CallError::Failed(Error::PoolBusy {
-                    waited: self.limits.timeout,
+                    waited: now - began,
                     size: self.live.load(Ordering::SeqCst),
                 }));
             }
@@ -243,7 +248,7 @@ impl Deployment {
     pub(crate) fn take_one(&self) -> Result<Option<Instance>> {
         match self.mode {
             PoolMode::PerCall => Ok(None),
-            PoolMode::Pooled { .. } => match self.checkout() {
+            PoolMode::Pooled { .. } => match self.checkout(Instant::now() + self.limits.timeout) {
                 Ok(instance) => Ok(Some(instance)),
                 Err(CallError::Failed(e)) => Err(e),
                 Err(CallError::Retired) => Err(Error::Config("the deployment was retired".into())),
@@ -266,7 +271,7 @@ impl Deployment {
     /// back) and shuts them down.
     pub(crate) fn shrink(&self, n: usize) {
         for _ in 0..n {
-            let Ok(mut instance) = self.checkout() else { return };
+            let Ok(mut instance) = self.checkout(Instant::now() + self.limits.timeout) else { return };
             self.live.fetch_sub(1, Ordering::SeqCst);
             if let Err(e) = instance.shutdown() {
                 tracing::warn!(error = %e, version = %self.reference, "shutdown failed");

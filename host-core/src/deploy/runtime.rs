@@ -19,7 +19,8 @@ use super::{
     rollout::{EventBus, Rollout, RolloutEvent, RolloutOutcome, RolloutRecord, migrate_state},
 };
 use crate::{
-    Capability, ComponentKind, Error, Host, Input, LoadedComponent, Output, Result, fsutil,
+    Capability, ComponentKind, Error, Health, Host, Input, LoadedComponent, Output, Result, fsutil,
+    metrics::Metrics,
     registry::{self, ComponentRef, Registry, VersionRecord},
     security::{
         self, SandboxPolicy,
@@ -35,6 +36,7 @@ pub(crate) struct DataStore {
     audit: AuditLog,
     services: RwLock<HashMap<String, Arc<Service>>>,
     events: EventBus,
+    pub(crate) metrics: Metrics,
 }
 
 impl DataStore {
@@ -48,7 +50,12 @@ impl DataStore {
             audit: AuditLog::open(dir),
             services: RwLock::new(HashMap::new()),
             events: EventBus::default(),
+            metrics: Metrics::new(dir),
         })
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn spec_path(&self, service: &str) -> PathBuf {
@@ -134,8 +141,16 @@ impl Host {
         let Some(spec) = data.read_spec(service)? else { return Ok(None) };
         let (_, component) = self.load_version(&spec.component)?;
         let policy = SandboxPolicy::from_grants(&spec.name, &spec.grants, Some(data.audit.clone()))?;
-        let deployment =
-            Deployment::start(self, spec.component.clone(), component, &spec.config, spec.limits(), spec.pool, policy)?;
+        let deployment = Deployment::start(
+            self,
+            service,
+            spec.component.clone(),
+            component,
+            &spec.config,
+            spec.limits(),
+            spec.pool,
+            policy,
+        )?;
         let mut services = data.services.write().unwrap_or_else(|p| p.into_inner());
         // Another thread may have started it meanwhile: keep the first.
         let live = services.entry(service.to_string()).or_insert_with(|| Arc::new(Service::new(spec, deployment)));
@@ -144,8 +159,41 @@ impl Host {
 
     /// Calls a service.
     pub fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
-        let live = self.activate(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })?;
-        live.invoke(input)
+        self.live_service(service)?.invoke(input, None)
+    }
+
+    /// The service, started in this process if it is not running here yet.
+    pub(crate) fn live_service(&self, service: &str) -> Result<Arc<Service>> {
+        self.activate(service)?.ok_or_else(|| Error::UnknownService { name: service.to_string() })
+    }
+
+    /// The health of a service's primary version.
+    pub(crate) fn service_health(&self, service: &str) -> Result<Health> {
+        self.live_service(service)?.table.load().primary.health()
+    }
+
+    /// Services running in this process.
+    pub(crate) fn live_services(&self) -> Vec<String> {
+        let Some(data) = self.data_store() else { return Vec::new() };
+        let mut names: Vec<String> = data.services.read().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Live instances per (service, version) in this process.
+    pub(crate) fn live_instances(&self) -> BTreeMap<(String, ComponentRef), usize> {
+        let mut live = BTreeMap::new();
+        let Some(data) = self.data_store() else { return live };
+        for (name, service) in data.services.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            let table = service.table.load();
+            let standby = service.standby.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(d, _)| d.clone());
+            let deployments =
+                std::iter::once(&table.primary).chain(table.secondary.as_ref().map(|(d, _)| d)).chain(standby.as_ref());
+            for d in deployments {
+                *live.entry((name.clone(), d.reference().clone())).or_insert(0) += d.live_instances();
+            }
+        }
+        live
     }
 
     /// The data folder's signature policy (`trust.json`; default: none required).
@@ -429,6 +477,7 @@ impl Host {
         let outcome = match &live {
             None => match Deployment::start(
                 self,
+                &spec.name,
                 reference.clone(),
                 component,
                 &spec.config,
@@ -474,6 +523,7 @@ impl Host {
                     }
                     None => Deployment::start(
                         self,
+                        &spec.name,
                         reference.clone(),
                         component,
                         &spec.config,
@@ -536,6 +586,9 @@ impl Host {
             fsutil::write_json(&data.spec_path(&spec.name), &spec)?;
             if let Some(service) = data.live(&spec.name) {
                 service.set_spec(spec.clone());
+                // The first health reading of the new version.
+                let reading = crate::metrics::HealthReading::of(service.table.load().primary.health());
+                data.metrics.set_health(&spec.name, reading);
             }
         }
         record.outcome = outcome.clone();
@@ -552,9 +605,13 @@ impl Host {
         }
     }
 
-    /// Drains and shuts down every service this process runs.
+    /// Drains and shuts down every service this process runs, and stores
+    /// its metrics.
     pub fn close(&self) {
         let Some(data) = self.data_store() else { return };
+        if let Err(e) = data.metrics.flush(&data.dir) {
+            tracing::warn!(error = %e, "cannot store metrics");
+        }
         let services: Vec<Arc<Service>> =
             data.services.write().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
         for service in services {

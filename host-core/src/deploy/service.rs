@@ -77,11 +77,11 @@ impl Service {
 
     /// Routes one call. A call that picked a deployment which was retired
     /// before it started goes back to the (new) table.
-    pub(crate) fn invoke(&self, input: &Input) -> Result<Output> {
+    pub(crate) fn invoke(&self, input: &Input, deadline: Option<Instant>) -> Result<Output> {
         for _ in 0..1_000 {
             let table = self.table.load();
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
-            match table.pick(n).call(input) {
+            match table.pick(n).call(input, deadline) {
                 Ok(output) => return Ok(output),
                 Err(CallError::Failed(e)) => return Err(e),
                 Err(CallError::Retired) => std::thread::yield_now(),

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use run::Plan;
 pub use run::{NodeOutput, PipelineRun, RunOptions};
 pub use validate::{NodeContract, PipelineError};
 

@@ -9,6 +9,9 @@
 //! airssys invoke SERVICE [--input FILE|-]              --data-dir DIR
 //! airssys rollback SERVICE                             --data-dir DIR
 //! airssys status [SERVICE] [--json]                    --data-dir DIR
+//! airssys metrics [--prometheus|--json] [--check-health] --data-dir DIR
+//! airssys run PROJECT [--pipeline NAME] [--input FILE|-]
+//! airssys test PROJECT [--junit FILE]
 //! ```
 
 mod project;
@@ -180,6 +183,21 @@ enum Command {
         /// The project folder (components/*.wasm).
         project: PathBuf,
     },
+    /// Calls, errors, latency, memory, fuel and health per service version,
+    /// and messages per pipeline node (what every process on the data
+    /// folder has recorded).
+    Metrics {
+        /// Prometheus text exposition instead of a table.
+        #[arg(long, conflicts_with = "json")]
+        prometheus: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Call every service's health() now (starting it in this process)
+        /// instead of showing the last recorded reading.
+        #[arg(long)]
+        check_health: bool,
+    },
     /// Services, their versions and recent rollouts.
     Status {
         /// One service (default: all).
@@ -305,6 +323,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
         Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
+        Command::Metrics { prometheus, json, check_health } => {
+            services::metrics(&data_host(&cli.global)?, prometheus, json, check_health)
+        }
         Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
     }
 }
