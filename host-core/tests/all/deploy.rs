@@ -327,10 +327,15 @@ fn blue_green_standby_is_stopped_when_its_window_ends() {
     let host = two_versions(dir.path(), PoolMode::Pooled { size: 2 });
     host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap();
     host.deploy(DeployRequest::new("svc", r("text@2.0.0")).strategy(Strategy::BlueGreen { keep_old_ms: 50 })).unwrap();
+    let live_v1 = || {
+        let metrics = host.metrics().unwrap();
+        let service = metrics.service("svc").unwrap();
+        service.versions.iter().find(|v| v.version == "text@1.0.0").unwrap().live_instances
+    };
+    assert_eq!(live_v1(), 2, "the standby is warm inside the window");
     thread::sleep(Duration::from_millis(400));
+    assert_eq!(live_v1(), 0, "the standby's pool was shut down when the window ended");
     host.rollback("svc").unwrap();
-    // A fresh v1 deployment: the old one's pool was shut down.
-    let status = &host.status(Some("svc")).unwrap()[0];
-    assert_eq!(status.versions[0].calls, 0);
+    assert_eq!(live_v1(), 2, "a fresh v1 pool");
     assert_eq!(host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap().data, V1_OUT);
 }

@@ -9,6 +9,7 @@ mod common;
 mod deploy;
 mod limits;
 mod loading;
+mod metrics;
 mod pipeline;
 mod project;
 mod registry;

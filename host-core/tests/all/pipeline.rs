@@ -129,3 +129,52 @@ fn invalid_pipelines_are_refused_with_every_problem() {
         "{text}"
     );
 }
+
+#[test]
+fn the_message_deadline_bounds_each_node_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = services(dir.path());
+    add_sample(&host, "hostile@1.0.0", "security-probes", "hostile");
+    // The service's own timeout (10 s default) is far longer than the message's.
+    host.deploy(DeployRequest::new("spin", r("hostile@1.0.0")).config([("mode", "spin")])).unwrap();
+    let p = Pipeline::new("slow").node_with("up", "upper", ErrorPolicy::Fail, &[]).node_with(
+        "stuck",
+        "spin",
+        ErrorPolicy::Route,
+        &[],
+    );
+    let p = p.wire("up", "out", "stuck");
+    let options = RunOptions { deadline: std::time::Duration::from_millis(300), ..RunOptions::default() };
+    let err = host.run_pipeline(&p, Input::new(b"x".to_vec()), &options).unwrap_err();
+    // Not routed to `error` and not the service's 10 s timeout: the message ran out of time.
+    assert!(
+        matches!(&err, Error::PipelineTimeout { pipeline, limit } if pipeline == "slow" && limit.as_millis() == 300),
+        "{err}"
+    );
+    let spun = host.metrics().unwrap().service("spin").unwrap().versions[0].latency;
+    assert!(spun.max_us < 5_000_000, "the call was cut at the message's deadline: {spun:?}");
+    // The spinning instance was replaced; the service still answers.
+    host.deploy(DeployRequest::new("spin", r("hostile@1.0.0")).config([("mode", "echo")])).unwrap();
+    assert_eq!(host.invoke("spin", &Input::new(b"hi".to_vec())).unwrap().data, b"hi");
+}
+
+#[test]
+fn a_cached_plan_is_checked_again_when_a_node_gets_a_new_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = services(dir.path());
+    add_sample(&host, "upper@2.0.0", "text-tools", "word-count");
+    let p = Pipeline::new("chain").node("a", "upper").node("b", "upper").wire("a", "out", "b");
+    assert_eq!(run(&host, &p, b"abc").unwrap().results[0].data, b"ABC");
+    // `a` now produces JSON, which `b` (text/plain) does not accept.
+    host.deploy(DeployRequest::new("upper", r("upper@2.0.0"))).unwrap();
+    let err = run(&host, &p, b"abc").unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPipeline { errors, .. } if matches!(errors[0], PipelineError::MediaTypeMismatch { .. })),
+        "{err}"
+    );
+    // An edited pipeline with the same name is not served from the old plan.
+    let edited = Pipeline::new("chain").node("a", "upper").node("b", "pretty").wire("a", "out", "b");
+    let counted: serde_json::Value =
+        serde_json::from_slice(&run(&host, &edited, b"a b").unwrap().results[0].data).unwrap();
+    assert_eq!(counted["words"], 2);
+}
