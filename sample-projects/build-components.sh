@@ -83,6 +83,10 @@ copy_rust json_pretty "$SP/text-tools/components/json-pretty.wasm"
 copy_rust threshold_alert "$SP/iot-sensors/components/threshold-alert.wasm"
 copy_rust sensor_stats "$SP/iot-sensors/components/sensor-stats.wasm"
 copy_rust file_reader "$SP/text-tools/components/file-reader.wasm"
+copy_rust markdown "$SP/blog-publisher/components/markdown.wasm"
+copy_rust sanitize "$SP/blog-publisher/components/sanitize.wasm"
+copy_rust page_meta "$SP/blog-publisher/components/page-meta.wasm"
+copy_rust review_note "$SP/blog-publisher/components/review-note.wasm"
 # Test fixtures for the host's sandbox and resource limits (not samples to copy).
 copy_rust cap_probe "$SP/security-probes/components/cap-probe.wasm"
 copy_rust hostile "$SP/security-probes/components/hostile.wasm"
@@ -133,6 +137,10 @@ check "$SP/iot-sensors/components/threshold-alert.wasm" plugin
 check "$SP/iot-sensors/components/sensor-stats.wasm" stateful
 check "$SP/iot-sensors/components/sensor-csv.wasm" command
 check "$SP/text-tools/components/file-reader.wasm" plugin
+check "$SP/blog-publisher/components/markdown.wasm" plugin
+check "$SP/blog-publisher/components/sanitize.wasm" plugin
+check "$SP/blog-publisher/components/page-meta.wasm" plugin
+check "$SP/blog-publisher/components/review-note.wasm" plugin
 check "$SP/security-probes/components/cap-probe.wasm" plugin
 check "$SP/security-probes/components/hostile.wasm" plugin
 check "$SP/security-probes/components/http-probe.wasm" plugin
@@ -140,4 +148,4 @@ check "$SP/security-probes/components/http-probe.wasm" plugin
 grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfaces "$SP/security-probes/components/http-probe.wasm")" \
     || die "security-probes/components/http-probe.wasm does not import wasi:http/outgoing-handler"
 
-step "done: 10 components rebuilt"
+step "done: 14 components rebuilt"
