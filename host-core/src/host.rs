@@ -143,8 +143,10 @@ impl HostShared {
     /// gets less than `timeout`.
     #[inline]
     pub fn deadline_ticks(&self, timeout: Duration) -> u64 {
-        let tick = self.tick.as_nanos().max(1);
-        (timeout.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+        // 64-bit arithmetic (every call pays for this): 2^64 ns is 584 years.
+        let tick = u64::try_from(self.tick.as_nanos()).unwrap_or(u64::MAX).max(1);
+        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        nanos.div_ceil(tick).saturating_add(1)
     }
 }
 

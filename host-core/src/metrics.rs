@@ -54,12 +54,9 @@ fn now_ms() -> u64 {
 /// What one service version has done in this process.
 #[derive(Debug)]
 pub struct CallStats {
-    calls: AtomicU64,
-    errors: AtomicU64,
-    latency_sum_us: AtomicU64,
+    /// One lock per call for every counter: cheaper than an atomic each.
+    live: Mutex<Counts>,
     memory_high_water: AtomicU64,
-    fuel_used: AtomicU64,
-    latency: Mutex<Histogram<u64>>,
     /// What has been written to the metrics file already.
     flushed: Mutex<Counts>,
 }
@@ -107,12 +104,8 @@ impl Counts {
 impl Default for CallStats {
     fn default() -> Self {
         CallStats {
-            calls: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            latency_sum_us: AtomicU64::new(0),
+            live: Mutex::new(Counts::default()),
             memory_high_water: AtomicU64::new(0),
-            fuel_used: AtomicU64::new(0),
-            latency: Mutex::new(new_histogram()),
             flushed: Mutex::new(Counts::default()),
         }
     }
@@ -122,34 +115,27 @@ impl CallStats {
     /// Records one finished call.
     pub(crate) fn record(&self, elapsed: Duration, ok: bool, memory_bytes: u64, fuel: u64) {
         let us = (elapsed.as_micros() as u64).clamp(1, LATENCY_MAX_US);
-        lock(&self.latency).saturating_record(us);
-        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
-        if !ok {
-            self.errors.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut live = lock(&self.live);
+            live.latency.saturating_record(us);
+            live.calls += 1;
+            live.errors += u64::from(!ok);
+            live.latency_sum_us += us;
+            live.fuel_used += fuel;
         }
-        if fuel > 0 {
-            self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
+        if memory_bytes > self.memory_high_water.load(Ordering::Relaxed) {
+            self.memory_high_water.fetch_max(memory_bytes, Ordering::Relaxed);
         }
-        self.memory_high_water.fetch_max(memory_bytes, Ordering::Relaxed);
-        // Last, so a reader that sees the call also sees its error.
-        self.calls.fetch_add(1, Ordering::Release);
     }
 
     /// (calls, errors) in this process so far.
     pub fn read(&self) -> (u64, u64) {
-        let calls = self.calls.load(Ordering::Acquire);
-        (calls, self.errors.load(Ordering::Relaxed))
+        let live = lock(&self.live);
+        (live.calls, live.errors)
     }
 
     fn counts(&self) -> Counts {
-        let latency = lock(&self.latency).clone();
-        Counts {
-            calls: self.calls.load(Ordering::Acquire),
-            errors: self.errors.load(Ordering::Relaxed),
-            latency_sum_us: self.latency_sum_us.load(Ordering::Relaxed),
-            fuel_used: self.fuel_used.load(Ordering::Relaxed),
-            latency,
-        }
+        lock(&self.live).clone()
     }
 }
 

@@ -6,7 +6,10 @@ use std::{
     collections::VecDeque,
     io,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
 };
 
@@ -23,11 +26,19 @@ const TAIL_BYTES: usize = 8 * 1024;
 /// The last [`TAIL_BYTES`] a guest wrote to stderr. Writing never fails and
 /// never blocks: older bytes fall off the front.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct StderrTail(Arc<Mutex<VecDeque<u8>>>);
+pub(crate) struct StderrTail(Arc<Tail>);
+
+#[derive(Debug, Default)]
+pub(crate) struct Tail {
+    bytes: Mutex<VecDeque<u8>>,
+    /// Set by a write, so that clearing an untouched tail (every call) takes no lock.
+    written: AtomicBool,
+}
 
 impl StderrTail {
     fn push(&self, bytes: &[u8]) {
-        let mut tail = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        self.0.written.store(true, Ordering::Release);
+        let mut tail = self.0.bytes.lock().unwrap_or_else(|p| p.into_inner());
         let keep = &bytes[bytes.len().saturating_sub(TAIL_BYTES)..];
         let overflow = (tail.len() + keep.len()).saturating_sub(TAIL_BYTES);
         let drop_front = overflow.min(tail.len());
@@ -37,15 +48,16 @@ impl StderrTail {
 
     /// Forgets what was written (before a new call).
     pub(crate) fn clear(&self) {
-        let mut tail = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if !tail.is_empty() {
-            tail.clear();
+        // Calls into one store are sequential: nothing writes meanwhile.
+        if self.0.written.load(Ordering::Acquire) {
+            self.0.written.store(false, Ordering::Release);
+            self.0.bytes.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
     }
 
     /// What was written since the last `clear`, as text.
     pub(crate) fn text(&self) -> String {
-        let tail = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = self.0.bytes.lock().unwrap_or_else(|p| p.into_inner());
         let (a, b) = tail.as_slices();
         let mut bytes = a.to_vec();
         bytes.extend_from_slice(b);

@@ -4,9 +4,16 @@ use crate::support::*;
 
 #[test]
 fn sample_projects_pass_their_own_tests() {
-    for project in ["text-tools", "iot-sensors"] {
+    let mut projects: Vec<std::path::PathBuf> = std::fs::read_dir(repo_root().join("sample-projects"))
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|dir| dir.join("project.ron").is_file())
+        .collect();
+    projects.sort();
+    assert!(projects.len() >= 3, "three sample projects: {projects:?}");
+    for dir in projects {
+        let project = dir.file_name().unwrap().to_string_lossy().into_owned();
         let data = tempfile::tempdir().unwrap();
-        let dir = repo_root().join("sample-projects").join(project);
         let junit = data.path().join("junit.xml");
         let out = airssys(
             &[
@@ -55,5 +62,50 @@ fn a_failing_case_makes_test_exit_non_zero() {
     assert!(stdout.contains("FAILED  wrong"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
     let run = airssys(&["run", project.to_str().unwrap(), "--input", "-"], b"hello", &data.path().join("cache"));
-    assert_eq!(text(&run.stdout), "HELLO", "{}", text(&run.stderr));
+    assert_eq!(text(&run.stdout), "HELLO\n", "{}", text(&run.stderr));
+}
+
+#[test]
+fn metrics_show_what_earlier_processes_did() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let cache = data.path().join("cache");
+    let dir = repo_root().join("sample-projects/text-tools");
+    let run = airssys(&["run", dir.to_str().unwrap(), "--input", "-", "--data-dir", d], b"one two", &cache);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let bad = airssys(
+        &["run", dir.to_str().unwrap(), "--pipeline", "tidy-json", "--input", "-", "--data-dir", d],
+        b"{x",
+        &cache,
+    );
+    assert!(bad.status.success(), "routed to the error port: {}", text(&bad.stderr));
+
+    let table = airssys(&["metrics", "--data-dir", d], b"", &cache);
+    let out = text(&table.stdout);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    assert!(out.starts_with("SERVICE"), "{out}");
+    let upper = out.lines().find(|l| l.starts_with("upper ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(upper.contains("healthy"), "the deploy recorded a health reading: {upper}");
+    assert!(out.contains("shout-and-count"), "pipeline nodes: {out}");
+
+    let json = airssys(&["metrics", "--json", "--data-dir", d], b"", &cache);
+    let snapshot: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let services = snapshot["services"].as_array().unwrap();
+    let pretty = services.iter().find(|s| s["service"] == "pretty").unwrap();
+    assert_eq!(pretty["versions"][0]["errors"], 1, "{pretty}");
+    let tidy = snapshot["pipelines"].as_array().unwrap().iter().find(|n| n["node"] == "tidy").unwrap().clone();
+    assert_eq!((tidy["messages_in"].as_u64(), tidy["errors"].as_u64()), (Some(1), Some(1)), "{tidy}");
+
+    let prom = airssys(&["metrics", "--prometheus", "--data-dir", d], b"", &cache);
+    let text_format = text(&prom.stdout);
+    assert!(text_format.contains("# TYPE airssys_call_duration_seconds summary"), "{text_format}");
+    assert!(
+        text_format.contains(r#"airssys_pipeline_node_messages_in_total{pipeline="shout-and-count",node="upper"} 1"#),
+        "{text_format}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let none = airssys(&["metrics", "--data-dir", empty.path().to_str().unwrap()], b"", &cache);
+    assert!(none.status.success());
+    assert!(text(&none.stdout).contains("no metrics yet"), "{}", text(&none.stdout));
 }

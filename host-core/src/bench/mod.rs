@@ -223,7 +223,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
 }
 
 /// A 3-node pipeline (the component thrice, chained) against the same
-/// three calls made by bare wasmtime, each output feeding the next input.
+/// three calls made by bare wasmtime, each output (body and metadata, as a
+/// wire carries them) feeding the next input.
 fn pipeline_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize, bare: &Bare) -> Result<Vec<BenchResult>> {
     use crate::{
         deploy::{DeployRequest, PoolMode},
@@ -263,7 +264,9 @@ fn pipeline_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize, bare
                 let mut message = Input::new(data.clone());
                 for instance in bare_chain.iter_mut() {
                     let output = instance.execute(&message)?;
+                    // What a wire carries: the body and its metadata.
                     message = Input::new(output.data);
+                    message.metadata = output.metadata;
                 }
                 black_box(message);
                 Ok(())

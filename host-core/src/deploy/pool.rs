@@ -30,6 +30,10 @@ pub struct Deployment {
     mode: PoolMode,
     idle: Mutex<Vec<Instance>>,
     returned: Condvar,
+    /// Callers blocked in `checkout`; changed only under the `idle` lock,
+    /// so a returned instance wakes someone only when someone waits (a
+    /// wake-up is a system call).
+    waiting: AtomicUsize,
     /// Instances that exist (idle or lent out).
     live: AtomicUsize,
     /// Calls between "picked this deployment" and "done".
@@ -85,6 +89,7 @@ impl Deployment {
             mode,
             idle: Mutex::new(Vec::new()),
             returned: Condvar::new(),
+            waiting: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             inflight: AtomicUsize::new(0),
             retired: AtomicBool::new(false),
@@ -191,7 +196,7 @@ impl Deployment {
 
     /// Takes an idle instance, waiting for one until `deadline`.
     fn checkout(&self, deadline: Instant) -> std::result::Result<Instance, CallError> {
-        let began = Instant::now();
+        let mut began = None;
         let mut idle = self.lock_idle();
         loop {
             if self.is_retired() {
@@ -213,13 +218,16 @@ impl Deployment {
                 };
             }
             let now = Instant::now();
+            let began = *began.get_or_insert(now);
             if now >= deadline {
                 return Err(CallError::Failed(Error::PoolBusy {
                     waited: now - began,
                     size: self.live.load(Ordering::SeqCst),
                 }));
             }
+            self.waiting.fetch_add(1, Ordering::Relaxed);
             idle = self.returned.wait_timeout(idle, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -239,8 +247,14 @@ impl Deployment {
         } else {
             instance
         };
-        self.lock_idle().push(instance);
-        self.returned.notify_all();
+        let waiting = {
+            let mut idle = self.lock_idle();
+            idle.push(instance);
+            self.waiting.load(Ordering::Relaxed)
+        };
+        if waiting > 0 {
+            self.returned.notify_one();
+        }
     }
 
     /// Exclusive use of one instance (for a state snapshot); `None` in

@@ -37,6 +37,9 @@ pub(crate) struct DataStore {
     services: RwLock<HashMap<String, Arc<Service>>>,
     events: EventBus,
     pub(crate) metrics: Metrics,
+    /// Bumped whenever a service starts or stops in this process: cached
+    /// pipeline plans holding services check it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl DataStore {
@@ -51,7 +54,16 @@ impl DataStore {
             services: RwLock::new(HashMap::new()),
             events: EventBus::default(),
             metrics: Metrics::new(dir),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn services_changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -154,7 +166,10 @@ impl Host {
         let mut services = data.services.write().unwrap_or_else(|p| p.into_inner());
         // Another thread may have started it meanwhile: keep the first.
         let live = services.entry(service.to_string()).or_insert_with(|| Arc::new(Service::new(spec, deployment)));
-        Ok(Some(live.clone()))
+        let live = live.clone();
+        drop(services);
+        data.services_changed();
+        Ok(Some(live))
     }
 
     /// Calls a service.
@@ -488,6 +503,7 @@ impl Host {
                 Ok(deployment) => {
                     let service = Arc::new(Service::new(spec.clone(), deployment));
                     data.services.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), service);
+                    data.services_changed();
                     RolloutOutcome::Succeeded
                 }
                 Err(e) => RolloutOutcome::Failed(format!("{reference} did not start: {e}")),
@@ -614,6 +630,7 @@ impl Host {
         }
         let services: Vec<Arc<Service>> =
             data.services.write().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
+        data.services_changed();
         for service in services {
             let table = service.table.load();
             for deployment in std::iter::once(&table.primary).chain(table.secondary.as_ref().map(|(d, _)| d)) {

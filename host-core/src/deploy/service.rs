@@ -29,13 +29,17 @@ impl RoutingTable {
         RoutingTable { primary, secondary: None }
     }
 
-    /// Picks a deployment for call number `n`. Multiplying by a number
-    /// coprime with 10 000 walks every bucket once per 10 000 calls, so the
-    /// split is exact over any window of that size and well mixed inside it.
-    fn pick(&self, n: u64) -> &Arc<Deployment> {
+    /// Picks a deployment for the next call (numbered by `counter` while a
+    /// second version takes a share). Multiplying by a number coprime with
+    /// 10 000 walks every bucket once per 10 000 calls, so the split is exact
+    /// over any window of that size and well mixed inside it.
+    fn pick(&self, counter: &AtomicU64) -> &Arc<Deployment> {
         match &self.secondary {
-            Some((secondary, weight)) if (n.wrapping_mul(7919) % 10_000) < u64::from(*weight) => secondary,
-            _ => &self.primary,
+            Some((secondary, weight)) => {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                if (n.wrapping_mul(7919) % 10_000) < u64::from(*weight) { secondary } else { &self.primary }
+            }
+            None => &self.primary,
         }
     }
 }
@@ -80,8 +84,7 @@ impl Service {
     pub(crate) fn invoke(&self, input: &Input, deadline: Option<Instant>) -> Result<Output> {
         for _ in 0..1_000 {
             let table = self.table.load();
-            let n = self.counter.fetch_add(1, Ordering::Relaxed);
-            match table.pick(n).call(input, deadline) {
+            match table.pick(&self.counter).call(input, deadline) {
                 Ok(output) => return Ok(output),
                 Err(CallError::Failed(e)) => return Err(e),
                 Err(CallError::Retired) => std::thread::yield_now(),

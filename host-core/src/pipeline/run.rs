@@ -68,13 +68,61 @@ struct Message {
     metadata: Vec<(String, Value)>,
 }
 
+/// A node's waiting messages; one message (the common case) needs no
+/// allocation.
+#[derive(Default)]
+enum Inbox {
+    #[default]
+    Empty,
+    One(Message),
+    Many(Vec<Message>),
+}
+
+impl Inbox {
+    fn push(&mut self, message: Message) {
+        *self = match std::mem::take(self) {
+            Inbox::Empty => Inbox::One(message),
+            Inbox::One(first) => Inbox::Many(vec![first, message]),
+            Inbox::Many(mut all) => {
+                all.push(message);
+                Inbox::Many(all)
+            }
+        };
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Inbox::Empty)
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Inbox::Empty => 0,
+            Inbox::One(_) => 1,
+            Inbox::Many(all) => all.len(),
+        }
+    }
+}
+
+impl IntoIterator for Inbox {
+    type Item = Message;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Message>, std::vec::IntoIter<Message>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            Inbox::Empty => None.into_iter().chain(Vec::new()),
+            Inbox::One(m) => Some(m).into_iter().chain(Vec::new()),
+            Inbox::Many(all) => None.into_iter().chain(all),
+        }
+    }
+}
+
 /// A validated pipeline, compiled: nodes by index in topological order.
 pub(crate) struct Plan {
     /// The definition it was compiled from.
     pipeline: Pipeline,
     /// Node ids in topological order (ties by id); indices below refer here.
     ids: Vec<String>,
-    services: Vec<String>,
+
     policies: Vec<ErrorPolicy>,
     /// Nodes of each level (longest distance from a source).
     levels: Vec<Vec<usize>>,
@@ -82,13 +130,16 @@ pub(crate) struct Plan {
     /// Per node: (port, targets) in wire order.
     routes: Vec<Vec<(String, Vec<usize>)>>,
     sources: Vec<usize>,
-    /// The primary digest of each node's service when validated.
+    /// Each node's live service, and its primary digest when validated.
+    live: Vec<Arc<Service>>,
     digests: Vec<Digest>,
+    /// The host's service generation the services were resolved in.
+    generation: u64,
     stats: Vec<Arc<NodeStats>>,
 }
 
 impl Plan {
-    fn compile(host: &Host, pipeline: &Pipeline, order: Vec<String>, digests: Vec<Digest>) -> Self {
+    fn compile(host: &Host, pipeline: &Pipeline, order: Vec<String>, live: Vec<Arc<Service>>, generation: u64) -> Self {
         let index: BTreeMap<&str, usize> = order.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
         let n = order.len();
         let mut level = vec![0usize; n];
@@ -122,13 +173,15 @@ impl Plan {
         };
         Plan {
             pipeline: pipeline.clone(),
-            services: nodes.iter().map(|node| node.service.clone()).collect(),
+
             policies: nodes.iter().map(|node| node.on_error).collect(),
             levels,
             sinks: routes.iter().map(Vec::is_empty).collect(),
             sources: (0..n).filter(|i| !has_input[*i]).collect(),
             routes,
-            digests,
+            digests: live.iter().map(|s| s.table.load().primary.digest()).collect(),
+            live,
+            generation,
             stats,
             ids: order,
         }
@@ -136,48 +189,33 @@ impl Plan {
 }
 
 impl Host {
-    /// The compiled plan of `pipeline` and its nodes' live services,
-    /// validating (again) when the pipeline or a service version changed.
-    fn plan(&self, pipeline: &Pipeline) -> Result<(Arc<Plan>, Vec<Arc<Service>>)> {
-        let resolve = |plan: &Plan| -> Result<Option<Vec<Arc<Service>>>> {
-            let mut services = Vec::with_capacity(plan.services.len());
-            for (name, digest) in plan.services.iter().zip(&plan.digests) {
-                match self.live_service(name) {
-                    Ok(service) if service.table.load().primary.digest() == *digest => services.push(service),
-                    Ok(_) | Err(Error::UnknownService { .. }) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(Some(services))
-        };
+    /// The compiled plan of `pipeline`, validating (again) when the
+    /// pipeline, a service of this process or a service version changed.
+    fn plan(&self, pipeline: &Pipeline) -> Result<Arc<Plan>> {
+        let generation = self.data_store().map_or(0, |d| d.generation());
         if let Some(plan) = self.cached_plan(&pipeline.name)
+            && plan.generation == generation
+            && plan.live.iter().zip(&plan.digests).all(|(s, d)| s.table.load().primary.digest() == *d)
             && plan.pipeline == *pipeline
-            && let Some(services) = resolve(&plan)?
         {
-            return Ok((plan, services));
+            return Ok(plan);
         }
         let order = validate::validate(pipeline, |service| self.node_contract(service))
             .map_err(|errors| Error::InvalidPipeline { pipeline: pipeline.name.clone(), errors })?;
-        let mut digests = Vec::with_capacity(order.len());
-        for id in &order {
-            let service = self.live_service(&pipeline.nodes[id].service)?;
-            digests.push(service.table.load().primary.digest());
-        }
-        let plan = Arc::new(Plan::compile(self, pipeline, order, digests));
-        let services = resolve(&plan)?.ok_or_else(|| {
-            Error::Config("a service of the pipeline changed while it was being checked; run again".into())
-        })?;
+        // Starting a service bumps the generation: resolve first, then read it.
+        let live = order.iter().map(|id| self.live_service(&pipeline.nodes[id].service)).collect::<Result<Vec<_>>>()?;
+        let generation = self.data_store().map_or(0, |d| d.generation());
+        let plan = Arc::new(Plan::compile(self, pipeline, order, live, generation));
         self.cache_plan(&pipeline.name, plan.clone());
-        Ok((plan, services))
+        Ok(plan)
     }
 
     /// Runs `input` through `pipeline` over this host's services.
     pub fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
-        let (plan, services) = self.plan(pipeline)?;
+        let plan = self.plan(pipeline)?;
         let deadline = Instant::now() + options.deadline;
-        let timed_out = || Error::PipelineTimeout { pipeline: pipeline.name.clone(), limit: options.deadline };
         let n = plan.ids.len();
-        let mut inbox: Vec<Vec<Message>> = (0..n).map(|_| Vec::new()).collect();
+        let mut inbox: Vec<Inbox> = (0..n).map(|_| Inbox::Empty).collect();
         let Input { data, metadata, context } = input;
         let mut first = Some(Message { data, metadata });
         for (i, &source) in plan.sources.iter().enumerate() {
@@ -186,89 +224,53 @@ impl Host {
             } else {
                 first.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
             };
-            inbox[source].extend(message);
+            if let Some(message) = message {
+                inbox[source].push(message);
+            }
         }
         let context = &context;
-        let mut run = PipelineRun::default();
-        let mut results: Vec<(usize, usize, NodeOutput)> = Vec::new();
+        let mut router =
+            Router { plan: &plan, inbox, run: PipelineRun::default(), results: Vec::new(), trace: options.trace };
+        let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline };
+        let mut steps = Vec::new();
+        // Each call checks the deadline; levels do not need to.
         for level in &plan.levels {
-            if Instant::now() >= deadline {
-                return Err(timed_out());
-            }
-            let work: Vec<(usize, Vec<Message>)> = level
-                .iter()
-                .map(|i| (*i, std::mem::take(&mut inbox[*i])))
-                .filter(|(_, messages)| !messages.is_empty())
-                .collect();
-            let node = |i: usize, messages: Vec<Message>| {
-                let call = NodeCall { plan: &plan, index: i, service: &services[i], context, deadline };
-                (i, call.run(messages))
-            };
-            // Independent nodes of one level run concurrently; a lone node
-            // runs inline (a thread per call would cost more than the call).
-            let outcomes: Vec<(usize, Vec<NodeStep>)> = if work.len() <= 1 {
-                work.into_iter().map(|(i, messages)| node(i, messages)).collect()
-            } else {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> =
-                        work.into_iter().map(|(i, messages)| scope.spawn(move || node(i, messages))).collect();
-                    handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-                })
-            };
-            for (i, steps) in outcomes {
-                let id = &plan.ids[i];
-                for step in steps {
-                    let (port, data, metadata) = match step {
-                        NodeStep::TimedOut => return Err(timed_out()),
-                        NodeStep::Failed(e) => {
-                            return Err(Error::PipelineNode {
-                                pipeline: pipeline.name.clone(),
-                                node: id.clone(),
-                                source: Box::new(e),
-                            });
-                        }
-                        NodeStep::Dropped(text) => {
-                            run.dropped += 1;
-                            run.handled_errors.push((id.clone(), text));
-                            continue;
-                        }
-                        NodeStep::Emitted { port, data, metadata, routed_error } => {
-                            if let Some(text) = routed_error {
-                                run.handled_errors.push((id.clone(), text));
-                            }
-                            (port, data, metadata)
-                        }
-                    };
-                    let output = || NodeOutput {
-                        node: id.clone(),
-                        port: port.clone(),
-                        data: data.clone(),
-                        metadata: metadata.clone(),
-                    };
-                    if options.trace {
-                        run.trace.push(output());
-                    }
-                    if plan.sinks[i] {
-                        results.push((i, results.len(), NodeOutput { node: id.clone(), port, data, metadata }));
-                        continue;
-                    }
-                    let targets = plan.routes[i].iter().find(|(p, _)| *p == port).map_or(&[][..], |(_, t)| t);
-                    if targets.is_empty() {
-                        run.dropped += 1;
-                    }
-                    // Fan-out copies the body; the last target takes it.
-                    let mut last = Some(Message { data, metadata });
-                    for (k, &target) in targets.iter().enumerate() {
-                        let message = if k + 1 == targets.len() {
-                            last.take()
-                        } else {
-                            last.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
-                        };
-                        inbox[target].extend(message);
+            let busy = level.iter().filter(|i| !router.inbox[**i].is_empty()).count();
+            if busy <= 1 {
+                // A lone node runs inline: a thread per call would cost more than the call.
+                for &i in level {
+                    if !router.inbox[i].is_empty() {
+                        let messages = std::mem::take(&mut router.inbox[i]);
+                        call(i).run(messages, &mut steps);
+                        router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
                     }
                 }
+                continue;
+            }
+            // Independent nodes of one level run concurrently.
+            let work: Vec<(usize, Inbox)> = level
+                .iter()
+                .map(|i| (*i, std::mem::take(&mut router.inbox[*i])))
+                .filter(|(_, messages)| !messages.is_empty())
+                .collect();
+            let outcomes: Vec<(usize, Vec<NodeStep>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .into_iter()
+                    .map(|(i, messages)| {
+                        scope.spawn(move || {
+                            let mut steps = Vec::new();
+                            call(i).run(messages, &mut steps);
+                            (i, steps)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+            });
+            for (i, mut steps) in outcomes {
+                router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
             }
         }
+        let Router { mut run, mut results, .. } = router;
         // Node indices are topological ranks.
         results.sort_by_key(|(rank, arrival, _)| (*rank, *arrival));
         run.results = results.into_iter().map(|(_, _, output)| output).collect();
@@ -295,6 +297,89 @@ impl Host {
     }
 }
 
+/// Where messages are between levels, and what the run produced so far.
+struct Router<'a> {
+    plan: &'a Plan,
+    inbox: Vec<Inbox>,
+    run: PipelineRun,
+    /// (sink rank, arrival, output).
+    results: Vec<(usize, usize, NodeOutput)>,
+    trace: bool,
+}
+
+/// Why a run stops at a node.
+enum Stop {
+    Failed(Error),
+    TimedOut,
+}
+
+impl Stop {
+    fn into_error(self, pipeline: &Pipeline, node: &str, options: &RunOptions) -> Error {
+        match self {
+            Stop::TimedOut => Error::PipelineTimeout { pipeline: pipeline.name.clone(), limit: options.deadline },
+            Stop::Failed(e) => {
+                Error::PipelineNode { pipeline: pipeline.name.clone(), node: node.to_string(), source: Box::new(e) }
+            }
+        }
+    }
+}
+
+impl Router<'_> {
+    /// Sends what node `i` emitted on along its wires (draining `steps`).
+    fn take(&mut self, i: usize, steps: &mut Vec<NodeStep>) -> std::result::Result<(), Stop> {
+        let plan = self.plan;
+        let id = &plan.ids[i];
+        for step in steps.drain(..) {
+            let (port, data, metadata) = match step {
+                NodeStep::TimedOut => return Err(Stop::TimedOut),
+                NodeStep::Failed(e) => return Err(Stop::Failed(e)),
+                NodeStep::Dropped(text) => {
+                    self.run.dropped += 1;
+                    self.run.handled_errors.push((id.clone(), text));
+                    continue;
+                }
+                NodeStep::Emitted { port, data, metadata, routed_error } => {
+                    if let Some(text) = routed_error {
+                        self.run.handled_errors.push((id.clone(), text));
+                    }
+                    (port, data, metadata)
+                }
+            };
+            let port_name = port.as_deref().unwrap_or(DEFAULT_PORT);
+            if self.trace {
+                self.run.trace.push(NodeOutput {
+                    node: id.clone(),
+                    port: port_name.to_string(),
+                    data: data.clone(),
+                    metadata: metadata.clone(),
+                });
+            }
+            if plan.sinks[i] {
+                let output = NodeOutput { node: id.clone(), port: port_name.to_string(), data, metadata };
+                self.results.push((i, self.results.len(), output));
+                continue;
+            }
+            let targets = plan.routes[i].iter().find(|(p, _)| p == port_name).map_or(&[][..], |(_, t)| t);
+            if targets.is_empty() {
+                self.run.dropped += 1;
+            }
+            // Fan-out copies the body; the last target takes it.
+            let mut last = Some(Message { data, metadata });
+            for (k, &target) in targets.iter().enumerate() {
+                let message = if k + 1 == targets.len() {
+                    last.take()
+                } else {
+                    last.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
+                };
+                if let Some(message) = message {
+                    self.inbox[target].push(message);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One node's share of a run.
 struct NodeCall<'a> {
     plan: &'a Plan,
@@ -306,11 +391,10 @@ struct NodeCall<'a> {
 
 impl NodeCall<'_> {
     /// Calls the node's service once per message, in arrival order.
-    fn run(&self, messages: Vec<Message>) -> Vec<NodeStep> {
+    fn run(&self, messages: Inbox, steps: &mut Vec<NodeStep>) {
         let plan = self.plan;
         let id = &plan.ids[self.index];
         let received = messages.len() as u64;
-        let mut steps = Vec::with_capacity(messages.len());
         let (mut emitted, mut failed) = (0, 0);
         for message in messages {
             let remaining = self.deadline.saturating_duration_since(Instant::now());
@@ -344,12 +428,7 @@ impl NodeCall<'_> {
                         })
                         .collect();
                     emitted += 1;
-                    steps.push(NodeStep::Emitted {
-                        port: port.unwrap_or_else(|| DEFAULT_PORT.to_string()),
-                        data: out.data,
-                        metadata,
-                        routed_error: None,
-                    });
+                    steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None });
                 }
                 Err(_) if Instant::now() >= self.deadline => {
                     failed += 1;
@@ -368,7 +447,7 @@ impl NodeCall<'_> {
                             let text = e.to_string();
                             emitted += 1;
                             steps.push(NodeStep::Emitted {
-                                port: ERROR_PORT.to_string(),
+                                port: Some(ERROR_PORT.to_string()),
                                 data: text.clone().into_bytes(),
                                 metadata: vec![("content-type".into(), Value::Text("text/plain".into()))],
                                 routed_error: Some(text),
@@ -379,13 +458,13 @@ impl NodeCall<'_> {
             }
         }
         plan.stats[self.index].record(received, emitted, failed);
-        steps
     }
 }
 
 enum NodeStep {
     Emitted {
-        port: String,
+        /// `None` is the default port.
+        port: Option<String>,
         data: Vec<u8>,
         metadata: Vec<(String, Value)>,
         routed_error: Option<String>,

@@ -45,11 +45,12 @@ pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, inpu
     }
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    for (i, result) in outcome.results.iter().enumerate() {
-        if i > 0 {
+    // One result per line: a newline after each that does not end in one.
+    for result in &outcome.results {
+        stdout.write_all(&result.data).context("cannot write the output")?;
+        if !result.data.ends_with(b"\n") {
             stdout.write_all(b"\n")?;
         }
-        stdout.write_all(&result.data).context("cannot write the output")?;
     }
     stdout.flush()?;
     Ok(())
