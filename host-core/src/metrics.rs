@@ -348,8 +348,13 @@ impl Metrics {
         };
         let mut services: Vec<ServiceMetrics> = Vec::new();
         for ((service, version), (digest, counts, high_water)) in merged {
+            let live_instances = live_of(&service, &version);
+            // A version deployed and replaced before it served anything.
+            if counts.calls == 0 && live_instances == 0 {
+                continue;
+            }
             let metrics = VersionMetrics {
-                live_instances: live_of(&service, &version),
+                live_instances,
                 version,
                 digest,
                 calls: counts.calls,
