@@ -6,7 +6,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "stateful-plugin",
-    additional_derives: [serde::Serialize, PartialEq],
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
 });
 
 pub use airssys::component::host::LogLevel;

@@ -310,6 +310,26 @@ pub enum Error {
         limit: Duration,
     },
 
+    /// A remote runtime answered with an error; `message` is its own text.
+    #[error("{message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The error's kind as the server classified it (`unknown-service`, ...).
+        kind: String,
+        /// What the server said.
+        message: String,
+    },
+
+    /// A remote runtime could not be reached or answered nonsense.
+    #[error("cannot talk to the runtime at {url}: {reason}")]
+    RemoteUnreachable {
+        /// The server.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The host was created without a data folder.
     #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
     NoDataDir,

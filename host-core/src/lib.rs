@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod project;
 pub mod registry;
+pub mod remote;
 pub mod security;
 mod stderr_tail;
 pub mod types;
@@ -44,6 +45,7 @@ pub use engine::LoadOrigin;
 pub use error::{Error, Result, WasmtimeError};
 pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
 pub use instance::{HostState, Instance};
+pub use remote::{RemoteRuntime, Runtime};
 pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};
 pub use wit::{Input, Output, Value};
 

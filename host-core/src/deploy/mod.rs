@@ -185,7 +185,7 @@ impl ServiceSpec {
 }
 
 /// What to deploy; unset fields keep the service's current values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeployRequest {
     /// The service (created on first deploy).
     pub service: String,

@@ -120,7 +120,7 @@ impl Service {
 }
 
 /// A service's state for `airssys status` and the studio.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ServiceStatus {
     /// What is stored on disk.
     #[serde(flatten)]
@@ -130,7 +130,7 @@ pub struct ServiceStatus {
 }
 
 /// One version taking traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct VersionStatus {
     /// The version.
     pub component: ComponentRef,

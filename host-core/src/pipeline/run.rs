@@ -36,7 +36,7 @@ impl Default for RunOptions {
 }
 
 /// A message a node emitted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct NodeOutput {
     /// The node.
     pub node: String,
@@ -49,7 +49,7 @@ pub struct NodeOutput {
 }
 
 /// What a run produced.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct PipelineRun {
     /// What reached the sinks, in sink topological order, then arrival.
     pub results: Vec<NodeOutput>,

@@ -13,6 +13,7 @@ mod metrics;
 mod pipeline;
 mod project;
 mod registry;
+mod remote;
 mod samples;
 mod security;
 mod tiny;

@@ -49,6 +49,13 @@ struct GlobalArgs {
     /// Compile every time; do not read or write the compile cache.
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Act on a remote runtime (`airssys serve`) at this URL instead of a
+    /// data folder, e.g. http://127.0.0.1:7411.
+    #[arg(long, global = true, value_name = "URL", requires = "token_file")]
+    remote: Option<String>,
+    /// The server's token file (with --remote).
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// More log output (guest log lines at debug level and host events).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -198,6 +205,16 @@ enum Command {
         #[arg(long)]
         check_health: bool,
     },
+    /// Serve this data folder's runtime over HTTP (JSON API under /v1/,
+    /// bearer token, /healthz, Prometheus /metrics).
+    Serve {
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7411")]
+        listen: std::net::SocketAddr,
+        /// Largest request body (an uploaded component), MiB.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        max_body_mib: usize,
+    },
     /// Services, their versions and recent rollouts.
     Status {
         /// One service (default: all).
@@ -283,16 +300,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect { file, json } => inspect(&cli.global, &file, json),
         Command::Call(args) => call(&cli.global, args),
         Command::Bench { json, component, quick } => run_bench(&cli.global, component, json, quick),
-        Command::Registry(command) => services::registry(&data_host(&cli.global)?, command),
-        Command::Deploy(args) => services::deploy(&data_host(&cli.global)?, args),
+        Command::Registry(command) => services::registry(&target(&cli.global)?, command),
+        Command::Deploy(args) => services::deploy(&target(&cli.global)?, args),
         Command::Invoke { service, input } => {
-            services::invoke(&data_host(&cli.global)?, &service, read_input(input.as_deref())?)
+            services::invoke(&target(&cli.global)?, &service, read_input(input.as_deref())?)
         }
-        Command::Rollback { service } => services::rollback(&data_host(&cli.global)?, &service),
-        Command::Grant { service, capability } => services::grant(&data_host(&cli.global)?, &service, capability),
-        Command::Revoke { service, capability } => services::revoke(&data_host(&cli.global)?, &service, &capability),
+        Command::Rollback { service } => services::rollback(&target(&cli.global)?, &service),
+        Command::Grant { service, capability } => services::grant(&target(&cli.global)?, &service, capability),
+        Command::Revoke { service, capability } => services::revoke(&target(&cli.global)?, &service, &capability),
         Command::Audit { command, service, since, json } => {
-            services::audit(&data_host(&cli.global)?, command, service.as_deref(), since, json)
+            services::audit(&target(&cli.global)?, command, service.as_deref(), since, json)
         }
         Command::Keygen { out } => {
             let public = host_core::security::signing::keygen(&out)?;
@@ -317,17 +334,56 @@ fn run(cli: Cli) -> Result<()> {
             println!("valid signature by {key}");
             Ok(())
         }
-        Command::Trust(command) => services::trust(&data_host(&cli.global)?, command),
+        Command::Trust(command) => services::trust(target(&cli.global)?.host("trust")?, command),
         Command::Run { project: path, pipeline, input, json } => {
             project::run(&cli.global, &path, pipeline.as_deref(), read_input(input.as_deref())?, json)
         }
         Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
-        Command::Watch { project } => services::watch(&data_host(&cli.global)?, &project),
+        Command::Watch { project } => services::watch(target(&cli.global)?.host("watch")?, &project),
         Command::Metrics { prometheus, json, check_health } => {
-            services::metrics(&data_host(&cli.global)?, prometheus, json, check_health)
+            services::metrics(&target(&cli.global)?, prometheus, json, check_health)
         }
-        Command::Status { service, json } => services::status(&data_host(&cli.global)?, service.as_deref(), json),
+        Command::Serve { listen, max_body_mib } => serve(&cli.global, listen, max_body_mib),
+        Command::Status { service, json } => services::status(&target(&cli.global)?, service.as_deref(), json),
     }
+}
+
+/// The data folder in this process, or the remote runtime of `--remote`.
+fn target(global: &GlobalArgs) -> Result<services::Target> {
+    match (&global.remote, &global.token_file) {
+        (Some(url), Some(token_file)) => {
+            Ok(services::Target::Remote(host_core::RemoteRuntime::from_token_file(url, token_file)?))
+        }
+        (Some(_), None) => bail!("--remote needs --token-file FILE (the token `airssys serve` wrote)"),
+        (None, _) => Ok(services::Target::Local(data_host(global)?)),
+    }
+}
+
+fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize) -> Result<()> {
+    use host_core::remote::server;
+    if global.remote.is_some() {
+        bail!("`airssys serve` serves a data folder; drop --remote");
+    }
+    let host = data_host(global)?;
+    let data_dir = host.config().data_dir.clone().unwrap_or_default();
+    let token_file = global.token_file.clone().unwrap_or_else(|| data_dir.join("serve.token"));
+    let (token, created) = server::load_or_create_token(&token_file)?;
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {listen}, reachable from other machines; anyone with the token can deploy code"
+        );
+    }
+    let config = server::ServerConfig { listen, token: token.clone(), max_body_bytes: max_body_mib << 20 };
+    let running = server::start(host, config)?;
+    if created {
+        // Printed once: the file keeps it (owner-only permissions).
+        eprintln!("new token (kept in {}): {token}", token_file.display());
+    } else {
+        eprintln!("token: in {}", token_file.display());
+    }
+    eprintln!("serving {} on {} (Ctrl-C to stop)", data_dir.display(), running.url());
+    running.wait();
+    Ok(())
 }
 
 /// A host on the data folder (which must be known).

@@ -7,10 +7,43 @@ use std::{collections::BTreeMap, io::Write, time::Duration};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use host_core::{
-    Host, Input,
+    Host, Input, RemoteRuntime, Runtime,
     deploy::{DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, Strategy},
     registry::ComponentRef,
 };
+
+/// Where a verb acts: a data folder in this process, or `airssys serve`.
+pub enum Target {
+    Local(Host),
+    Remote(RemoteRuntime),
+}
+
+impl Target {
+    pub fn runtime(&self) -> &dyn Runtime {
+        match self {
+            Target::Local(host) => host,
+            Target::Remote(remote) => remote,
+        }
+    }
+
+    /// The local host, for verbs that work on a data folder only.
+    pub fn host(&self, verb: &str) -> Result<&Host> {
+        match self {
+            Target::Local(host) => Ok(host),
+            Target::Remote(remote) => bail!(
+                "`airssys {verb}` works on a data folder only, not on a remote runtime ({}); drop --remote",
+                remote.url()
+            ),
+        }
+    }
+
+    /// Stores this process's metrics (local) before it exits.
+    pub fn close(&self) {
+        if let Target::Local(host) = self {
+            host.close();
+        }
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
@@ -136,12 +169,13 @@ impl DeployArgs {
     }
 }
 
-pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
-    let registry = host.registry()?;
+pub fn registry(target: &Target, command: RegistryCommand) -> Result<()> {
+    let runtime = target.runtime();
     match command {
         RegistryCommand::Add { reference, file, sig } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             if let Some(sig) = sig {
+                let registry = target.host("registry add --sig")?.registry()?;
                 let signature = read_signature(&sig)?;
                 let digest = host_core::Digest::of(&bytes);
                 if signature.digest != digest {
@@ -149,11 +183,11 @@ pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
                 }
                 registry.store_signature(&signature)?;
             }
-            let record = host.add_component(&reference, &bytes)?;
+            let record = runtime.add_component(&reference, &bytes)?;
             println!("{reference} -> {} ({} bytes)", record.digest, record.size_bytes);
         }
         RegistryCommand::List { json } => {
-            let names = registry.list()?;
+            let names = runtime.components()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&names)?);
             } else if names.is_empty() {
@@ -166,7 +200,12 @@ pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::Show { reference, json } => {
-            let record = registry.resolve(&reference)?;
+            let record = runtime
+                .components()?
+                .into_iter()
+                .find(|n| n.name == reference.name)
+                .and_then(|n| n.versions.into_iter().find(|v| v.version == reference.version))
+                .ok_or_else(|| anyhow::anyhow!("{reference} is not in the registry; see `airssys registry list`"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&record)?);
             } else {
@@ -177,7 +216,11 @@ pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::History { name, json } => {
-            let record = registry.history(&name)?;
+            let record = runtime
+                .components()?
+                .into_iter()
+                .find(|n| n.name == name)
+                .ok_or_else(|| anyhow::anyhow!("no component named `{name}`; see `airssys registry list`"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&record)?);
             } else {
@@ -187,6 +230,8 @@ pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::Remove { reference } => {
+            let host = target.host("registry remove")?;
+            let registry = host.registry()?;
             let services = host.services()?;
             let in_use = |digest: &host_core::Digest| -> Vec<String> {
                 services
@@ -202,8 +247,12 @@ pub fn registry(host: &Host, command: RegistryCommand) -> Result<()> {
     Ok(())
 }
 
-/// Runs `action` while printing its rollout events to stderr.
-fn with_events(host: &Host, action: impl FnOnce() -> host_core::Result<RolloutRecord>) -> Result<()> {
+/// Runs `action` while printing its rollout events to stderr (local runs;
+/// a remote rollout reports its outcome).
+fn with_events(target: &Target, action: impl FnOnce(&dyn Runtime) -> host_core::Result<RolloutRecord>) -> Result<()> {
+    let Target::Local(host) = target else {
+        return report(action(target.runtime()));
+    };
     let events = host.subscribe_rollouts()?;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let finished = done.clone();
@@ -216,7 +265,7 @@ fn with_events(host: &Host, action: impl FnOnce() -> host_core::Result<RolloutRe
             }
         }
     });
-    let result = action();
+    let result = action(host);
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = printer.join();
     host.close();
@@ -261,17 +310,17 @@ fn report(result: host_core::Result<RolloutRecord>) -> Result<()> {
     }
 }
 
-pub fn deploy(host: &Host, args: DeployArgs) -> Result<()> {
-    with_events(host, || host.deploy(args.request()))
+pub fn deploy(target: &Target, args: DeployArgs) -> Result<()> {
+    with_events(target, |runtime| runtime.deploy(args.request()))
 }
 
-pub fn rollback(host: &Host, service: &str) -> Result<()> {
-    with_events(host, || host.rollback(service))
+pub fn rollback(target: &Target, service: &str) -> Result<()> {
+    with_events(target, |runtime| runtime.rollback(service))
 }
 
-pub fn invoke(host: &Host, service: &str, input: Vec<u8>) -> Result<()> {
-    let output = host.invoke(service, &Input::new(input));
-    host.close();
+pub fn invoke(target: &Target, service: &str, input: Vec<u8>) -> Result<()> {
+    let output = target.runtime().invoke(service, &Input::new(input));
+    target.close();
     let output = output?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&output.data).context("cannot write the output")?;
@@ -279,8 +328,9 @@ pub fn invoke(host: &Host, service: &str, input: Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-pub fn status(host: &Host, service: Option<&str>, json: bool) -> Result<()> {
-    let statuses = host.status(service)?;
+pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> {
+    let runtime = target.runtime();
+    let statuses = runtime.status(service)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&statuses)?);
         return Ok(());
@@ -303,7 +353,7 @@ pub fn status(host: &Host, service: Option<&str>, json: bool) -> Result<()> {
         println!("  history    {}", history.join(" -> "));
     }
     if let Some(name) = service {
-        for record in host.rollouts(Some(name))?.iter().rev().take(5) {
+        for record in runtime.rollouts(Some(name))?.iter().rev().take(5) {
             println!(
                 "  rollout    {} -> {} {} {:?}",
                 record.from.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -316,14 +366,15 @@ pub fn status(host: &Host, service: Option<&str>, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn metrics(host: &Host, prometheus: bool, json: bool, check_health: bool) -> Result<()> {
+pub fn metrics(target: &Target, prometheus: bool, json: bool, check_health: bool) -> Result<()> {
     if check_health {
+        let host = target.host("metrics --check-health")?;
         for service in host.services()? {
             host.check_health(&service)?;
         }
     }
-    let snapshot = host.metrics();
-    host.close();
+    let snapshot = target.runtime().metrics();
+    target.close();
     let snapshot = snapshot?;
     if prometheus {
         print!("{}", snapshot.to_prometheus());
@@ -446,12 +497,12 @@ pub fn watch(host: &Host, project: &std::path::Path) -> Result<()> {
     }
 }
 
-pub fn grant(host: &Host, service: &str, capability: host_core::Capability) -> Result<()> {
-    with_events(host, || host.grant(service, capability))
+pub fn grant(target: &Target, service: &str, capability: host_core::Capability) -> Result<()> {
+    with_events(target, |runtime| runtime.grant(service, &capability))
 }
 
-pub fn revoke(host: &Host, service: &str, capability: &host_core::Capability) -> Result<()> {
-    with_events(host, || host.revoke(service, capability))
+pub fn revoke(target: &Target, service: &str, capability: &host_core::Capability) -> Result<()> {
+    with_events(target, |runtime| runtime.revoke(service, capability))
 }
 
 #[derive(Debug, Subcommand)]
@@ -479,15 +530,14 @@ pub fn parse_since(text: &str) -> Result<u64, String> {
 }
 
 pub fn audit(
-    host: &Host,
+    target: &Target,
     command: Option<AuditCommand>,
     service: Option<&str>,
     since: Option<u64>,
     json: bool,
 ) -> Result<()> {
-    let log = host.audit_log()?;
     if let Some(AuditCommand::Verify) = command {
-        return match log.verify()? {
+        return match target.host("audit verify")?.audit_log()?.verify()? {
             Ok(n) => {
                 println!("audit log intact: {n} records");
                 Ok(())
@@ -495,12 +545,7 @@ pub fn audit(
             Err(broken) => bail!("{broken}"),
         };
     }
-    let records: Vec<_> = log
-        .records()?
-        .into_iter()
-        .filter(|r| service.is_none_or(|s| r.body.service.as_deref() == Some(s)))
-        .filter(|r| since.is_none_or(|t| r.body.time_ms / 1000 >= t))
-        .collect();
+    let records = target.runtime().audit(service, since.map(|t| t * 1000))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&records)?);
         return Ok(());

@@ -1,0 +1,164 @@
+//! One interface for the embedded host and a remote one.
+//!
+//! [`Runtime`] is what the studio and the CLI do with a runtime. [`Host`]
+//! implements it in-process; [`RemoteRuntime`] implements it as an HTTP
+//! client of `airssys serve` ([`server`]). Code written against
+//! `&dyn Runtime` behaves the same on both.
+//!
+//! The HTTP API (every `/v1/` route needs `Authorization: Bearer TOKEN`):
+//!
+//! ```text
+//! GET    /healthz                          200 "ok" (no token)
+//! GET    /metrics                          Prometheus text
+//! GET    /v1/components                    [NameRecord]
+//! PUT    /v1/components/{name}/{version}   body: the .wasm bytes -> VersionRecord   (413 when too large)
+//! GET    /v1/services                      [ServiceStatus]
+//! GET    /v1/services/{name}               ServiceStatus                            (404 when unknown)
+//! POST   /v1/deploy                        DeployRequest -> RolloutRecord
+//! POST   /v1/services/{name}/rollback      RolloutRecord
+//! POST   /v1/services/{name}/grant         {"capability": "..."} -> RolloutRecord
+//! POST   /v1/services/{name}/revoke        {"capability": "..."} -> RolloutRecord
+//! POST   /v1/services/{name}/invoke        body: input bytes -> output bytes, header airssys-metadata: JSON
+//! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun
+//! GET    /v1/metrics                       MetricsSnapshot
+//! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
+//! GET    /v1/rollouts?service=S            [RolloutRecord]
+//! ```
+//!
+//! Every error is JSON: `{"error": "what happened and what to do", "kind": "..."}`.
+
+mod client;
+pub mod server;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use client::RemoteRuntime;
+
+use crate::{
+    Capability, Host, Input, Output, Result,
+    deploy::{DeployRequest, RolloutRecord, ServiceStatus},
+    metrics::MetricsSnapshot,
+    pipeline::{Pipeline, PipelineRun, RunOptions},
+    registry::{ComponentRef, NameRecord, VersionRecord},
+    security::audit::AuditRecord,
+};
+
+/// What the studio and the CLI do with a runtime, embedded or remote.
+pub trait Runtime: Send + Sync {
+    /// Validates and stores a component version.
+    fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord>;
+    /// Every component name with its versions.
+    fn components(&self) -> Result<Vec<NameRecord>>;
+    /// Deploys with a strategy, config and grants.
+    fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord>;
+    /// Deploys the version live before the current one.
+    fn rollback(&self, service: &str) -> Result<RolloutRecord>;
+    /// Adds a grant and redeploys.
+    fn grant(&self, service: &str, capability: &Capability) -> Result<RolloutRecord>;
+    /// Removes a grant and redeploys.
+    fn revoke(&self, service: &str, capability: &Capability) -> Result<RolloutRecord>;
+    /// Calls a service.
+    fn invoke(&self, service: &str, input: &Input) -> Result<Output>;
+    /// Runs a pipeline over the runtime's services.
+    fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun>;
+    /// Services (all, or one) with their live versions.
+    fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>>;
+    /// Metrics of every service and pipeline node.
+    fn metrics(&self) -> Result<MetricsSnapshot>;
+    /// Audit records, optionally of one service and since a time (ms since the epoch).
+    fn audit(&self, service: Option<&str>, since_ms: Option<u64>) -> Result<Vec<AuditRecord>>;
+    /// Rollout history, oldest first.
+    fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>>;
+}
+
+impl Runtime for Host {
+    fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord> {
+        Host::add_component(self, reference, bytes)
+    }
+
+    fn components(&self) -> Result<Vec<NameRecord>> {
+        self.registry()?.list()
+    }
+
+    fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {
+        Host::deploy(self, request)
+    }
+
+    fn rollback(&self, service: &str) -> Result<RolloutRecord> {
+        Host::rollback(self, service)
+    }
+
+    fn grant(&self, service: &str, capability: &Capability) -> Result<RolloutRecord> {
+        Host::grant(self, service, capability.clone())
+    }
+
+    fn revoke(&self, service: &str, capability: &Capability) -> Result<RolloutRecord> {
+        Host::revoke(self, service, capability)
+    }
+
+    fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
+        Host::invoke(self, service, input)
+    }
+
+    fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
+        Host::run_pipeline(self, pipeline, input, options)
+    }
+
+    fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>> {
+        Host::status(self, service)
+    }
+
+    fn metrics(&self) -> Result<MetricsSnapshot> {
+        Host::metrics(self)
+    }
+
+    fn audit(&self, service: Option<&str>, since_ms: Option<u64>) -> Result<Vec<AuditRecord>> {
+        let records = self.audit_log()?.records()?;
+        Ok(records
+            .into_iter()
+            .filter(|r| service.is_none_or(|s| r.body.service.as_deref() == Some(s)))
+            .filter(|r| since_ms.is_none_or(|t| r.body.time_ms >= t))
+            .collect())
+    }
+
+    fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {
+        Host::rollouts(self, service)
+    }
+}
+
+/// `POST /v1/pipelines/run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineRequest {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// The input body.
+    pub input: Vec<u8>,
+    /// The message deadline in milliseconds.
+    pub deadline_ms: u64,
+    /// Keep every node's output.
+    pub trace: bool,
+}
+
+impl PipelineRequest {
+    fn options(&self) -> RunOptions {
+        RunOptions { deadline: Duration::from_millis(self.deadline_ms), trace: self.trace }
+    }
+}
+
+/// The body of `grant` and `revoke`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CapabilityBody {
+    capability: Capability,
+}
+
+/// Every error body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ErrorBody {
+    error: String,
+    kind: String,
+}
+
+/// The response header carrying an invoke's output metadata (JSON).
+pub const METADATA_HEADER: &str = "airssys-metadata";

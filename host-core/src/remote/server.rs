@@ -1,0 +1,454 @@
+//! `airssys serve`: a [`Host`] behind the HTTP API described in
+//! [`crate::remote`] (axum on a tokio runtime of its own).
+//!
+//! Every `/v1/` route and `/metrics` need the bearer token; the comparison
+//! takes the same time whatever the token sent. Host calls run on tokio's
+//! blocking pool, never on the I/O threads.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
+use crate::{Error, Host, Input, Result, Value, deploy::DeployRequest, registry::ComponentRef};
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The bearer token every `/v1/` request must carry.
+    pub token: String,
+    /// Largest request body (an uploaded component), in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    /// Loopback on `port`, 64 MiB bodies.
+    pub fn loopback(port: u16, token: impl Into<String>) -> Self {
+        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], port)), token: token.into(), max_body_bytes: 64 << 20 }
+    }
+}
+
+/// A server running on its own threads; stops when dropped.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _monitor: crate::metrics::Monitor,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Blocks until the server stops (it does not stop on its own).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    host: Host,
+    token: Arc<str>,
+}
+
+/// Binds and starts serving `host`. Returns once the socket is bound.
+pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
+    if config.token.trim().len() < 16 {
+        return Err(Error::Config("the server token must be at least 16 characters".into()));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_io()
+        .enable_time()
+        .thread_name("airssys-serve")
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the server's runtime: {e}")))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(config.listen))
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| Error::Config(format!("no local address: {e}")))?;
+    let monitor = host.monitor(Duration::from_secs(5));
+    let app = router(AppState { host: host.clone(), token: config.token.trim().into() }, config.max_body_bytes);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("airssys-serve".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "the server stopped");
+                }
+            });
+            host.close();
+        })
+        .map_err(|e| Error::Config(format!("cannot start the server thread: {e}")))?;
+    Ok(RunningServer { addr, stop: Some(stop), thread: Some(thread), _monitor: monitor })
+}
+
+/// Reads the token from `path`, or makes one and writes it there with
+/// owner-only permissions. Returns the token and whether it was new.
+pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok((text.trim().to_string(), false)),
+        Ok(_) => {
+            return Err(Error::Config(format!(
+                "the token file {} is empty; delete it to get a new token",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("read the token file", path, e)),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no randomness for a token: {e}")))?;
+    let token = hex::encode(bytes);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create the token's folder", dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| Error::io("create the token file", path, e))?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write the token file", path, e))?;
+    Ok((token, true))
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus))
+        .route("/v1/components", get(components))
+        .route("/v1/components/{name}/{version}", put(add_component))
+        .route("/v1/services", get(services))
+        .route("/v1/services/{name}", get(service))
+        .route("/v1/deploy", post(deploy))
+        .route("/v1/services/{name}/rollback", post(rollback))
+        .route("/v1/services/{name}/grant", post(grant))
+        .route("/v1/services/{name}/revoke", post(revoke))
+        .route("/v1/services/{name}/invoke", post(invoke))
+        .route("/v1/pipelines/run", post(run_pipeline))
+        .route("/v1/metrics", get(metrics))
+        .route("/v1/audit", get(audit))
+        .route("/v1/rollouts", get(rollouts))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async {
+            failure(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see `airssys serve --help`")
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// A JSON error response.
+fn failure(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (status, Json(ErrorBody { error: message.into(), kind: kind.to_string() })).into_response()
+}
+
+/// How an error from the host answers over HTTP.
+fn error_response(e: &Error) -> Response {
+    let (status, kind) = match e {
+        Error::UnknownService { .. } => (StatusCode::NOT_FOUND, "unknown-service"),
+        Error::UnknownComponent { .. } | Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, "unknown-component"),
+        Error::UnknownPipeline { .. } => (StatusCode::NOT_FOUND, "unknown-pipeline"),
+        Error::NotWasm { .. }
+        | Error::CoreModule
+        | Error::InvalidComponent(_)
+        | Error::MissingExport { .. }
+        | Error::ContractVersion { .. }
+        | Error::InvalidReference { .. }
+        | Error::InvalidStrategy(_)
+        | Error::StatefulStrategy { .. }
+        | Error::GrantInvalid { .. }
+        | Error::InvalidPipeline { .. }
+        | Error::Config(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        Error::MissingCapabilities { .. } | Error::Signature(_) => (StatusCode::FORBIDDEN, "refused"),
+        Error::VersionExists { .. } | Error::InUse { .. } | Error::NothingToRollBack { .. } => {
+            (StatusCode::CONFLICT, "conflict")
+        }
+        Error::RolloutFailed(_) => (StatusCode::CONFLICT, "rollout-failed"),
+        Error::Trap { .. }
+        | Error::Timeout { .. }
+        | Error::OutOfMemory { .. }
+        | Error::OutOfFuel { .. }
+        | Error::OutputTooLarge { .. }
+        | Error::Guest { .. }
+        | Error::CommandFailed { .. }
+        | Error::Poisoned
+        | Error::PipelineNode { .. }
+        | Error::PipelineTimeout { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "component-failed"),
+        Error::PoolBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    };
+    failure(status, kind, e.to_string())
+}
+
+/// Same time for every token of the same length; a wrong length is refused at once.
+fn same_token(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(token) if same_token(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
+        Some(_) => failure(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token"),
+        None => failure(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs the server's token: send `Authorization: Bearer TOKEN` (the token is in the file given to `airssys serve --token-file`)",
+        ),
+    }
+}
+
+/// Runs host work on the blocking pool and answers with its JSON.
+async fn blocking<T: Serialize + Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Host) -> Result<T> + Send + 'static,
+) -> Response {
+    let host = state.host.clone();
+    match tokio::task::spawn_blocking(move || work(&host)).await {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(e)) => error_response(&e),
+        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the request failed: {e}")),
+    }
+}
+
+/// The parsed JSON body, or the error response to send (boxed: it is large).
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> std::result::Result<T, Box<Response>> {
+    let bytes = body.map_err(|r| Box::new(body_rejection(r)))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(failure(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("the request body is not the JSON this endpoint takes: {e}"),
+        ))
+    })
+}
+
+fn body_rejection(rejection: BytesRejection) -> Response {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        failure(
+            status,
+            "too-large",
+            "the request body is larger than the server accepts (`airssys serve --max-body-mib`)",
+        )
+    } else {
+        failure(status, "bad-request", rejection.body_text())
+    }
+}
+
+async fn prometheus(State(state): State<AppState>) -> Response {
+    let host = state.host.clone();
+    match tokio::task::spawn_blocking(move || host.metrics()).await {
+        Ok(Ok(snapshot)) => {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], snapshot.to_prometheus()).into_response()
+        }
+        Ok(Err(e)) => error_response(&e),
+        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn components(State(state): State<AppState>) -> Response {
+    blocking(&state, Runtime::components).await
+}
+
+async fn add_component(
+    State(state): State<AppState>,
+    UrlPath((name, version)): UrlPath<(String, String)>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let bytes = match body {
+        Ok(bytes) => bytes,
+        Err(rejection) => return body_rejection(rejection),
+    };
+    let reference: ComponentRef = match format!("{name}@{version}").parse() {
+        Ok(reference) => reference,
+        Err(e) => return error_response(&e),
+    };
+    blocking(&state, move |host| host.add_component(&reference, &bytes)).await
+}
+
+async fn services(State(state): State<AppState>) -> Response {
+    blocking(&state, |host| host.status(None)).await
+}
+
+async fn service(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    blocking(&state, move |host| host.status(Some(&name))?.pop().ok_or(Error::UnknownService { name: name.clone() }))
+        .await
+}
+
+async fn deploy(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    match json_body::<DeployRequest>(body) {
+        Ok(request) => blocking(&state, move |host| host.deploy(request)).await,
+        Err(response) => *response,
+    }
+}
+
+async fn rollback(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    blocking(&state, move |host| host.rollback(&name)).await
+}
+
+async fn grant(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    match json_body::<CapabilityBody>(body) {
+        Ok(b) => blocking(&state, move |host| host.grant(&name, b.capability)).await,
+        Err(response) => *response,
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    match json_body::<CapabilityBody>(body) {
+        Ok(b) => blocking(&state, move |host| host.revoke(&name, &b.capability)).await,
+        Err(response) => *response,
+    }
+}
+
+async fn invoke(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let bytes = match body {
+        Ok(bytes) => bytes,
+        Err(rejection) => return body_rejection(rejection),
+    };
+    let metadata: Vec<(String, Value)> = match headers.get(METADATA_HEADER).map(|v| v.to_str()) {
+        None => Vec::new(),
+        Some(Ok(text)) => match serde_json::from_str(text) {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    format!("the {METADATA_HEADER} header is not metadata JSON: {e}"),
+                );
+            }
+        },
+        Some(Err(_)) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!("the {METADATA_HEADER} header is not text"),
+            );
+        }
+    };
+    let host = state.host.clone();
+    let started = Instant::now();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut input = Input::new(bytes.to_vec());
+        input.metadata = metadata;
+        host.invoke(&name, &input)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(output)) => {
+            let mut response = output.data.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            if let Ok(value) = HeaderValue::from_str(&serde_json::to_string(&output.metadata).unwrap_or_default()) {
+                headers.insert(METADATA_HEADER, value);
+            }
+            tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "invoke");
+            response
+        }
+        Ok(Err(e)) => error_response(&e),
+        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn run_pipeline(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    match json_body::<PipelineRequest>(body) {
+        Ok(request) => {
+            blocking(&state, move |host| {
+                let options = request.options();
+                host.run_pipeline(&request.pipeline, Input::new(request.input), &options)
+            })
+            .await
+        }
+        Err(response) => *response,
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    blocking(&state, |host| host.metrics()).await
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    service: Option<String>,
+    since_ms: Option<u64>,
+}
+
+async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Response {
+    blocking(&state, move |host| Runtime::audit(host, q.service.as_deref(), q.since_ms)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct RolloutQuery {
+    service: Option<String>,
+}
+
+async fn rollouts(State(state): State<AppState>, Query(q): Query<RolloutQuery>) -> Response {
+    blocking(&state, move |host| host.rollouts(q.service.as_deref())).await
+}

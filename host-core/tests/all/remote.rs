@@ -1,0 +1,198 @@
+//! The `Runtime` trait: one conformance suite run against the embedded host
+//! and against a real `airssys serve` server on loopback; the HTTP edges
+//! (auth, limits, malformed requests) checked with a raw client.
+
+use host_core::{
+    Capability, Error, Host, Input, RemoteRuntime, Runtime,
+    deploy::{DeployRequest, PoolMode},
+    pipeline::{Pipeline, RunOptions},
+    remote::server::{self, RunningServer, ServerConfig},
+};
+
+use crate::{
+    common::sample_path,
+    deploy::{data_host, r},
+};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+fn upper() -> Vec<u8> {
+    std::fs::read(sample_path("text-tools", "upper")).unwrap()
+}
+
+fn serve(dir: &std::path::Path) -> RunningServer {
+    server::start(data_host(dir), ServerConfig::loopback(0, TOKEN)).unwrap()
+}
+
+/// Written once, run against every implementation.
+fn conformance(rt: &dyn Runtime) {
+    // Components.
+    let record = rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
+    assert_eq!(record.size_bytes as usize, upper().len());
+    rt.add_component(&r("count@1.0.0"), &std::fs::read(sample_path("text-tools", "word-count")).unwrap()).unwrap();
+    let names: Vec<String> = rt.components().unwrap().into_iter().map(|n| n.name).collect();
+    assert_eq!(names, ["count", "text"]);
+    let broken = rt.add_component(&r("broken@1.0.0"), b"\0asm garbage").unwrap_err();
+    assert!(broken.to_string().contains("broken") || broken.to_string().contains("component"), "{broken}");
+
+    // Deploy, invoke, status.
+    let rollout = rt.deploy(DeployRequest::new("svc", r("text@1.0.0")).pool(PoolMode::Pooled { size: 2 })).unwrap();
+    assert_eq!(rollout.to, r("text@1.0.0"));
+    let out = rt.invoke("svc", &Input::new(b"hello".to_vec())).unwrap();
+    assert_eq!(out.data, b"HELLO");
+    let status = rt.status(Some("svc")).unwrap();
+    assert_eq!(status[0].spec.component, r("text@1.0.0"));
+    let unknown = rt.invoke("nope", &Input::new(Vec::new())).unwrap_err();
+    assert!(unknown.to_string().contains("no service named `nope`"), "{unknown}");
+
+    // A new version, then rollback.
+    rt.deploy(DeployRequest::new("svc", r("count@1.0.0"))).unwrap();
+    let counted: serde_json::Value =
+        serde_json::from_slice(&rt.invoke("svc", &Input::new(b"a b c".to_vec())).unwrap().data).unwrap();
+    assert_eq!(counted["words"], 3);
+    rt.rollback("svc").unwrap();
+    assert_eq!(rt.invoke("svc", &Input::new(b"x".to_vec())).unwrap().data, b"X");
+    let history = rt.rollouts(Some("svc")).unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[2].trigger, "rollback");
+
+    // Grants and the audit log.
+    let cap: Capability = "env:APP_MODE".parse().unwrap();
+    rt.grant("svc", &cap).unwrap();
+    assert!(rt.status(Some("svc")).unwrap()[0].spec.grants.contains(&cap));
+    rt.revoke("svc", &cap).unwrap();
+    let events: Vec<String> = rt.audit(Some("svc"), None).unwrap().into_iter().map(|a| a.body.event).collect();
+    assert!(events.contains(&"grant".to_string()) && events.contains(&"revoke".to_string()), "{events:?}");
+
+    // A pipeline.
+    rt.deploy(DeployRequest::new("count", r("count@1.0.0"))).unwrap();
+    let p = Pipeline::new("p").node("up", "svc").node("n", "count").wire("up", "out", "n");
+    let run = rt.run_pipeline(&p, Input::new(b"one two".to_vec()), &RunOptions::default()).unwrap();
+    let counted: serde_json::Value = serde_json::from_slice(&run.results[0].data).unwrap();
+    assert_eq!(counted["words"], 2);
+    let invalid = Pipeline::new("bad").node("a", "ghost");
+    let err = rt.run_pipeline(&invalid, Input::new(Vec::new()), &RunOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("ghost"), "{err}");
+
+    // Metrics.
+    let metrics = rt.metrics().unwrap();
+    let svc = metrics.service("svc").unwrap();
+    assert!(svc.versions.iter().map(|v| v.calls).sum::<u64>() >= 4, "{svc:?}");
+    assert_eq!(metrics.node("p", "n").unwrap().messages_in, 1);
+}
+
+#[test]
+fn the_embedded_host_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let host: Host = data_host(dir.path());
+    conformance(&host);
+}
+
+#[test]
+fn a_remote_runtime_conforms_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path());
+    let remote = RemoteRuntime::new(&running.url(), TOKEN);
+    conformance(&remote);
+    // Errors keep their kind across the wire.
+    let err = remote.invoke("nope", &Input::new(Vec::new())).unwrap_err();
+    assert!(matches!(&err, Error::Remote { status: 404, kind, .. } if kind == "unknown-service"), "{err:?}");
+}
+
+fn raw(method: &str, url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let mut response = agent.run(request.body(body).unwrap()).unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap_or_default())
+}
+
+#[test]
+fn the_http_edges_answer_with_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = data_host(dir.path());
+    let running =
+        server::start(host, ServerConfig { max_body_bytes: 64 * 1024, ..ServerConfig::loopback(0, TOKEN) }).unwrap();
+    let url = running.url();
+
+    assert_eq!(raw("GET", &format!("{url}/healthz"), None, Vec::new()), (200, "ok".to_string()));
+    for token in [None, Some("wrong-token-wrong-token-wrong-tok")] {
+        let (status, body) = raw("GET", &format!("{url}/v1/services"), token, Vec::new());
+        assert_eq!(status, 401, "{body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["kind"], "unauthorized");
+    }
+    assert_eq!(raw("GET", &format!("{url}/metrics"), None, Vec::new()).0, 401);
+
+    let (status, body) = raw("PUT", &format!("{url}/v1/components/big/1.0.0"), Some(TOKEN), vec![0; 200 * 1024]);
+    assert_eq!(status, 413, "{body}");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"].is_string());
+
+    let (status, body) = raw("POST", &format!("{url}/v1/deploy"), Some(TOKEN), b"{not json".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not the JSON"), "{body}");
+
+    let (status, body) = raw("GET", &format!("{url}/v1/services/ghost"), Some(TOKEN), Vec::new());
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no service named `ghost`"), "{body}");
+
+    let (status, body) = raw("PUT", &format!("{url}/v1/components/bad/1.0.0"), Some(TOKEN), b"garbage".to_vec());
+    assert_eq!(status, 422, "{body}");
+
+    let (status, body) = raw("GET", &format!("{url}/v1/nothing-here"), Some(TOKEN), Vec::new());
+    assert_eq!(status, 404, "{body}");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "{body}");
+}
+
+#[test]
+fn several_clients_deploy_and_invoke_at_once_and_a_restart_keeps_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path());
+    let url = running.url();
+    let setup = RemoteRuntime::new(&url, TOKEN);
+    setup.add_component(&r("text@1.0.0"), &upper()).unwrap();
+    std::thread::scope(|scope| {
+        for client in 0..4 {
+            let url = url.clone();
+            scope.spawn(move || {
+                let rt = RemoteRuntime::new(&url, TOKEN);
+                let service = format!("svc-{client}");
+                rt.deploy(DeployRequest::new(&service, r("text@1.0.0"))).unwrap();
+                for i in 0..25 {
+                    let out = rt.invoke(&service, &Input::new(format!("m{i}").into_bytes())).unwrap();
+                    assert_eq!(out.data, format!("M{i}").into_bytes());
+                }
+            });
+        }
+    });
+    assert_eq!(setup.status(None).unwrap().len(), 4);
+    drop(running);
+
+    // The same data folder, a new server process: services come back.
+    let again = serve(dir.path());
+    let rt = RemoteRuntime::new(&again.url(), TOKEN);
+    assert_eq!(rt.status(None).unwrap().len(), 4);
+    assert_eq!(rt.invoke("svc-2", &Input::new(b"back".to_vec())).unwrap().data, b"BACK");
+    let calls: u64 = rt.metrics().unwrap().services.iter().flat_map(|s| &s.versions).map(|v| v.calls).sum();
+    assert_eq!(calls, 101, "metrics of the first server were stored when it stopped");
+}
+
+#[test]
+fn the_token_file_is_made_once_with_owner_only_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/serve.token");
+    let (token, created) = server::load_or_create_token(&path).unwrap();
+    assert!(created && token.len() == 64);
+    let (again, created) = server::load_or_create_token(&path).unwrap();
+    assert_eq!((again.as_str(), created), (token.as_str(), false));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    std::fs::write(&path, "").unwrap();
+    assert!(server::load_or_create_token(&path).unwrap_err().to_string().contains("empty"));
+}
