@@ -9,5 +9,6 @@
 mod cli;
 mod deploy;
 mod project;
+mod remote;
 mod security;
 mod support;
