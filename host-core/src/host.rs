@@ -135,6 +135,7 @@ pub(crate) struct HostShared {
     pub engine: Engine,
     pub fuel_enabled: bool,
     pub max_output_bytes: usize,
+    pub logs: crate::events::LogBus,
     tick: Duration,
 }
 
@@ -227,6 +228,7 @@ impl Host {
             engine,
             fuel_enabled: config.fuel_per_call.is_some(),
             max_output_bytes: config.max_output_bytes,
+            logs: crate::events::LogBus::default(),
             tick: config.epoch_tick,
         });
         Ok(Host {
@@ -312,6 +314,10 @@ impl Host {
 
     pub(crate) fn cache_plan(&self, pipeline: &str, plan: Arc<crate::pipeline::Plan>) {
         self.inner.plans.lock().unwrap_or_else(|p| p.into_inner()).insert(pipeline.to_string(), plan);
+    }
+
+    pub(crate) fn log_bus(&self) -> &crate::events::LogBus {
+        &self.inner.shared.logs
     }
 
     /// A handle that does not keep the host alive.

@@ -107,10 +107,16 @@ impl ResourceLimiter for CallLimiter {
 
 /// Receives the guest's `host.log` lines and forwards them to `tracing`,
 /// bounded per instance so a chatty guest cannot flood the host.
-#[derive(Debug)]
 struct GuestLog {
     component: String,
     lines: u64,
+    shared: Arc<HostShared>,
+}
+
+impl std::fmt::Debug for GuestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestLog").field("component", &self.component).field("lines", &self.lines).finish()
+    }
 }
 
 const MAX_LOG_LINES_PER_INSTANCE: u64 = 10_000;
@@ -132,6 +138,18 @@ impl bindings::airssys::component::host::Host for HostState {
                 cut -= 1;
             }
             message.truncate(cut);
+        }
+        if log.shared.logs.is_listened_to() {
+            log.shared.logs.emit(crate::events::LogLine {
+                time_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+                component: log.component.clone(),
+                level: format!("{level:?}").to_lowercase(),
+                message: message.clone(),
+                fields: fields.clone(),
+            });
         }
         let component = log.component.as_str();
         let fields = FieldList(&fields);
@@ -175,7 +193,7 @@ pub(crate) struct Sandbox {
 }
 
 pub(crate) fn new_store(
-    shared: &HostShared,
+    shared: &Arc<HostShared>,
     component_name: &str,
     limits: &CallLimits,
     policy: &Arc<SandboxPolicy>,
@@ -213,7 +231,7 @@ pub(crate) fn new_store(
             memory_exceeded: None,
             memory_high_water: 0,
         },
-        log: GuestLog { component: component_name.to_string(), lines: 0 },
+        log: GuestLog { component: component_name.to_string(), lines: 0, shared: Arc::clone(shared) },
         policy: policy.clone(),
         stderr: tail,
     };

@@ -26,6 +26,7 @@ mod component;
 pub mod deploy;
 mod engine;
 mod error;
+pub mod events;
 mod fsutil;
 mod host;
 mod instance;

@@ -9,6 +9,7 @@ use super::{CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime
 use crate::{
     Capability, Error, Input, Output, Result, Value,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
+    events::RuntimeEvent,
     metrics::MetricsSnapshot,
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
@@ -209,5 +210,49 @@ impl Runtime for RemoteRuntime {
 
     fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {
         self.get(&format!("/v1/rollouts{}", query(&[("service", service.map(str::to_string))])))
+    }
+
+    fn subscribe(&self, metrics_every: Duration) -> Result<std::sync::mpsc::Receiver<RuntimeEvent>> {
+        let url = format!("{}/v1/events?metrics_ms={}", self.base, metrics_every.as_millis());
+        // No overall timeout: the stream lasts as long as the subscriber.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let response = agent
+            .get(&url)
+            .header("authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body = response.into_body().read_to_string().unwrap_or_default();
+            return Err(match serde_json::from_str::<ErrorBody>(&body) {
+                Ok(e) => Error::Remote { status, kind: e.kind, message: e.error },
+                Err(_) => Error::Remote { status, kind: "http".into(), message: body },
+            });
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::io::BufReader::new(response.into_body().into_reader());
+        std::thread::Builder::new()
+            .name("airssys-remote-events".into())
+            .spawn(move || {
+                use std::io::BufRead;
+                for line in reader.lines() {
+                    let Ok(line) = line else { return };
+                    let Some(data) = line.strip_prefix("data:") else { continue };
+                    match serde_json::from_str::<RuntimeEvent>(data.trim()) {
+                        Ok(event) => {
+                            if tx.send(event).is_err() {
+                                return; // the subscriber is gone
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "skipping an unreadable event"),
+                    }
+                }
+            })
+            .map_err(|e| Error::Config(format!("cannot start the event thread: {e}")))?;
+        Ok(rx)
     }
 }

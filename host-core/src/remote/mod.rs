@@ -23,6 +23,7 @@
 //! GET    /v1/metrics                       MetricsSnapshot
 //! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
 //! GET    /v1/rollouts?service=S            [RolloutRecord]
+//! GET    /v1/events?metrics_ms=N           server-sent events, each `data:` a RuntimeEvent (JSON)
 //! ```
 //!
 //! Every error is JSON: `{"error": "what happened and what to do", "kind": "..."}`.
@@ -30,7 +31,7 @@
 mod client;
 pub mod server;
 
-use std::time::Duration;
+use std::{sync::mpsc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,7 @@ pub use client::RemoteRuntime;
 use crate::{
     Capability, Host, Input, Output, Result,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
+    events::RuntimeEvent,
     metrics::MetricsSnapshot,
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
@@ -71,6 +73,9 @@ pub trait Runtime: Send + Sync {
     fn audit(&self, service: Option<&str>, since_ms: Option<u64>) -> Result<Vec<AuditRecord>>;
     /// Rollout history, oldest first.
     fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>>;
+    /// Live events (rollout progress, guest log lines, a metrics snapshot
+    /// every `metrics_every`) until the receiver is dropped.
+    fn subscribe(&self, metrics_every: Duration) -> Result<mpsc::Receiver<RuntimeEvent>>;
 }
 
 impl Runtime for Host {
@@ -125,6 +130,10 @@ impl Runtime for Host {
 
     fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {
         Host::rollouts(self, service)
+    }
+
+    fn subscribe(&self, metrics_every: Duration) -> Result<mpsc::Receiver<RuntimeEvent>> {
+        Host::subscribe(self, metrics_every)
     }
 }
 

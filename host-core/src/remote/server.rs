@@ -15,7 +15,10 @@ use std::{
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State, rejection::BytesRejection},
+    extract::{
+        DefaultBodyLimit, Path as UrlPath, Query, Request, State,
+        rejection::{BytesRejection, QueryRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -175,6 +178,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/metrics", get(metrics))
         .route("/v1/audit", get(audit))
         .route("/v1/rollouts", get(rollouts))
+        .route("/v1/events", get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async {
@@ -275,6 +279,10 @@ fn json_body<T: serde::de::DeserializeOwned>(
             format!("the request body is not the JSON this endpoint takes: {e}"),
         ))
     })
+}
+
+fn query_rejection(rejection: QueryRejection) -> Response {
+    failure(StatusCode::BAD_REQUEST, "bad-request", format!("bad query string: {}", rejection.body_text()))
 }
 
 fn body_rejection(rejection: BytesRejection) -> Response {
@@ -440,7 +448,11 @@ struct AuditQuery {
     since_ms: Option<u64>,
 }
 
-async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Response {
+async fn audit(State(state): State<AppState>, q: std::result::Result<Query<AuditQuery>, QueryRejection>) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return query_rejection(e),
+    };
     blocking(&state, move |host| Runtime::audit(host, q.service.as_deref(), q.since_ms)).await
 }
 
@@ -449,6 +461,51 @@ struct RolloutQuery {
     service: Option<String>,
 }
 
-async fn rollouts(State(state): State<AppState>, Query(q): Query<RolloutQuery>) -> Response {
+async fn rollouts(
+    State(state): State<AppState>,
+    q: std::result::Result<Query<RolloutQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return query_rejection(e),
+    };
     blocking(&state, move |host| host.rollouts(q.service.as_deref())).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    metrics_ms: Option<u64>,
+}
+
+/// Server-sent events: each `data:` line is one [`crate::events::RuntimeEvent`].
+async fn events(State(state): State<AppState>, q: std::result::Result<Query<EventsQuery>, QueryRejection>) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return query_rejection(e),
+    };
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let every = Duration::from_millis(q.metrics_ms.unwrap_or(1000).max(100));
+    let receiver = match state.host.subscribe(every) {
+        Ok(receiver) => receiver,
+        Err(e) => return error_response(&e),
+    };
+    // A thread bridges the host's channel to the async stream; both end
+    // when the client goes away.
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(64);
+    let bridge = std::thread::Builder::new().name("airssys-sse".into()).spawn(move || {
+        for event in receiver {
+            let Ok(json) = serde_json::to_string(&event) else { continue };
+            if tx.blocking_send(json).is_err() {
+                return;
+            }
+        }
+    });
+    if let Err(e) = bridge {
+        return failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot stream events: {e}"));
+    }
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let json = rx.recv().await?;
+        Some((Ok::<_, std::convert::Infallible>(Event::default().data(json)), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }

@@ -4,7 +4,8 @@
 
 use host_core::{
     Capability, Error, Host, Input, RemoteRuntime, Runtime,
-    deploy::{DeployRequest, PoolMode},
+    deploy::{DeployRequest, PoolMode, RolloutEvent},
+    events::RuntimeEvent,
     pipeline::{Pipeline, RunOptions},
     remote::server::{self, RunningServer, ServerConfig},
 };
@@ -26,6 +27,7 @@ fn serve(dir: &std::path::Path) -> RunningServer {
 
 /// Written once, run against every implementation.
 fn conformance(rt: &dyn Runtime) {
+    let live = rt.subscribe(std::time::Duration::from_millis(100)).unwrap();
     // Components.
     let record = rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
     assert_eq!(record.size_bytes as usize, upper().len());
@@ -73,6 +75,21 @@ fn conformance(rt: &dyn Runtime) {
     let invalid = Pipeline::new("bad").node("a", "ghost");
     let err = rt.run_pipeline(&invalid, Input::new(Vec::new()), &RunOptions::default()).unwrap_err();
     assert!(err.to_string().contains("ghost"), "{err}");
+
+    // Live events: rollout progress, guest log lines, metrics.
+    let mut seen = (false, false, false);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen != (true, true, true) && std::time::Instant::now() < until {
+        match live.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(RuntimeEvent::Rollout { event: RolloutEvent::Finished { service, .. } }) if service == "svc" => {
+                seen.0 = true
+            }
+            Ok(RuntimeEvent::Log { line }) if line.component == "text" => seen.1 = true,
+            Ok(RuntimeEvent::Metrics { snapshot }) if snapshot.service("svc").is_some() => seen.2 = true,
+            _ => {}
+        }
+    }
+    assert_eq!(seen, (true, true, true), "(rollout finished, guest log line, metrics snapshot)");
 
     // Metrics.
     let metrics = rt.metrics().unwrap();
@@ -134,6 +151,10 @@ fn the_http_edges_answer_with_json_errors() {
     let (status, body) = raw("POST", &format!("{url}/v1/deploy"), Some(TOKEN), b"{not json".to_vec());
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("not the JSON"), "{body}");
+
+    let (status, body) = raw("GET", &format!("{url}/v1/audit?since_ms=yesterday"), Some(TOKEN), Vec::new());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("bad query string"), "{body}");
 
     let (status, body) = raw("GET", &format!("{url}/v1/services/ghost"), Some(TOKEN), Vec::new());
     assert_eq!(status, 404, "{body}");
