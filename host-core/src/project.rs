@@ -30,7 +30,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Capability, Digest, Error, Host, Result,
+    Capability, Digest, Error, Result,
     deploy::{DeployRequest, PoolMode},
     pipeline::{Node, Pipeline, Wire},
     registry::ComponentRef,
@@ -206,7 +206,7 @@ impl Project {
 
     /// Stores every service's component and deploys the services whose
     /// version, config or grants changed (Immediate).
-    pub fn apply(&self, host: &Host) -> Result<()> {
+    pub fn apply(&self, runtime: &dyn crate::Runtime) -> Result<()> {
         for (name, entry) in &self.file.services {
             let grants = entry
                 .grants
@@ -216,9 +216,15 @@ impl Project {
                         .map_err(|e| Error::GrantInvalid { capability: g.clone(), reason: e.to_string() })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let reference = self.component_ref(host, name, &entry.component)?;
+            let reference = self.component_ref(runtime, name, &entry.component)?;
             let pool = if entry.pool == 0 { PoolMode::PerCall } else { PoolMode::Pooled { size: entry.pool } };
-            let unchanged = host.service_spec(name).is_ok_and(|spec| {
+            let current = match runtime.status(Some(name)) {
+                Ok(mut statuses) => statuses.pop().map(|s| s.spec),
+                Err(Error::UnknownService { .. }) => None,
+                Err(Error::Remote { status: 404, .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let unchanged = current.is_some_and(|spec| {
                 spec.component == reference && spec.config == entry.config && spec.grants == grants && spec.pool == pool
             });
             if unchanged {
@@ -227,13 +233,13 @@ impl Project {
             let mut request = DeployRequest::new(name, reference).pool(pool);
             request.config = Some(entry.config.clone());
             request.grants = Some(grants);
-            host.deploy(request)?;
+            runtime.deploy(request)?;
         }
         Ok(())
     }
 
     /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`.
-    fn component_ref(&self, host: &Host, service: &str, component: &str) -> Result<ComponentRef> {
+    fn component_ref(&self, runtime: &dyn crate::Runtime, service: &str, component: &str) -> Result<ComponentRef> {
         if !component.ends_with(".wasm") && component.contains('@') {
             return component.parse();
         }
@@ -241,7 +247,7 @@ impl Project {
         let bytes = std::fs::read(&path).map_err(|e| Error::io("read the component", &path, e))?;
         let digest = Digest::of(&bytes);
         let reference: ComponentRef = format!("{service}@0.0.0-local.d{}", digest.short()).parse()?;
-        host.add_component(&reference, &bytes)?;
+        runtime.add_component(&reference, &bytes)?;
         Ok(reference)
     }
 }

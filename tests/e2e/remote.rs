@@ -71,6 +71,14 @@ fn the_cli_deploys_and_invokes_through_a_server() {
     let metrics = remote(&["metrics", "--prometheus"], b"");
     assert!(text(&metrics.stdout).contains(r#"airssys_calls_total{service="svc",version="text@1.0.0"} 1"#));
 
+    // A project's tests, run on the server.
+    let project = repo_root().join("sample-projects/text-tools");
+    let tested = remote(&["test", project.to_str().unwrap()], b"");
+    assert!(tested.status.success(), "{}{}", text(&tested.stdout), text(&tested.stderr));
+    assert!(text(&tested.stdout).ends_with("3 passed, 0 failed\n"), "{}", text(&tested.stdout));
+    let ran = remote(&["run", project.to_str().unwrap(), "--input", "-"], b"a b");
+    assert!(text(&ran.stdout).contains("\"words\": 2"), "{}", text(&ran.stdout));
+
     // Verbs that need a data folder say so.
     let verify = remote(&["audit", "verify"], b"");
     assert!(!verify.status.success());

@@ -9,11 +9,15 @@ use host_core::{
     project::{Expect, Project},
 };
 
-/// A host on `--data-dir`, else on the project's own `.airssys/` folder.
-fn project_host(global: &crate::GlobalArgs, project: &Project) -> Result<Host> {
+/// The `--remote` runtime, else a host on `--data-dir`, else on the
+/// project's own `.airssys/` folder.
+fn project_target(global: &crate::GlobalArgs, project: &Project) -> Result<crate::services::Target> {
+    if global.remote.is_some() {
+        return crate::target(global);
+    }
     let mut config = crate::host_config(global);
     config.data_dir = Some(global.data_dir.clone().unwrap_or_else(|| project.dir.join(".airssys")));
-    Ok(Host::new(config)?)
+    Ok(crate::services::Target::Local(Host::new(config)?))
 }
 
 fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
@@ -32,12 +36,13 @@ fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a 
 
 pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, input: Vec<u8>, json: bool) -> Result<()> {
     let project = Project::open(path)?;
-    let host = project_host(global, &project)?;
-    project.apply(&host)?;
+    let target = project_target(global, &project)?;
+    let runtime = target.runtime();
+    project.apply(runtime)?;
     let name = pick_pipeline(&project, pipeline)?;
     let options = RunOptions { trace: json, ..RunOptions::default() };
-    let outcome = host.run_pipeline(&project.pipeline(name)?, Input::new(input), &options);
-    host.close();
+    let outcome = runtime.run_pipeline(&project.pipeline(name)?, Input::new(input), &options);
+    target.close();
     let outcome = outcome?;
     if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
@@ -64,14 +69,15 @@ struct CaseOutcome {
 
 pub fn test(global: &crate::GlobalArgs, path: &Path, junit: Option<&Path>) -> Result<()> {
     let project = Project::open(path)?;
-    let host = project_host(global, &project)?;
-    project.apply(&host)?;
+    let target = project_target(global, &project)?;
+    let runtime = target.runtime();
+    project.apply(runtime)?;
     let mut outcomes = Vec::new();
     for case in &project.file.tests {
         let started = Instant::now();
-        let result = project
-            .pipeline(&case.pipeline)
-            .and_then(|p| host.run_pipeline(&p, Input::new(case.input.clone().into_bytes()), &RunOptions::default()));
+        let result = project.pipeline(&case.pipeline).and_then(|p| {
+            runtime.run_pipeline(&p, Input::new(case.input.clone().into_bytes()), &RunOptions::default())
+        });
         let failure = match (&case.expect, result) {
             (Expect::Results(expected), Ok(run)) => {
                 let got: Vec<String> =
@@ -94,7 +100,7 @@ pub fn test(global: &crate::GlobalArgs, path: &Path, junit: Option<&Path>) -> Re
         }
         outcomes.push(CaseOutcome { name: case.name.clone(), failure, seconds: started.elapsed().as_secs_f64() });
     }
-    host.close();
+    target.close();
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     let passed = outcomes.len() - failed;
     if let Some(path) = junit {
