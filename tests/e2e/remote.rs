@@ -79,10 +79,19 @@ fn the_cli_deploys_and_invokes_through_a_server() {
     let ran = remote(&["run", project.to_str().unwrap(), "--input", "-"], b"a b");
     assert!(text(&ran.stdout).contains("\"words\": 2"), "{}", text(&ran.stdout));
 
-    // Verbs that need a data folder say so.
+    // The audit log and the trust policy are the server's.
     let verify = remote(&["audit", "verify"], b"");
-    assert!(!verify.status.success());
-    assert!(text(&verify.stderr).contains("drop --remote"), "{}", text(&verify.stderr));
+    assert!(text(&verify.stdout).starts_with("audit log intact"), "{}{}", text(&verify.stdout), text(&verify.stderr));
+    let required = remote(&["trust", "require", "on"], b"");
+    assert!(required.status.success(), "{}", text(&required.stderr));
+    let listed = remote(&["trust", "list"], b"");
+    assert!(text(&listed.stdout).contains("signatures required: yes"), "{}", text(&listed.stdout));
+    let unsigned = remote(&["deploy", "svc2", "text@1.0.0"], b"");
+    assert!(!unsigned.status.success(), "an unsigned deploy is refused by the server's policy");
+    // Verbs that watch local files say so.
+    let watch = remote(&["watch", project.to_str().unwrap()], b"");
+    assert!(!watch.status.success());
+    assert!(text(&watch.stderr).contains("drop --remote"), "{}", text(&watch.stderr));
 
     // A wrong token is refused.
     std::fs::write(dir.path().join("bad"), "not-the-token-not-the-token-0000").unwrap();

@@ -125,6 +125,16 @@ impl Host {
         data.registry.tag(reference, digest, bytes.len() as u64)
     }
 
+    /// Removes a version from the registry; refused while a service runs it.
+    pub fn remove_component(&self, reference: &ComponentRef) -> Result<()> {
+        let registry = self.registry()?;
+        let services = self.services()?;
+        let in_use = |digest: &crate::Digest| -> Vec<String> {
+            services.iter().filter(|s| self.service_spec(s).is_ok_and(|spec| spec.digest == *digest)).cloned().collect()
+        };
+        registry.remove(reference, &in_use)
+    }
+
     /// Names of the services stored in the data folder, sorted.
     pub fn services(&self) -> Result<Vec<String>> {
         fsutil::json_stems(&self.data()?.dir.join("services"), "list the services")

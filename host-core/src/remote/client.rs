@@ -5,7 +5,7 @@ use std::{path::Path, time::Duration};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
+use super::{AuditCheck, CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
 use crate::{
     Capability, Error, Input, Output, Result, Value,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
@@ -13,7 +13,10 @@ use crate::{
     metrics::MetricsSnapshot,
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
-    security::audit::AuditRecord,
+    security::{
+        audit::AuditRecord,
+        signing::{ComponentSignature, TrustPolicy},
+    },
 };
 
 /// Responses larger than this are refused (a runaway server cannot exhaust
@@ -112,6 +115,11 @@ impl RemoteRuntime {
         self.parse(&body)
     }
 
+    fn put_json<B: Serialize>(&self, path: &str, body: &B) -> Result<()> {
+        let json = serde_json::to_vec(body).map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        self.send("PUT", path, Some(("application/json", json)), &[]).map(|_| ())
+    }
+
     fn parse<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T> {
         serde_json::from_slice(body).map_err(|e| self.unreachable(format!("unexpected answer: {e}")))
     }
@@ -142,6 +150,27 @@ impl Runtime for RemoteRuntime {
 
     fn components(&self) -> Result<Vec<NameRecord>> {
         self.get("/v1/components")
+    }
+
+    fn remove_component(&self, reference: &ComponentRef) -> Result<()> {
+        let path = format!("/v1/components/{}/{}", segment(&reference.name), segment(&reference.version.to_string()));
+        self.send("DELETE", &path, None, &[]).map(|_| ())
+    }
+
+    fn add_signature(&self, signature: &ComponentSignature) -> Result<()> {
+        self.put_json("/v1/signatures", signature)
+    }
+
+    fn trust_policy(&self) -> Result<TrustPolicy> {
+        self.get("/v1/trust")
+    }
+
+    fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()> {
+        self.put_json("/v1/trust", policy)
+    }
+
+    fn verify_audit(&self) -> Result<AuditCheck> {
+        self.get("/v1/audit/verify")
     }
 
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {

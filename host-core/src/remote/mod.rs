@@ -20,6 +20,11 @@
 //! POST   /v1/services/{name}/revoke        {"capability": "..."} -> RolloutRecord
 //! POST   /v1/services/{name}/invoke        body: input bytes -> output bytes, header airssys-metadata: JSON
 //! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun
+//! DELETE /v1/components/{name}/{version}   204                                      (409 while in use)
+//! PUT    /v1/signatures                    ComponentSignature -> 204
+//! GET    /v1/trust                         TrustPolicy
+//! PUT    /v1/trust                         TrustPolicy -> 204
+//! GET    /v1/audit/verify                  AuditCheck
 //! GET    /v1/metrics                       MetricsSnapshot
 //! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
 //! GET    /v1/rollouts?service=S            [RolloutRecord]
@@ -44,8 +49,20 @@ use crate::{
     metrics::MetricsSnapshot,
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
-    security::audit::AuditRecord,
+    security::{
+        audit::{AuditBreak, AuditRecord},
+        signing::{ComponentSignature, TrustPolicy},
+    },
 };
+
+/// What checking the audit log found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    /// Records in an intact log.
+    pub records: usize,
+    /// The first break, if the chain is broken.
+    pub broken: Option<AuditBreak>,
+}
 
 /// What the studio and the CLI do with a runtime, embedded or remote.
 pub trait Runtime: Send + Sync {
@@ -53,6 +70,16 @@ pub trait Runtime: Send + Sync {
     fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord>;
     /// Every component name with its versions.
     fn components(&self) -> Result<Vec<NameRecord>>;
+    /// Removes a version no service runs.
+    fn remove_component(&self, reference: &ComponentRef) -> Result<()>;
+    /// Keeps a signature (from `airssys sign`) with the component it signs.
+    fn add_signature(&self, signature: &ComponentSignature) -> Result<()>;
+    /// The signature policy.
+    fn trust_policy(&self) -> Result<TrustPolicy>;
+    /// Replaces the signature policy (audited).
+    fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()>;
+    /// Checks the audit log's hash chain.
+    fn verify_audit(&self) -> Result<AuditCheck>;
     /// Deploys with a strategy, config and grants.
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord>;
     /// Deploys the version live before the current one.
@@ -85,6 +112,29 @@ impl Runtime for Host {
 
     fn components(&self) -> Result<Vec<NameRecord>> {
         self.registry()?.list()
+    }
+
+    fn remove_component(&self, reference: &ComponentRef) -> Result<()> {
+        Host::remove_component(self, reference)
+    }
+
+    fn add_signature(&self, signature: &ComponentSignature) -> Result<()> {
+        self.registry()?.store_signature(signature)
+    }
+
+    fn trust_policy(&self) -> Result<TrustPolicy> {
+        Host::trust_policy(self)
+    }
+
+    fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()> {
+        Host::set_trust_policy(self, policy)
+    }
+
+    fn verify_audit(&self) -> Result<AuditCheck> {
+        Ok(match self.audit_log()?.verify()? {
+            Ok(records) => AuditCheck { records, broken: None },
+            Err(broken) => AuditCheck { records: 0, broken: Some(broken) },
+        })
     }
 
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {

@@ -173,7 +173,10 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/metrics", get(prometheus))
         .route("/v1/components", get(components))
-        .route("/v1/components/{name}/{version}", put(add_component))
+        .route("/v1/components/{name}/{version}", put(add_component).delete(remove_component))
+        .route("/v1/signatures", put(add_signature))
+        .route("/v1/trust", get(trust_policy).put(set_trust_policy))
+        .route("/v1/audit/verify", get(verify_audit))
         .route("/v1/services", get(services))
         .route("/v1/services/{name}", get(service))
         .route("/v1/deploy", post(deploy))
@@ -512,4 +515,45 @@ async fn events(State(state): State<AppState>, q: std::result::Result<Query<Even
         Some((Ok::<_, std::convert::Infallible>(Event::default().data(json)), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+async fn remove_component(
+    State(state): State<AppState>,
+    UrlPath((name, version)): UrlPath<(String, String)>,
+) -> Response {
+    let reference: ComponentRef = match format!("{name}@{version}").parse() {
+        Ok(reference) => reference,
+        Err(e) => return error_response(&e),
+    };
+    done(tokio::task::block_in_place(|| state.host.remove_component(&reference)))
+}
+
+async fn add_signature(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    match json_body::<crate::security::signing::ComponentSignature>(body) {
+        Ok(signature) => done(tokio::task::block_in_place(|| Runtime::add_signature(&state.host, &signature))),
+        Err(response) => *response,
+    }
+}
+
+async fn trust_policy(State(state): State<AppState>) -> Response {
+    blocking(&state, |host| host.trust_policy()).await
+}
+
+async fn set_trust_policy(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    match json_body::<crate::security::signing::TrustPolicy>(body) {
+        Ok(policy) => done(tokio::task::block_in_place(|| state.host.set_trust_policy(&policy))),
+        Err(response) => *response,
+    }
+}
+
+async fn verify_audit(State(state): State<AppState>) -> Response {
+    blocking(&state, Runtime::verify_audit).await
+}
+
+/// 204, or the error.
+fn done(result: Result<()>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error_response(&e),
+    }
 }

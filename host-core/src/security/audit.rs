@@ -55,7 +55,7 @@ fn record_hash(prev: &str, body: &AuditBody) -> String {
 }
 
 /// What `verify` found wrong, at which line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("audit log broken at line {line}: {reason}")]
 pub struct AuditBreak {
     /// 1-based line number of the first bad record.

@@ -91,6 +91,23 @@ fn conformance(rt: &dyn Runtime) {
     }
     assert_eq!(seen, (true, true, true), "(rollout finished, guest log line, metrics snapshot)");
 
+    // Registry removal, the signature policy, the audit chain.
+    assert!(rt.remove_component(&r("text@1.0.0")).is_err(), "svc runs it");
+    // Blobs are shared by digest: `spare` must not be bytes a service runs.
+    rt.add_component(&r("spare@1.0.0"), &std::fs::read(sample_path("text-tools", "json-pretty")).unwrap()).unwrap();
+    rt.remove_component(&r("spare@1.0.0")).unwrap();
+    assert!(!rt.components().unwrap().iter().any(|n| n.name == "spare" && !n.versions.is_empty()));
+    let mut policy = rt.trust_policy().unwrap();
+    assert!(!policy.require_signatures);
+    policy.require_signatures = true;
+    rt.set_trust_policy(&policy).unwrap();
+    let unsigned = rt.deploy(DeployRequest::new("other", r("count@1.0.0"))).unwrap_err();
+    assert!(unsigned.to_string().contains("sign"), "{unsigned}");
+    policy.require_signatures = false;
+    rt.set_trust_policy(&policy).unwrap();
+    let check = rt.verify_audit().unwrap();
+    assert!(check.broken.is_none() && check.records > 5, "{check:?}");
+
     // Metrics.
     let metrics = rt.metrics().unwrap();
     let svc = metrics.service("svc").unwrap();

@@ -334,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("valid signature by {key}");
             Ok(())
         }
-        Command::Trust(command) => services::trust(target(&cli.global)?.host("trust")?, command),
+        Command::Trust(command) => services::trust(&target(&cli.global)?, command),
         Command::Run { project: path, pipeline, input, json } => {
             project::run(&cli.global, &path, pipeline.as_deref(), read_input(input.as_deref())?, json)
         }

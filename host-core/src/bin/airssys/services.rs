@@ -175,13 +175,12 @@ pub fn registry(target: &Target, command: RegistryCommand) -> Result<()> {
         RegistryCommand::Add { reference, file, sig } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             if let Some(sig) = sig {
-                let registry = target.host("registry add --sig")?.registry()?;
                 let signature = read_signature(&sig)?;
                 let digest = host_core::Digest::of(&bytes);
                 if signature.digest != digest {
                     bail!("{} signs {}, not {} ({digest})", sig.display(), signature.digest, file.display());
                 }
-                registry.store_signature(&signature)?;
+                runtime.add_signature(&signature)?;
             }
             let record = runtime.add_component(&reference, &bytes)?;
             println!("{reference} -> {} ({} bytes)", record.digest, record.size_bytes);
@@ -230,17 +229,7 @@ pub fn registry(target: &Target, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::Remove { reference } => {
-            let host = target.host("registry remove")?;
-            let registry = host.registry()?;
-            let services = host.services()?;
-            let in_use = |digest: &host_core::Digest| -> Vec<String> {
-                services
-                    .iter()
-                    .filter(|s| host.service_spec(s).is_ok_and(|spec| spec.digest == *digest))
-                    .cloned()
-                    .collect()
-            };
-            registry.remove(&reference, &in_use)?;
+            runtime.remove_component(&reference)?;
             println!("removed {reference}");
         }
     }
@@ -537,12 +526,13 @@ pub fn audit(
     json: bool,
 ) -> Result<()> {
     if let Some(AuditCommand::Verify) = command {
-        return match target.host("audit verify")?.audit_log()?.verify()? {
-            Ok(n) => {
-                println!("audit log intact: {n} records");
+        let check = target.runtime().verify_audit()?;
+        return match check.broken {
+            None => {
+                println!("audit log intact: {} records", check.records);
                 Ok(())
             }
-            Err(broken) => bail!("{broken}"),
+            Some(broken) => bail!("{broken}"),
         };
     }
     let records = target.runtime().audit(service, since.map(|t| t * 1000))?;
@@ -586,7 +576,8 @@ pub enum TrustCommand {
     List,
 }
 
-pub fn trust(host: &Host, command: TrustCommand) -> Result<()> {
+pub fn trust(target: &Target, command: TrustCommand) -> Result<()> {
+    let host = target.runtime();
     let mut policy = host.trust_policy()?;
     match command {
         TrustCommand::Add { key } => {
