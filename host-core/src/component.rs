@@ -24,7 +24,7 @@ const STATE_INTERFACE: &str = "airssys:component/state";
 const WASI_RUN: &str = "wasi:cli/run";
 
 /// What can be known about a component without running it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ComponentInfo {
     /// sha256 of the bytes.
     pub digest: Digest,

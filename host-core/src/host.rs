@@ -119,7 +119,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 
 /// What `Host::describe` finds by running a component's introspection
 /// exports (no `init`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Description {
     /// Static facts.
     #[serde(flatten)]

@@ -125,6 +125,13 @@ impl Host {
         data.registry.tag(reference, digest, bytes.len() as u64)
     }
 
+    /// Metadata, required capabilities, imports and exports of a stored
+    /// version (its introspection exports run in a throw-away instance).
+    pub fn describe_version(&self, reference: &ComponentRef) -> Result<crate::Description> {
+        let (_, component) = self.load_version(reference)?;
+        self.describe(&component)
+    }
+
     /// Removes a version from the registry; refused while a service runs it.
     pub fn remove_component(&self, reference: &ComponentRef) -> Result<()> {
         let registry = self.registry()?;

@@ -7,7 +7,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{AuditCheck, CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
 use crate::{
-    Capability, Error, Input, Output, Result, Value,
+    Capability, Description, Error, Input, Output, Result, Value,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
     events::RuntimeEvent,
     metrics::MetricsSnapshot,
@@ -150,6 +150,10 @@ impl Runtime for RemoteRuntime {
 
     fn components(&self) -> Result<Vec<NameRecord>> {
         self.get("/v1/components")
+    }
+
+    fn describe(&self, reference: &ComponentRef) -> Result<Description> {
+        self.get(&format!("/v1/components/{}/{}", segment(&reference.name), segment(&reference.version.to_string())))
     }
 
     fn remove_component(&self, reference: &ComponentRef) -> Result<()> {

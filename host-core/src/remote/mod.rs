@@ -20,6 +20,7 @@
 //! POST   /v1/services/{name}/revoke        {"capability": "..."} -> RolloutRecord
 //! POST   /v1/services/{name}/invoke        body: input bytes -> output bytes, header airssys-metadata: JSON
 //! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun
+//! GET    /v1/components/{name}/{version}   Description (metadata, required capabilities, imports, exports)
 //! DELETE /v1/components/{name}/{version}   204                                      (409 while in use)
 //! PUT    /v1/signatures                    ComponentSignature -> 204
 //! GET    /v1/trust                         TrustPolicy
@@ -43,7 +44,7 @@ use serde::{Deserialize, Serialize};
 pub use client::RemoteRuntime;
 
 use crate::{
-    Capability, Host, Input, Output, Result,
+    Capability, Description, Host, Input, Output, Result,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
     events::RuntimeEvent,
     metrics::MetricsSnapshot,
@@ -70,6 +71,8 @@ pub trait Runtime: Send + Sync {
     fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord>;
     /// Every component name with its versions.
     fn components(&self) -> Result<Vec<NameRecord>>;
+    /// A stored version's metadata, required capabilities, imports and exports.
+    fn describe(&self, reference: &ComponentRef) -> Result<Description>;
     /// Removes a version no service runs.
     fn remove_component(&self, reference: &ComponentRef) -> Result<()>;
     /// Keeps a signature (from `airssys sign`) with the component it signs.
@@ -112,6 +115,10 @@ impl Runtime for Host {
 
     fn components(&self) -> Result<Vec<NameRecord>> {
         self.registry()?.list()
+    }
+
+    fn describe(&self, reference: &ComponentRef) -> Result<Description> {
+        self.describe_version(reference)
     }
 
     fn remove_component(&self, reference: &ComponentRef) -> Result<()> {

@@ -173,7 +173,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/metrics", get(prometheus))
         .route("/v1/components", get(components))
-        .route("/v1/components/{name}/{version}", put(add_component).delete(remove_component))
+        .route("/v1/components/{name}/{version}", put(add_component).get(describe).delete(remove_component))
         .route("/v1/signatures", put(add_signature))
         .route("/v1/trust", get(trust_policy).put(set_trust_policy))
         .route("/v1/audit/verify", get(verify_audit))
@@ -556,4 +556,12 @@ fn done(result: Result<()>) -> Response {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),
     }
+}
+
+async fn describe(State(state): State<AppState>, UrlPath((name, version)): UrlPath<(String, String)>) -> Response {
+    let reference: ComponentRef = match format!("{name}@{version}").parse() {
+        Ok(reference) => reference,
+        Err(e) => return error_response(&e),
+    };
+    blocking(&state, move |host| host.describe_version(&reference)).await
 }

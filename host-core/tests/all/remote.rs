@@ -34,6 +34,10 @@ fn conformance(rt: &dyn Runtime) {
     rt.add_component(&r("count@1.0.0"), &std::fs::read(sample_path("text-tools", "word-count")).unwrap()).unwrap();
     let names: Vec<String> = rt.components().unwrap().into_iter().map(|n| n.name).collect();
     assert_eq!(names, ["count", "text"]);
+    let described = rt.describe(&r("text@1.0.0")).unwrap();
+    assert_eq!(described.metadata.name, "upper");
+    assert!(described.metadata.accepts.iter().any(|t| t.starts_with("text/")), "{:?}", described.metadata);
+    assert!(rt.describe(&r("text@9.9.9")).is_err());
     let broken = rt.add_component(&r("broken@1.0.0"), b"\0asm garbage").unwrap_err();
     assert!(broken.to_string().contains("broken") || broken.to_string().contains("component"), "{broken}");
 
