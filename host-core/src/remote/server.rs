@@ -225,16 +225,10 @@ fn error_response(e: &Error) -> Response {
             (StatusCode::CONFLICT, "conflict")
         }
         Error::RolloutFailed(_) => (StatusCode::CONFLICT, "rollout-failed"),
-        Error::Trap { .. }
-        | Error::Timeout { .. }
-        | Error::OutOfMemory { .. }
-        | Error::OutOfFuel { .. }
-        | Error::OutputTooLarge { .. }
-        | Error::Guest { .. }
-        | Error::CommandFailed { .. }
-        | Error::Poisoned
-        | Error::PipelineNode { .. }
-        | Error::PipelineTimeout { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "component-failed"),
+        e if e.is_guest_fault() => (StatusCode::UNPROCESSABLE_ENTITY, "component-failed"),
+        Error::Poisoned | Error::PipelineNode { .. } | Error::PipelineTimeout { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "component-failed")
+        }
         Error::PoolBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
