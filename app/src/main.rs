@@ -1,11 +1,7 @@
 //! airssys-studio: the desktop studio over host-core.
 //!
-//! `airssys-studio [PROJECT_DIR]` opens a window listing the project's
-//! components with their metadata. The studio holds no runtime logic: it
-//! shows what host-core reports and asks host-core to act.
-
-mod listing;
-mod studio;
+//! `airssys-studio [PROJECT_DIR]` opens a project's pipelines in a node
+//! editor with a palette of its services and a run console.
 
 use anyhow::Result;
 
@@ -26,14 +22,17 @@ fn main() -> Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("airssys studio")
-            .with_inner_size([1200.0, 760.0])
+            .with_inner_size([1380.0, 880.0])
             .with_min_inner_size([640.0, 400.0]),
         ..Default::default()
     };
     eframe::run_native(
         "airssys-studio",
         options,
-        Box::new(move |cc| Ok(Box::new(studio::Studio::new(&cc.egui_ctx, project)))),
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            Ok(Box::new(app::Studio::new(move || ctx.request_repaint(), project)))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("the studio window could not start: {e}"))
 }

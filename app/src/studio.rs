@@ -1,174 +1,498 @@
-//! The studio window: a project picker and the list of the project's
-//! components. Loading runs on a worker thread; `logic()` takes its results,
-//! `ui()` only draws.
+//! The studio window: a palette of the project's services, the pipeline
+//! node editor, and a run console. Every action goes to the runtime thread
+//! (`worker`) as a call of host-core's `Runtime` trait; `poll()` takes the
+//! answers, `show()` only draws and edits the graph.
 
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
-    sync::mpsc::{Receiver, channel},
+    time::{Duration, Instant},
 };
 
-use egui::{Color32, RichText};
-use host_core::{ComponentKind, Host, HostConfig};
+use egui::{Color32, Key, Modifiers, RichText};
+use egui_snarl::{Snarl, ui::SnarlWidget};
+use host_core::{
+    metrics::MetricsSnapshot,
+    pipeline::{Pipeline, PipelineRun},
+    project::Project,
+};
 
-use crate::listing::{ComponentRow, describe_project};
+use crate::{
+    canvas::Viewer,
+    graph::{self, GraphNode, History},
+    worker::{Reply, Request, ServiceInfo, Worker},
+};
 
-enum Loaded {
-    Rows { project: PathBuf, host: Host, rows: Vec<ComponentRow> },
-    Failed { project: PathBuf, message: String },
+/// How the run console shows bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyView {
+    Text,
+    Hex,
+    Json,
 }
 
 /// Application state.
+#[allow(missing_debug_implementations)] // holds a Snarl, which has no Debug
 pub struct Studio {
-    host: Option<Host>,
-    project: Option<PathBuf>,
-    rows: Vec<ComponentRow>,
-    error: Option<String>,
-    pending: Option<Receiver<Loaded>>,
+    worker: Worker,
+    opening: Option<PathBuf>,
+    project: Option<Box<Project>>,
+    services: BTreeMap<String, ServiceInfo>,
+    pipeline: String,
+    snarl: Snarl<GraphNode>,
+    history: History,
+    /// The graph differs from the saved file.
+    dirty: bool,
+    metrics: MetricsSnapshot,
+    previous: Option<(Instant, MetricsSnapshot)>,
+    rates: BTreeMap<String, f64>,
+    metrics_asked: Option<Instant>,
+    input: String,
+    running: bool,
+    run: Option<Result<PipelineRun, String>>,
+    body_view: BodyView,
+    /// The last problem or notice, shown in the status bar.
+    notice: Option<(String, bool)>,
 }
 
+const BAD: Color32 = Color32::from_rgb(220, 80, 60);
+
 impl Studio {
-    pub fn new(ctx: &egui::Context, project: Option<PathBuf>) -> Self {
-        let mut studio = Studio { host: None, project: None, rows: Vec::new(), error: None, pending: None };
+    /// A studio; `wake` asks the window to repaint (an answer arrived).
+    pub fn new(wake: impl Fn() + Send + 'static, project: Option<PathBuf>) -> Self {
+        Self::with_cache_dir(wake, project, None)
+    }
+
+    /// A studio compiling into `cache_dir` (tests keep it in a temporary folder).
+    pub fn with_cache_dir(
+        wake: impl Fn() + Send + 'static,
+        project: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
+    ) -> Self {
+        let mut studio = Studio {
+            worker: Worker::start(wake, cache_dir),
+            opening: None,
+            project: None,
+            services: BTreeMap::new(),
+            pipeline: String::new(),
+            snarl: Snarl::new(),
+            history: History::default(),
+            dirty: false,
+            metrics: MetricsSnapshot::default(),
+            previous: None,
+            rates: BTreeMap::new(),
+            metrics_asked: None,
+            input: String::new(),
+            running: false,
+            run: None,
+            body_view: BodyView::Text,
+            notice: None,
+        };
         if let Some(dir) = project {
-            studio.open(ctx, dir);
+            studio.open(dir);
         }
         studio
     }
 
-    /// Loads a project folder on a worker thread.
-    fn open(&mut self, ctx: &egui::Context, dir: PathBuf) {
-        let (tx, rx) = channel();
-        let host = self.host.clone();
-        let ctx = ctx.clone();
-        self.project = Some(dir.clone());
-        self.error = None;
-        self.pending = Some(rx);
-        std::thread::spawn(move || {
-            let loaded = match host.map(Ok).unwrap_or_else(|| Host::new(HostConfig::default())) {
-                Ok(host) => match describe_project(&host, &dir) {
-                    Ok(rows) => Loaded::Rows { project: dir, host, rows },
-                    Err(e) => Loaded::Failed { project: dir, message: e.to_string() },
-                },
-                Err(e) => Loaded::Failed { project: dir, message: format!("the runtime did not start: {e}") },
+    /// Opens a project folder (on the runtime thread).
+    pub fn open(&mut self, dir: PathBuf) {
+        self.opening = Some(dir.clone());
+        self.notice = None;
+        self.worker.send(Request::Open(dir));
+    }
+
+    /// Whether the runtime thread is still working on something.
+    pub fn busy(&self) -> bool {
+        self.worker.pending > 0
+    }
+
+    /// The last run's outcome.
+    pub fn last_run(&self) -> Option<&Result<PipelineRun, String>> {
+        self.run.as_ref()
+    }
+
+    /// The run console's input.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The pipeline on the canvas.
+    pub fn current_pipeline(&self) -> Pipeline {
+        graph::from_snarl(&self.pipeline, &self.snarl)
+    }
+
+    /// Takes the runtime thread's answers; asks for metrics every second.
+    pub fn poll(&mut self) {
+        while let Some(reply) = self.worker.poll() {
+            match reply {
+                Reply::Opened { project, services } => {
+                    self.opening = None;
+                    self.services = services;
+                    let name = project
+                        .file
+                        .default_pipeline
+                        .clone()
+                        .or_else(|| project.file.pipelines.keys().next().cloned())
+                        .unwrap_or_else(|| "main".to_string());
+                    self.project = Some(project);
+                    self.load_pipeline(&name);
+                }
+                Reply::OpenFailed { dir, message } => {
+                    self.opening = None;
+                    self.notice = Some((format!("cannot open {}: {message}", dir.display()), true));
+                }
+                Reply::Ran(outcome) => {
+                    self.running = false;
+                    self.run = Some(outcome);
+                }
+                Reply::Metrics(snapshot) => self.take_metrics(snapshot),
+            }
+        }
+        let due = self.metrics_asked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if self.project.is_some() && due {
+            self.metrics_asked = Some(Instant::now());
+            self.worker.send(Request::Metrics);
+        }
+    }
+
+    fn take_metrics(&mut self, snapshot: MetricsSnapshot) {
+        let now = Instant::now();
+        if let Some((at, before)) = &self.previous {
+            let seconds = now.duration_since(*at).as_secs_f64().max(0.001);
+            let calls = |m: &MetricsSnapshot, s: &str| {
+                m.service(s).map_or(0, |s| s.versions.iter().map(|v| v.calls).sum::<u64>())
             };
-            let _ = tx.send(loaded);
-            ctx.request_repaint();
-        });
+            self.rates = snapshot
+                .services
+                .iter()
+                .map(|s| {
+                    let delta = calls(&snapshot, &s.service).saturating_sub(calls(before, &s.service));
+                    (s.service.clone(), delta as f64 / seconds)
+                })
+                .collect();
+        }
+        self.previous = Some((now, snapshot.clone()));
+        self.metrics = snapshot;
     }
 
-    fn pick_folder(&mut self, ctx: &egui::Context) {
+    fn load_pipeline(&mut self, name: &str) {
+        let Some(project) = &self.project else { return };
+        let pipeline = project.pipeline(name).unwrap_or_else(|_| Pipeline::new(name));
+        let services = &self.services;
+        self.snarl = graph::to_snarl(&pipeline, |s| services.get(s).map(ServiceInfo::contract));
+        self.pipeline = name.to_string();
+        self.history = History::default();
+        self.dirty = false;
+        self.run = None;
+    }
+
+    fn set_graph(&mut self, pipeline: &Pipeline) {
+        let services = &self.services;
+        self.snarl = graph::to_snarl(pipeline, |s| services.get(s).map(ServiceInfo::contract));
+        self.dirty = true;
+    }
+
+    /// Adds a node calling `service` to the canvas.
+    pub fn add_node(&mut self, service: &str) {
+        let before = self.current_pipeline();
+        let id = graph::fresh_id(&self.snarl, service);
+        let contract = self.services.get(service).map(ServiceInfo::contract);
+        let at = egui::pos2(60.0 + 30.0 * self.snarl.nodes().count() as f32, 60.0);
+        let node =
+            GraphNode { id, service: service.to_string(), on_error: Default::default(), ports: Vec::new(), contract };
+        self.snarl.insert_node(at, node);
+        self.history.push(before);
+        self.dirty = true;
+    }
+
+    pub fn undo(&mut self) {
+        if let Some(previous) = self.history.undo(self.current_pipeline()) {
+            self.set_graph(&previous);
+        }
+    }
+
+    pub fn redo(&mut self) {
+        if let Some(next) = self.history.redo(self.current_pipeline()) {
+            self.set_graph(&next);
+        }
+    }
+
+    /// Runs the pipeline on the canvas with the console's input.
+    pub fn run_pipeline(&mut self) {
+        self.running = true;
+        self.run = None;
+        self.worker.send(Request::Run { pipeline: self.current_pipeline(), input: self.input.clone().into_bytes() });
+    }
+
+    /// Writes the canvas back into `project.ron`.
+    pub fn save(&mut self) {
+        let pipeline = self.current_pipeline();
+        let Some(project) = &mut self.project else { return };
+        project.set_pipeline(&pipeline);
+        match project.save() {
+            Ok(()) => {
+                self.dirty = false;
+                self.notice = Some((format!("saved {}", project.dir.join("project.ron").display()), false));
+            }
+            Err(e) => self.notice = Some((e.to_string(), true)),
+        }
+    }
+
+    fn pick_folder(&mut self) {
         if let Some(dir) = rfd::FileDialog::new().set_title("Open a project folder").pick_folder() {
-            self.open(ctx, dir);
+            self.open(dir);
         }
     }
 
-    fn component_card(ui: &mut egui::Ui, row: &ComponentRow) {
-        let file = row.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            match &row.outcome {
-                Ok(d) => {
-                    let m = &d.metadata;
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(format!("{}@{}", m.name, m.version)).strong().size(16.0));
-                        let kind = match &d.info.kind {
-                            ComponentKind::Contract { state: true, .. } => "contract · stateful",
-                            ComponentKind::Contract { .. } => "contract",
-                            ComponentKind::WasiCommand => "WASI command",
-                        };
-                        ui.label(RichText::new(kind).weak());
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.label(RichText::new(&file).monospace().weak());
-                        });
-                    });
-                    ui.label(&m.description);
-                    egui::Grid::new(("meta", &row.file)).num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
-                        ui.label(RichText::new("accepts").weak());
-                        ui.label(m.accepts.join(", "));
-                        ui.end_row();
-                        ui.label(RichText::new("produces").weak());
-                        ui.label(m.produces.join(", "));
-                        ui.end_row();
-                        ui.label(RichText::new("capabilities").weak());
-                        let caps: Vec<String> = d.required_capabilities.iter().map(ToString::to_string).collect();
-                        ui.label(if caps.is_empty() { "none".to_string() } else { caps.join(", ") });
-                        ui.end_row();
-                        ui.label(RichText::new("digest").weak());
-                        ui.label(RichText::new(d.info.digest.to_string()).monospace().small());
-                        ui.end_row();
-                        ui.label(RichText::new("size").weak());
-                        ui.label(format!("{:.1} KiB", d.info.size_bytes as f64 / 1024.0));
-                        ui.end_row();
-                    });
-                }
-                Err(message) => {
-                    ui.label(RichText::new(&file).strong());
-                    ui.colored_label(Color32::from_rgb(220, 80, 60), message);
-                }
+    fn shortcuts(&mut self, ui: &egui::Ui) {
+        let (redo, undo, save) = ui.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
+                i.consume_key(Modifiers::COMMAND, Key::Z),
+                i.consume_key(Modifiers::COMMAND, Key::S),
+            )
+        });
+        if redo {
+            self.redo();
+        } else if undo {
+            self.undo();
+        }
+        if save {
+            self.save();
+        }
+    }
+
+    /// Draws the whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        if self.project.is_some() {
+            // Live figures: come back for the next metrics snapshot.
+            ui.ctx().request_repaint_after(Duration::from_secs(1));
+        }
+        self.shortcuts(ui);
+        self.toolbar(ui);
+        self.status_bar(ui);
+        if self.project.is_some() {
+            self.palette(ui);
+            self.console(ui);
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(dir) = &self.opening {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!("Opening {} and deploying its services…", dir.display()));
+                });
+                return;
             }
+            if self.project.is_none() {
+                ui.centered_and_justified(|ui| {
+                    ui.label("Open a project folder to edit its pipelines (Open project…).");
+                });
+                return;
+            }
+            self.canvas(ui);
         });
     }
-}
 
-impl eframe::App for Studio {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let Some(rx) = &self.pending else { return };
-        let Ok(loaded) = rx.try_recv() else { return };
-        self.pending = None;
-        match loaded {
-            Loaded::Rows { project, host, rows } => {
-                self.project = Some(project);
-                self.host = Some(host);
-                self.rows = rows;
-            }
-            Loaded::Failed { project, message } => {
-                self.project = Some(project);
-                self.rows.clear();
-                self.error = Some(message);
-            }
-        }
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
         egui::Panel::top("toolbar").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("airssys studio");
                 ui.separator();
                 if ui.button("Open project…").clicked() {
-                    self.pick_folder(&ctx);
+                    self.pick_folder();
                 }
-                if let Some(dir) = &self.project {
-                    ui.label(RichText::new(dir.display().to_string()).monospace());
+                let has_project = self.project.is_some();
+                if ui
+                    .add_enabled(has_project && self.dirty, egui::Button::new("Save"))
+                    .on_hover_text("Ctrl+S")
+                    .clicked()
+                {
+                    self.save();
+                }
+                if ui.add_enabled(self.history.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked()
+                {
+                    self.undo();
+                }
+                if ui
+                    .add_enabled(self.history.can_redo(), egui::Button::new("Redo"))
+                    .on_hover_text("Ctrl+Shift+Z")
+                    .clicked()
+                {
+                    self.redo();
+                }
+                let shown = self
+                    .project
+                    .as_ref()
+                    .map(|p| (p.file.pipelines.keys().cloned().collect::<Vec<_>>(), p.dir.clone()));
+                if let Some((names, dir)) = shown {
+                    ui.separator();
+                    let mut chosen = self.pipeline.clone();
+                    egui::ComboBox::from_id_salt("pipeline").selected_text(&chosen).show_ui(ui, |ui| {
+                        for name in names {
+                            ui.selectable_value(&mut chosen, name.clone(), name);
+                        }
+                    });
+                    ui.label(RichText::new(dir.display().to_string()).monospace().weak());
+                    if self.dirty {
+                        ui.label(RichText::new("unsaved changes").color(Color32::from_rgb(230, 170, 40)));
+                    }
+                    if chosen != self.pipeline {
+                        self.load_pipeline(&chosen);
+                    }
                 }
             });
         });
-        egui::CentralPanel::default().show(ui, |ui| {
-            if self.pending.is_some() {
-                ui.horizontal(|ui| {
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if self.busy() && self.opening.is_none() && self.running {
                     ui.spinner();
-                    ui.label("Loading components…");
-                });
-            }
-            if let Some(error) = &self.error {
-                ui.colored_label(Color32::from_rgb(220, 80, 60), error);
-            }
-            if self.project.is_none() {
-                ui.centered_and_justified(|ui| {
-                    ui.label("Open a project folder to see its components (File: Open project…).");
-                });
-                return;
-            }
-            if self.pending.is_none() && self.rows.is_empty() && self.error.is_none() {
-                ui.label("This folder has no .wasm components (looked in components/ and the folder itself).");
-            }
-            ui.label(RichText::new(format!("{} components", self.rows.len())).weak());
+                }
+                match &self.notice {
+                    Some((text, true)) => ui.colored_label(BAD, text),
+                    Some((text, false)) => ui.label(text),
+                    None => ui.label(RichText::new("ready").weak()),
+                };
+            });
+        });
+    }
+
+    fn palette(&mut self, ui: &mut egui::Ui) {
+        let mut add = None;
+        egui::Panel::left("palette").resizable(true).default_size(240.0).show(ui, |ui| {
+            ui.heading("Services");
+            ui.label(RichText::new("Add one to the canvas as a node.").weak());
             egui::ScrollArea::vertical().show(ui, |ui| {
-                for row in &self.rows {
-                    Self::component_card(ui, row);
-                    ui.add_space(6.0);
+                for (name, info) in &self.services {
+                    egui::Frame::group(ui.style()).show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.label(RichText::new(name).strong());
+                        ui.label(RichText::new(crate::canvas::short_version(&info.version)).monospace().small())
+                            .on_hover_text(&info.version);
+                        let m = &info.description.metadata;
+                        ui.label(RichText::new(&m.description).small());
+                        ui.label(
+                            RichText::new(format!("{} -> {}", m.accepts.join(", "), m.produces.join(", ")))
+                                .small()
+                                .weak(),
+                        );
+                        if ui.button(format!("Add {name}")).clicked() {
+                            add = Some(name.clone());
+                        }
+                    });
                 }
             });
         });
+        if let Some(service) = add {
+            self.add_node(&service);
+        }
+    }
+
+    fn canvas(&mut self, ui: &mut egui::Ui) {
+        let before = self.current_pipeline();
+        let mut viewer = Viewer {
+            services: &self.services,
+            metrics: &self.metrics,
+            pipeline: &self.pipeline,
+            rates: &self.rates,
+            refused: None,
+        };
+        SnarlWidget::new().id(egui::Id::new("pipeline-canvas")).show(&mut self.snarl, &mut viewer, ui);
+        if let Some(reason) = viewer.refused.take() {
+            self.notice = Some((format!("wire refused: {reason}"), true));
+        }
+        let after = self.current_pipeline();
+        if !graph::same_structure(&before, &after) {
+            self.history.push(before);
+            self.dirty = true;
+        } else if before != after {
+            self.dirty = true; // moved nodes
+        }
+    }
+
+    fn console(&mut self, ui: &mut egui::Ui) {
+        let mut run = false;
+        egui::Panel::bottom("console").resizable(true).default_size(220.0).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("Run console");
+                ui.label(RichText::new(format!("pipeline `{}`", self.pipeline)).weak());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.selectable_value(&mut self.body_view, BodyView::Json, "JSON");
+                    ui.selectable_value(&mut self.body_view, BodyView::Hex, "Hex");
+                    ui.selectable_value(&mut self.body_view, BodyView::Text, "Text");
+                });
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("Input");
+                ui.add(
+                    egui::TextEdit::multiline(&mut self.input)
+                        .desired_rows(2)
+                        .hint_text("the message the pipeline's first nodes receive")
+                        .desired_width(ui.available_width() - 80.0),
+                )
+                .labelled_by(label.id);
+                if ui.add_enabled(!self.running, egui::Button::new("Run")).clicked() {
+                    run = true;
+                }
+                if self.running {
+                    ui.spinner();
+                }
+            });
+            egui::ScrollArea::vertical().show(ui, |ui| match &self.run {
+                None => {}
+                Some(Err(message)) => {
+                    ui.colored_label(BAD, message);
+                }
+                Some(Ok(outcome)) => {
+                    ui.label(RichText::new("Results").strong());
+                    for output in &outcome.results {
+                        ui.label(format!("{}: {}", output.node, render(&output.data, self.body_view)));
+                    }
+                    if outcome.results.is_empty() {
+                        ui.label(RichText::new("no results (every message was dropped)").weak());
+                    }
+                    ui.collapsing("Each node's output", |ui| {
+                        for output in &outcome.trace {
+                            ui.label(format!(
+                                "{}.{}: {}",
+                                output.node,
+                                output.port,
+                                render(&output.data, self.body_view)
+                            ));
+                        }
+                    });
+                    for (node, error) in &outcome.handled_errors {
+                        ui.colored_label(BAD, format!("{node}: {error}"));
+                    }
+                }
+            });
+        });
+        if run {
+            self.run_pipeline();
+        }
+    }
+}
+
+/// A body as text, hex or pretty JSON.
+pub fn render(data: &[u8], view: BodyView) -> String {
+    match view {
+        BodyView::Text => String::from_utf8_lossy(data).into_owned(),
+        BodyView::Hex => data.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        BodyView::Json => match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(value) => serde_json::to_string_pretty(&value).unwrap_or_default(),
+            Err(_) => String::from_utf8_lossy(data).into_owned(),
+        },
+    }
+}
+
+impl eframe::App for Studio {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.poll();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
     }
 }

@@ -195,6 +195,20 @@ impl Project {
         Ok(Project { dir, file: parsed })
     }
 
+    /// Replaces (or adds) a pipeline, as the studio's editor saves it.
+    pub fn set_pipeline(&mut self, pipeline: &Pipeline) {
+        self.file.pipelines.insert(
+            pipeline.name.clone(),
+            PipelineEntry { nodes: pipeline.nodes.clone(), wires: pipeline.wires.clone() },
+        );
+    }
+
+    /// Writes `project.ron` atomically (sorted, so diffs stay small;
+    /// comments are not kept).
+    pub fn save(&self) -> Result<()> {
+        crate::fsutil::write_atomic(&self.dir.join(PROJECT_FILE), to_text(&self.file).as_bytes())
+    }
+
     /// The pipeline named `name`.
     pub fn pipeline(&self, name: &str) -> Result<Pipeline> {
         let entry = self.file.pipelines.get(name).ok_or_else(|| Error::UnknownPipeline {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use run::Plan;
 pub use run::{NodeOutput, PipelineRun, RunOptions};
-pub use validate::{NodeContract, PipelineError};
+pub use validate::{NodeContract, PipelineError, compatible, media_type_matches, node_ports, topological_order};
 
 /// The port a message leaves by unless the component says otherwise.
 pub const DEFAULT_PORT: &str = "out";

@@ -106,6 +106,9 @@ pub trait Runtime: Send + Sync {
     /// Live events (rollout progress, guest log lines, a metrics snapshot
     /// every `metrics_every`) until the receiver is dropped.
     fn subscribe(&self, metrics_every: Duration) -> Result<mpsc::Receiver<RuntimeEvent>>;
+    /// Stops what this handle runs in-process and stores its metrics (a
+    /// remote runtime keeps running).
+    fn close(&self) {}
 }
 
 impl Runtime for Host {
@@ -191,6 +194,10 @@ impl Runtime for Host {
 
     fn subscribe(&self, metrics_every: Duration) -> Result<mpsc::Receiver<RuntimeEvent>> {
         Host::subscribe(self, metrics_every)
+    }
+
+    fn close(&self) {
+        Host::close(self);
     }
 }
 

@@ -1,0 +1,99 @@
+//! The studio driven headless (egui_kittest, no GPU) by accessible labels,
+//! over the real embedded runtime and a copy of a sample project.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{path::PathBuf, time::Duration};
+
+use app::Studio;
+use egui_kittest::{Harness, kittest::Queryable};
+
+fn sample(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap().join("../sample-projects").join(name);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    copy_dir(&root, &dir);
+    (tmp, dir)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".airssys" || name == "src" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(name));
+        } else {
+            std::fs::copy(entry.path(), to.join(name)).unwrap();
+        }
+    }
+}
+
+fn harness(dir: PathBuf) -> Harness<'static, Studio> {
+    let cache = dir.parent().unwrap().join("cache");
+    let studio = Studio::with_cache_dir(|| {}, Some(dir), Some(cache));
+    Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(
+        |ui, studio: &mut Studio| {
+            studio.poll();
+            studio.show(ui);
+        },
+        studio,
+    )
+}
+
+/// Steps the UI until `done` holds (the runtime thread answers asynchronously).
+fn wait_for(harness: &mut Harness<'_, Studio>, what: &str, done: impl Fn(&Harness<'_, Studio>) -> bool) {
+    for _ in 0..600 {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn opens_a_sample_project_shows_its_pipeline_and_runs_it() {
+    let (_tmp, dir) = sample("text-tools");
+    let mut harness = harness(dir);
+    wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add upper").is_some());
+    // The default pipeline's nodes, titled node · service@version.
+    assert!(harness.query_by_label_contains("upper · upper@local.").is_some());
+    assert!(harness.query_by_label_contains("count · count@local.").is_some());
+
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(2);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("hello studio");
+    harness.run_steps(2);
+    assert_eq!(harness.state().input(), "hello studio");
+    harness.get_by_label("Run").click();
+    wait_for(&mut harness, "the run to finish", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert_eq!(outcome.results.len(), 2, "{outcome:?}");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("HELLO STUDIO").is_some(), "the result is shown");
+    assert!(harness.query_by_label_contains("\"words\": 2").is_some(), "the fan-out branch's result");
+}
+
+#[test]
+fn adding_a_node_from_the_palette_can_be_undone() {
+    let (_tmp, dir) = sample("text-tools");
+    let mut harness = harness(dir);
+    wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add pretty").is_some());
+    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
+    let before = nodes(&harness);
+    harness.get_by_label("Add pretty").click();
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before + 1);
+    assert!(harness.query_by_label_contains("pretty-2 · pretty@local.").is_some(), "the new node is on the canvas");
+    harness.get_by_label("Undo").click();
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before, "undo removes the added node");
+    harness.get_by_label("Redo").click();
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before + 1);
+}
