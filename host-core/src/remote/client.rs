@@ -95,7 +95,7 @@ impl RemoteRuntime {
             return Ok((body, metadata));
         }
         Err(match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(e) => Error::Remote { status, kind: e.kind, message: e.error },
+            Ok(e) => e.into_error(status),
             Err(_) => Error::Remote {
                 status,
                 kind: "http".into(),
@@ -245,6 +245,13 @@ impl Runtime for RemoteRuntime {
         self.get(&format!("/v1/rollouts{}", query(&[("service", service.map(str::to_string))])))
     }
 
+    fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
+        let body = serde_json::json!({ "capability": capability, "allowed": allowed });
+        let json = serde_json::to_vec(&body).map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        let path = format!("/v1/services/{}/decisions", segment(service));
+        self.send("POST", &path, Some(("application/json", json)), &[]).map(|_| ())
+    }
+
     fn subscribe(&self, metrics_every: Duration) -> Result<std::sync::mpsc::Receiver<RuntimeEvent>> {
         let url = format!("{}/v1/events?metrics_ms={}", self.base, metrics_every.as_millis());
         // No overall timeout: the stream lasts as long as the subscriber.
@@ -262,7 +269,7 @@ impl Runtime for RemoteRuntime {
         if status != 200 {
             let body = response.into_body().read_to_string().unwrap_or_default();
             return Err(match serde_json::from_str::<ErrorBody>(&body) {
-                Ok(e) => Error::Remote { status, kind: e.kind, message: e.error },
+                Ok(e) => e.into_error(status),
                 Err(_) => Error::Remote { status, kind: "http".into(), message: body },
             });
         }

@@ -26,6 +26,7 @@
 //! GET    /v1/trust                         TrustPolicy
 //! PUT    /v1/trust                         TrustPolicy -> 204
 //! GET    /v1/audit/verify                  AuditCheck
+//! POST   /v1/services/{name}/decisions     {"capability": "...", "allowed": bool} -> 204 (audited)
 //! GET    /v1/metrics                       MetricsSnapshot
 //! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
 //! GET    /v1/rollouts?service=S            [RolloutRecord]
@@ -103,6 +104,9 @@ pub trait Runtime: Send + Sync {
     fn audit(&self, service: Option<&str>, since_ms: Option<u64>) -> Result<Vec<AuditRecord>>;
     /// Rollout history, oldest first.
     fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>>;
+    /// Records a person's decision on a capability (the studio's grant
+    /// dialog) in the audit log.
+    fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()>;
     /// Live events (rollout progress, guest log lines, a metrics snapshot
     /// every `metrics_every`) until the receiver is dropped.
     fn subscribe(&self, metrics_every: Duration) -> Result<mpsc::Receiver<RuntimeEvent>>;
@@ -199,6 +203,16 @@ impl Runtime for Host {
     fn close(&self) {
         Host::close(self);
     }
+
+    fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
+        let event = if allowed { "grant-allowed" } else { "grant-denied" };
+        self.audit_log()?.append(
+            event,
+            Some(service),
+            serde_json::json!({ "capability": capability, "by": "user" }),
+        )?;
+        Ok(())
+    }
 }
 
 /// `POST /v1/pipelines/run`.
@@ -231,6 +245,29 @@ struct CapabilityBody {
 struct ErrorBody {
     error: String,
     kind: String,
+    /// For `missing-capabilities`: what to ask the user for, so a client
+    /// rebuilds the typed error (the studio's grant dialog needs the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    missing: Option<MissingDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MissingDetail {
+    service: String,
+    component: String,
+    missing: Vec<Capability>,
+}
+
+impl ErrorBody {
+    /// The error a client raises for this body.
+    fn into_error(self, status: u16) -> crate::Error {
+        match self.missing {
+            Some(MissingDetail { service, component, missing }) => {
+                crate::Error::MissingCapabilities { service, component, missing }
+            }
+            None => crate::Error::Remote { status, kind: self.kind, message: self.error },
+        }
+    }
 }
 
 /// The response header carrying an invoke's output metadata (JSON).

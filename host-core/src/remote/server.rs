@@ -26,7 +26,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
+use super::{CapabilityBody, ErrorBody, METADATA_HEADER, MissingDetail, PipelineRequest, Runtime};
 use crate::{Error, Host, Input, Result, Value, deploy::DeployRequest, registry::ComponentRef};
 
 /// Settings of a server.
@@ -183,6 +183,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/services/{name}/rollback", post(rollback))
         .route("/v1/services/{name}/grant", post(grant))
         .route("/v1/services/{name}/revoke", post(revoke))
+        .route("/v1/services/{name}/decisions", post(decision))
         .route("/v1/services/{name}/invoke", post(invoke))
         .route("/v1/pipelines/run", post(run_pipeline))
         .route("/v1/metrics", get(metrics))
@@ -200,11 +201,16 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
 
 /// A JSON error response.
 fn failure(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody { error: message.into(), kind: kind.to_string() })).into_response()
+    (status, Json(ErrorBody { error: message.into(), kind: kind.to_string(), missing: None })).into_response()
 }
 
 /// How an error from the host answers over HTTP.
 fn error_response(e: &Error) -> Response {
+    if let Error::MissingCapabilities { service, component, missing } = e {
+        let detail = MissingDetail { service: service.clone(), component: component.clone(), missing: missing.clone() };
+        let body = ErrorBody { error: e.to_string(), kind: "missing-capabilities".into(), missing: Some(detail) };
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
     let (status, kind) = match e {
         Error::UnknownService { .. } => (StatusCode::NOT_FOUND, "unknown-service"),
         Error::UnknownComponent { .. } | Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, "unknown-component"),
@@ -558,4 +564,21 @@ async fn describe(State(state): State<AppState>, UrlPath((name, version)): UrlPa
         Err(e) => return error_response(&e),
     };
     blocking(&state, move |host| host.describe_version(&reference)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionBody {
+    capability: crate::Capability,
+    allowed: bool,
+}
+
+async fn decision(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    match json_body::<DecisionBody>(body) {
+        Ok(d) => done(tokio::task::block_in_place(|| state.host.record_decision(&name, &d.capability, d.allowed))),
+        Err(response) => *response,
+    }
 }

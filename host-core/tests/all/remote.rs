@@ -62,6 +62,16 @@ fn conformance(rt: &dyn Runtime) {
     assert_eq!(history.len(), 3);
     assert_eq!(history[2].trigger, "rollback");
 
+    // A missing capability comes back typed, over the wire too (the studio's
+    // grant dialog lists it), and the user's decisions are audited.
+    rt.add_component(&r("reader@1.0.0"), &std::fs::read(sample_path("text-tools", "file-reader")).unwrap()).unwrap();
+    let refused = rt.deploy(DeployRequest::new("files", r("reader@1.0.0"))).unwrap_err();
+    let Error::MissingCapabilities { service, missing, .. } = &refused else { panic!("{refused:?}") };
+    assert_eq!((service.as_str(), missing.len()), ("files", 1));
+    rt.record_decision("files", &missing[0], false).unwrap();
+    let decided: Vec<String> = rt.audit(Some("files"), None).unwrap().into_iter().map(|a| a.body.event).collect();
+    assert!(decided.contains(&"grant-denied".to_string()), "{decided:?}");
+
     // Grants and the audit log.
     let cap: Capability = "env:APP_MODE".parse().unwrap();
     rt.grant("svc", &cap).unwrap();
