@@ -12,6 +12,7 @@ use std::{
 use egui::{Color32, Key, Modifiers, RichText};
 use egui_snarl::{Snarl, ui::SnarlWidget};
 use host_core::{
+    Capability,
     metrics::MetricsSnapshot,
     pipeline::{Pipeline, PipelineRun},
     project::Project,
@@ -29,6 +30,51 @@ pub enum BodyView {
     Text,
     Hex,
     Json,
+}
+
+/// The grant dialog: what a service asks for and what the user decides.
+#[derive(Debug)]
+pub struct GrantDialog {
+    project: Box<Project>,
+    service: String,
+    component: String,
+    rows: Vec<GrantRow>,
+    problem: Option<String>,
+}
+
+#[derive(Debug)]
+struct GrantRow {
+    requested: Capability,
+    /// Editable: a narrower scope may be granted.
+    scope: String,
+    allow: bool,
+}
+
+/// The scope the dialog proposes: a folder a component asks for is backed
+/// by the same path inside the project (`file-read:/data=PROJECT/data`),
+/// not by the machine's own `/data`; other capabilities as requested.
+pub fn suggested_scope(requested: &Capability, project_dir: &std::path::Path) -> String {
+    let text = requested.to_string();
+    match text.split_once(':') {
+        Some((kind @ ("file-read" | "file-write"), path)) if !path.contains('=') => {
+            format!("{kind}:{path}={}", project_dir.join(path.trim_start_matches('/')).display())
+        }
+        _ => text,
+    }
+}
+
+/// What granting a capability lets a component do, in plain words.
+pub fn risk_note(capability: &Capability) -> &'static str {
+    let text = capability.to_string();
+    match text.split(':').next().unwrap_or_default() {
+        "file-read" => "can read every file under this folder",
+        "file-write" => "can create, change and delete files under this folder",
+        "net-out" => "can open connections to these hosts and send them data",
+        "net-in" => "can accept connections from anywhere on this port",
+        "env" => "can read these environment variables (often secrets)",
+        "syscall" => "can read the clock, get randomness or write to the console",
+        _ => "a capability defined by the embedding program",
+    }
 }
 
 /// Application state.
@@ -53,6 +99,7 @@ pub struct Studio {
     body_view: BodyView,
     /// The last problem or notice, shown in the status bar.
     notice: Option<(String, bool)>,
+    grants: Option<GrantDialog>,
 }
 
 const BAD: Color32 = Color32::from_rgb(220, 80, 60);
@@ -87,6 +134,7 @@ impl Studio {
             run: None,
             body_view: BodyView::Text,
             notice: None,
+            grants: None,
         };
         if let Some(dir) = project {
             studio.open(dir);
@@ -99,6 +147,11 @@ impl Studio {
         self.opening = Some(dir.clone());
         self.notice = None;
         self.worker.send(Request::Open(dir));
+    }
+
+    /// The open grant dialog, if a service waits for the user's decision.
+    pub fn grant_dialog(&self) -> Option<&GrantDialog> {
+        self.grants.as_ref()
     }
 
     /// Whether the runtime thread is still working on something.
@@ -136,6 +189,17 @@ impl Studio {
                         .unwrap_or_else(|| "main".to_string());
                     self.project = Some(project);
                     self.load_pipeline(&name);
+                }
+                Reply::NeedsGrants { project, service, component, missing } => {
+                    let rows = missing
+                        .into_iter()
+                        .map(|requested| GrantRow {
+                            scope: suggested_scope(&requested, &project.dir),
+                            requested,
+                            allow: false,
+                        })
+                        .collect();
+                    self.grants = Some(GrantDialog { project, service, component, rows, problem: None });
                 }
                 Reply::OpenFailed { dir, message } => {
                     self.opening = None;
@@ -269,6 +333,7 @@ impl Studio {
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
         self.shortcuts(ui);
+        self.grant_dialog_ui(ui);
         self.toolbar(ui);
         self.status_bar(ui);
         if self.project.is_some() {
@@ -291,6 +356,66 @@ impl Studio {
             }
             self.canvas(ui);
         });
+    }
+
+    /// The modal asking the user to allow or deny each capability a service
+    /// requests. Nothing is allowed until the user ticks it.
+    fn grant_dialog_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(dialog) = &mut self.grants else { return };
+        let mut answer: Option<bool> = None; // Some(true) = continue with the ticks, Some(false) = deny all
+        egui::Modal::new(egui::Id::new("grant-dialog")).show(ui.ctx(), |ui| {
+            ui.set_max_width(560.0);
+            ui.heading("Capabilities requested");
+            ui.label(format!(
+                "Service `{}` ({}) asks for capabilities that nobody has granted. Allow only what you trust it with; \
+                 you can narrow a scope (a folder, a host pattern, a port) before allowing it.",
+                dialog.service, dialog.component
+            ));
+            ui.add_space(6.0);
+            for row in &mut dialog.rows {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.label(RichText::new(format!("requests {}", row.requested)).strong());
+                    ui.label(RichText::new(risk_note(&row.requested)).weak());
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut row.allow, format!("Allow {}", row.requested));
+                        let scope = ui.label("scope");
+                        ui.add(egui::TextEdit::singleline(&mut row.scope).desired_width(260.0)).labelled_by(scope.id);
+                    });
+                });
+            }
+            if let Some(problem) = &dialog.problem {
+                ui.colored_label(BAD, problem);
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Continue").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Deny all").clicked() {
+                    answer = Some(false);
+                }
+            });
+        });
+        let Some(continue_with_ticks) = answer else { return };
+        let mut decisions = Vec::new();
+        for row in &dialog.rows {
+            let allowed = continue_with_ticks && row.allow;
+            let capability = if allowed {
+                match row.scope.trim().parse::<Capability>() {
+                    Ok(narrowed) => narrowed,
+                    Err(e) => {
+                        dialog.problem = Some(format!("`{}` is not a capability: {e}", row.scope));
+                        return;
+                    }
+                }
+            } else {
+                row.requested.clone()
+            };
+            decisions.push((capability, allowed));
+        }
+        if let Some(dialog) = self.grants.take() {
+            self.worker.send(Request::Decide { project: dialog.project, service: dialog.service, decisions });
+        }
     }
 
     fn toolbar(&mut self, ui: &mut egui::Ui) {

@@ -9,7 +9,7 @@ use std::{
 };
 
 use host_core::{
-    Description, Host, HostConfig, Input, Runtime,
+    Capability, Description, Error, Host, HostConfig, Input, Runtime,
     metrics::MetricsSnapshot,
     pipeline::{NodeContract, Pipeline, PipelineRun, RunOptions},
     project::Project,
@@ -24,6 +24,11 @@ pub enum Request {
     Run { pipeline: Pipeline, input: Vec<u8> },
     /// A fresh metrics snapshot.
     Metrics,
+    /// The user's answers in the grant dialog for `service`: each requested
+    /// capability (its scope possibly narrowed) and whether it is allowed.
+    /// Every answer is audited; the allowed ones become the service's grants
+    /// and the project is applied again.
+    Decide { project: Box<Project>, service: String, decisions: Vec<(Capability, bool)> },
 }
 
 /// A service of the open project as the studio shows it.
@@ -52,6 +57,8 @@ pub enum Reply {
     Opened { project: Box<Project>, services: BTreeMap<String, ServiceInfo> },
     /// Opening failed.
     OpenFailed { dir: PathBuf, message: String },
+    /// A service needs capabilities nobody granted: ask the user.
+    NeedsGrants { project: Box<Project>, service: String, component: String, missing: Vec<Capability> },
     /// A run finished.
     Ran(Result<PipelineRun, String>),
     /// Metrics now.
@@ -114,15 +121,55 @@ impl Worker {
 
 fn handle(runtime: &mut Option<Box<dyn Runtime>>, request: Request, cache_dir: Option<&PathBuf>) -> Reply {
     match request {
-        Request::Open(dir) => match open(&dir, cache_dir) {
-            Ok((rt, project, services)) => {
-                if let Some(old) = runtime.replace(rt) {
-                    old.close();
+        Request::Open(dir) => {
+            let started = Project::open(&dir).and_then(|project| {
+                let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
+                if let Some(cache) = cache_dir {
+                    config.cache_dir = Some(cache.clone());
                 }
-                Reply::Opened { project: Box::new(project), services }
+                Ok((Box::new(Host::new(config)?) as Box<dyn Runtime>, project))
+            });
+            match started {
+                Ok((rt, project)) => {
+                    if let Some(old) = runtime.replace(rt) {
+                        old.close();
+                    }
+                    apply(runtime.as_deref(), project, dir)
+                }
+                Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
             }
-            Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
-        },
+        }
+        Request::Decide { mut project, service, decisions } => {
+            let Some(rt) = runtime.as_deref() else {
+                return Reply::OpenFailed { dir: project.dir.clone(), message: "no runtime".into() };
+            };
+            for (capability, allowed) in &decisions {
+                if let Err(e) = rt.record_decision(&service, capability, *allowed) {
+                    return Reply::OpenFailed { dir: project.dir.clone(), message: format!("cannot audit: {e}") };
+                }
+            }
+            let denied: Vec<String> =
+                decisions.iter().filter(|(_, allowed)| !allowed).map(|(c, _)| c.to_string()).collect();
+            if !denied.is_empty() {
+                return Reply::OpenFailed {
+                    dir: project.dir.clone(),
+                    message: format!(
+                        "service `{service}` was not deployed: it needs {}, which you denied",
+                        denied.join(", ")
+                    ),
+                };
+            }
+            if let Some(entry) = project.file.services.get_mut(&service) {
+                for (capability, allowed) in decisions {
+                    let text = capability.to_string();
+                    if allowed && !entry.grants.contains(&text) {
+                        entry.grants.push(text);
+                    }
+                }
+            }
+            let dir = project.dir.clone();
+            apply(Some(rt), *project, dir)
+        }
         Request::Run { pipeline, input } => {
             let Some(rt) = runtime else { return Reply::Ran(Err("open a project first".into())) };
             let options = RunOptions { trace: true, ..RunOptions::default() };
@@ -135,19 +182,24 @@ fn handle(runtime: &mut Option<Box<dyn Runtime>>, request: Request, cache_dir: O
     }
 }
 
-/// The embedded runtime on the project's `.airssys/` folder, with the
-/// project's services stored and deployed.
-type Opened = (Box<dyn Runtime>, Project, BTreeMap<String, ServiceInfo>);
-
-fn open(dir: &std::path::Path, cache_dir: Option<&PathBuf>) -> host_core::Result<Opened> {
-    let project = Project::open(dir)?;
-    let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
-    if let Some(cache) = cache_dir {
-        config.cache_dir = Some(cache.clone());
+/// Stores and deploys the project's services, then describes them; a
+/// service whose capabilities are not granted goes to the user.
+fn apply(runtime: Option<&dyn Runtime>, project: Project, dir: PathBuf) -> Reply {
+    let Some(rt) = runtime else { return Reply::OpenFailed { dir, message: "no runtime".into() } };
+    match project.apply(rt) {
+        Ok(()) => {}
+        Err(Error::MissingCapabilities { service, component, missing }) => {
+            return Reply::NeedsGrants { project: Box::new(project), service, component, missing };
+        }
+        Err(e) => return Reply::OpenFailed { dir, message: e.to_string() },
     }
-    let host = Host::new(config)?;
-    let runtime: Box<dyn Runtime> = Box::new(host);
-    project.apply(runtime.as_ref())?;
+    match describe(rt, &project) {
+        Ok(services) => Reply::Opened { project: Box::new(project), services },
+        Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
+    }
+}
+
+fn describe(runtime: &dyn Runtime, project: &Project) -> host_core::Result<BTreeMap<String, ServiceInfo>> {
     let mut services = BTreeMap::new();
     for status in runtime.status(None)? {
         if !project.file.services.contains_key(&status.spec.name) {
@@ -157,5 +209,5 @@ fn open(dir: &std::path::Path, cache_dir: Option<&PathBuf>) -> host_core::Result
         services
             .insert(status.spec.name.clone(), ServiceInfo { version: status.spec.component.to_string(), description });
     }
-    Ok((runtime, project, services))
+    Ok(services)
 }

@@ -97,3 +97,66 @@ fn adding_a_node_from_the_palette_can_be_undone() {
     harness.run_steps(2);
     assert_eq!(nodes(&harness), before + 1);
 }
+
+/// A project whose `files` service requests `file-read:/data`, granted nowhere.
+fn needs_a_grant() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = sample("text-tools");
+    std::fs::write(
+        dir.join("project.ron"),
+        r#"(schema: 1, name: "files",
+            services: {"files": (component: "components/file-reader.wasm")},
+            pipelines: {"read": (nodes: {"read": (service: "files")})})"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/note.txt"), "kept in the project").unwrap();
+    (tmp, dir)
+}
+
+fn audit_events(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(".airssys/audit.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_deploy_needing_capabilities_asks_and_grants_nothing_by_default() {
+    let (_tmp, dir) = needs_a_grant();
+    let mut harness = harness(dir.clone());
+    wait_for(&mut harness, "the grant dialog", |h| h.state().grant_dialog().is_some());
+    harness.run_steps(2);
+    assert!(harness.query_by_label("requests file-read:/data").is_some());
+    assert!(harness.query_by_label_contains("read every file").is_some(), "a plain-language risk note");
+    // Continue without ticking anything: nothing is granted.
+    harness.get_by_label("Continue").click();
+    wait_for(&mut harness, "the refusal", |h| h.query_by_label_contains("which you denied").is_some());
+    assert!(harness.state().grant_dialog().is_none());
+    assert!(harness.query_by_label("Add files").is_none(), "the service was not deployed");
+    let events = audit_events(&dir);
+    assert!(events.contains(&"grant-denied".to_string()), "{events:?}");
+    assert!(!events.iter().any(|e| e == "deploy"), "{events:?}");
+}
+
+#[test]
+fn after_the_user_allows_the_capability_the_deploy_succeeds() {
+    let (_tmp, dir) = needs_a_grant();
+    let mut harness = harness(dir.clone());
+    wait_for(&mut harness, "the grant dialog", |h| h.state().grant_dialog().is_some());
+    harness.run_steps(2);
+    harness.get_by_label("Allow file-read:/data").click();
+    harness.run_steps(2);
+    harness.get_by_label("Continue").click();
+    wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add files").is_some());
+    let events = audit_events(&dir);
+    assert!(events.contains(&"grant-allowed".to_string()) && events.contains(&"deploy".to_string()), "{events:?}");
+    // The granted folder is the project's own `data/`: the component reads it.
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(2);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("note.txt");
+    harness.run_steps(2);
+    harness.get_by_label("Run").click();
+    wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert_eq!(outcome.results[0].data, b"kept in the project");
+}
