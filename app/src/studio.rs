@@ -21,7 +21,7 @@ use host_core::{
 use crate::{
     canvas::Viewer,
     graph::{self, GraphNode, History},
-    worker::{Reply, Request, ServiceInfo, Worker},
+    worker::{Reply, Request, ServiceInfo, Target, Worker},
 };
 
 /// How the run console shows bodies.
@@ -100,6 +100,10 @@ pub struct Studio {
     /// The last problem or notice, shown in the status bar.
     notice: Option<(String, bool)>,
     grants: Option<GrantDialog>,
+    /// The target in use, and the remote form's fields.
+    target: Target,
+    remote_url: String,
+    remote_token_file: String,
 }
 
 const BAD: Color32 = Color32::from_rgb(220, 80, 60);
@@ -135,6 +139,9 @@ impl Studio {
             body_view: BodyView::Text,
             notice: None,
             grants: None,
+            target: Target::Embedded,
+            remote_url: "http://127.0.0.1:7411".to_string(),
+            remote_token_file: String::new(),
         };
         if let Some(dir) = project {
             studio.open(dir);
@@ -147,6 +154,22 @@ impl Studio {
         self.opening = Some(dir.clone());
         self.notice = None;
         self.worker.send(Request::Open(dir));
+    }
+
+    /// Deploys and runs on `target` from now on; the open project is
+    /// applied there (one code path for the embedded runtime and a server).
+    pub fn connect(&mut self, target: Target) {
+        let project = self.project.as_ref().map(|p| p.dir.clone()).or_else(|| self.opening.clone());
+        self.opening = project.clone();
+        self.project = None;
+        self.target = target.clone();
+        self.notice = None;
+        self.worker.send(Request::Connect { target, project });
+    }
+
+    /// The target in use.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// The open grant dialog, if a service waits for the user's decision.
@@ -205,6 +228,7 @@ impl Studio {
                     self.opening = None;
                     self.notice = Some((format!("cannot open {}: {message}", dir.display()), true));
                 }
+                Reply::Connected => {}
                 Reply::Ran(outcome) => {
                     self.running = false;
                     self.run = Some(outcome);
@@ -335,6 +359,7 @@ impl Studio {
         self.shortcuts(ui);
         self.grant_dialog_ui(ui);
         self.toolbar(ui);
+        self.target_bar(ui);
         self.status_bar(ui);
         if self.project.is_some() {
             self.palette(ui);
@@ -415,6 +440,37 @@ impl Studio {
         }
         if let Some(dialog) = self.grants.take() {
             self.worker.send(Request::Decide { project: dialog.project, service: dialog.service, decisions });
+        }
+    }
+
+    fn target_bar(&mut self, ui: &mut egui::Ui) {
+        let mut chosen = None;
+        egui::Panel::top("target").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label("Target");
+                let embedded = self.target == Target::Embedded;
+                if ui.selectable_label(embedded, "Embedded").clicked() && !embedded {
+                    chosen = Some(Target::Embedded);
+                }
+                ui.separator();
+                let url = ui.label("Server URL");
+                ui.add(egui::TextEdit::singleline(&mut self.remote_url).desired_width(220.0)).labelled_by(url.id);
+                let token = ui.label("Token file");
+                ui.add(egui::TextEdit::singleline(&mut self.remote_token_file).desired_width(260.0))
+                    .labelled_by(token.id);
+                if ui.button("Connect").clicked() {
+                    chosen = Some(Target::Remote {
+                        url: self.remote_url.trim().to_string(),
+                        token_file: PathBuf::from(self.remote_token_file.trim()),
+                    });
+                }
+                if let Target::Remote { url, .. } = &self.target {
+                    ui.label(RichText::new(format!("connected to {url}")).color(Color32::from_rgb(70, 180, 90)));
+                }
+            });
+        });
+        if let Some(target) = chosen {
+            self.connect(target);
         }
     }
 

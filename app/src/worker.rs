@@ -9,17 +9,28 @@ use std::{
 };
 
 use host_core::{
-    Capability, Description, Error, Host, HostConfig, Input, Runtime,
+    Capability, Description, Error, Host, HostConfig, Input, RemoteRuntime, Runtime,
     metrics::MetricsSnapshot,
     pipeline::{NodeContract, Pipeline, PipelineRun, RunOptions},
     project::Project,
 };
 
+/// Where the studio deploys and runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The runtime inside the studio, on the project's `.airssys/` folder.
+    Embedded,
+    /// An `airssys serve` at a URL, with its token file.
+    Remote { url: String, token_file: PathBuf },
+}
+
 /// What the UI asks for.
 #[derive(Debug)]
 pub enum Request {
-    /// Open a project folder: store and deploy its services on the embedded runtime.
+    /// Open a project folder: store and deploy its services on the target.
     Open(PathBuf),
+    /// Use another target from now on, and apply the project there.
+    Connect { target: Target, project: Option<PathBuf> },
     /// Run a pipeline on an input, keeping every node's output.
     Run { pipeline: Pipeline, input: Vec<u8> },
     /// A fresh metrics snapshot.
@@ -57,6 +68,8 @@ pub enum Reply {
     Opened { project: Box<Project>, services: BTreeMap<String, ServiceInfo> },
     /// Opening failed.
     OpenFailed { dir: PathBuf, message: String },
+    /// The target changed (no project to apply).
+    Connected,
     /// A service needs capabilities nobody granted: ask the user.
     NeedsGrants { project: Box<Project>, service: String, component: String, missing: Vec<Capability> },
     /// A run finished.
@@ -84,8 +97,9 @@ impl Worker {
             .name("studio-runtime".into())
             .spawn(move || {
                 let mut runtime: Option<Box<dyn Runtime>> = None;
+                let mut target = Target::Embedded;
                 for request in inbox {
-                    let reply = handle(&mut runtime, request, cache_dir.as_ref());
+                    let reply = handle(&mut runtime, &mut target, request, cache_dir.as_ref());
                     if outbox.send(reply).is_err() {
                         return;
                     }
@@ -119,24 +133,22 @@ impl Worker {
     }
 }
 
-fn handle(runtime: &mut Option<Box<dyn Runtime>>, request: Request, cache_dir: Option<&PathBuf>) -> Reply {
+fn handle(
+    runtime: &mut Option<Box<dyn Runtime>>,
+    target: &mut Target,
+    request: Request,
+    cache_dir: Option<&PathBuf>,
+) -> Reply {
     match request {
-        Request::Open(dir) => {
-            let started = Project::open(&dir).and_then(|project| {
-                let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
-                if let Some(cache) = cache_dir {
-                    config.cache_dir = Some(cache.clone());
-                }
-                Ok((Box::new(Host::new(config)?) as Box<dyn Runtime>, project))
-            });
-            match started {
-                Ok((rt, project)) => {
-                    if let Some(old) = runtime.replace(rt) {
-                        old.close();
-                    }
-                    apply(runtime.as_deref(), project, dir)
-                }
-                Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
+        Request::Open(dir) => open(runtime, target, dir, cache_dir),
+        Request::Connect { target: chosen, project } => {
+            *target = chosen;
+            if let Some(old) = runtime.take() {
+                old.close();
+            }
+            match project {
+                Some(dir) => open(runtime, target, dir, cache_dir),
+                None => Reply::Connected,
             }
         }
         Request::Decide { mut project, service, decisions } => {
@@ -179,6 +191,33 @@ fn handle(runtime: &mut Option<Box<dyn Runtime>>, request: Request, cache_dir: O
             Some(Ok(snapshot)) => Reply::Metrics(snapshot),
             _ => Reply::Metrics(MetricsSnapshot::default()),
         },
+    }
+}
+
+/// The runtime for `target` (embedded: on the project's folder), with the
+/// project applied.
+fn open(runtime: &mut Option<Box<dyn Runtime>>, target: &Target, dir: PathBuf, cache_dir: Option<&PathBuf>) -> Reply {
+    let started = Project::open(&dir).and_then(|project| {
+        let rt: Box<dyn Runtime> = match target {
+            Target::Embedded => {
+                let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
+                if let Some(cache) = cache_dir {
+                    config.cache_dir = Some(cache.clone());
+                }
+                Box::new(Host::new(config)?)
+            }
+            Target::Remote { url, token_file } => Box::new(RemoteRuntime::from_token_file(url, token_file)?),
+        };
+        Ok((rt, project))
+    });
+    match started {
+        Ok((rt, project)) => {
+            if let Some(old) = runtime.replace(rt) {
+                old.close();
+            }
+            apply(runtime.as_deref(), project, dir)
+        }
+        Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
     }
 }
 

@@ -160,3 +160,52 @@ fn after_the_user_allows_the_capability_the_deploy_succeeds() {
     let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
     assert_eq!(outcome.results[0].data, b"kept in the project");
 }
+
+#[test]
+fn a_remote_target_deploys_and_runs_the_same_way() {
+    use host_core::{
+        Host, HostConfig, RemoteRuntime, Runtime,
+        remote::server::{self, ServerConfig},
+    };
+    let (tmp, dir) = sample("text-tools");
+    let token = "studio-test-token-0123456789abcdef";
+    let token_file = tmp.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let host = Host::new(HostConfig {
+        data_dir: Some(tmp.path().join("server-data")),
+        cache_dir: Some(tmp.path().join("cache")),
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let running = server::start(host, ServerConfig::loopback(0, token)).unwrap();
+
+    let mut harness = harness(dir);
+    wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add upper").is_some());
+    let set = |harness: &mut Harness<'_, Studio>, label: &str, text: &str| {
+        harness.get_by_label(label).focus();
+        harness.run_steps(1);
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness.get_by_label(label).type_text(text);
+        harness.run_steps(1);
+    };
+    set(&mut harness, "Server URL", &running.url());
+    set(&mut harness, "Token file", token_file.to_str().unwrap());
+    harness.get_by_label("Connect").click();
+    wait_for(&mut harness, "the project on the server", |h| {
+        matches!(h.state().target(), app::worker::Target::Remote { .. }) && h.query_by_label("Add upper").is_some()
+    });
+    // The server now runs the project's services.
+    let remote = RemoteRuntime::new(&running.url(), token);
+    let names: Vec<String> = remote.status(None).unwrap().into_iter().map(|s| s.spec.name).collect();
+    assert_eq!(names, ["compact", "count", "pretty", "upper"]);
+
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(2);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("over the wire");
+    harness.run_steps(2);
+    harness.get_by_label("Run").click();
+    wait_for(&mut harness, "the remote run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert!(outcome.results.iter().any(|r| r.data == b"OVER THE WIRE"), "{outcome:?}");
+    assert!(remote.metrics().unwrap().node("shout-and-count", "shout").is_some(), "the run happened on the server");
+}
