@@ -100,6 +100,10 @@ pub struct Studio {
     /// The last problem or notice, shown in the status bar.
     notice: Option<(String, bool)>,
     grants: Option<GrantDialog>,
+    /// The shortcuts window is open.
+    help: bool,
+    /// The window was asked to close with unsaved changes.
+    confirm_close: bool,
     /// The target in use, and the remote form's fields.
     target: Target,
     remote_url: String,
@@ -139,6 +143,8 @@ impl Studio {
             body_view: BodyView::Text,
             notice: None,
             grants: None,
+            help: false,
+            confirm_close: false,
             target: Target::Embedded,
             remote_url: "http://127.0.0.1:7411".to_string(),
             remote_token_file: String::new(),
@@ -333,13 +339,17 @@ impl Studio {
     }
 
     fn shortcuts(&mut self, ui: &egui::Ui) {
-        let (redo, undo, save) = ui.input_mut(|i| {
+        let (redo, undo, save, help) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
                 i.consume_key(Modifiers::COMMAND, Key::Z),
                 i.consume_key(Modifiers::COMMAND, Key::S),
+                i.consume_key(Modifiers::NONE, Key::F1),
             )
         });
+        if help {
+            self.help = !self.help;
+        }
         if redo {
             self.redo();
         } else if undo {
@@ -357,6 +367,8 @@ impl Studio {
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
         self.shortcuts(ui);
+        self.close_guard(ui);
+        self.help_window(ui);
         self.grant_dialog_ui(ui);
         self.toolbar(ui);
         self.target_bar(ui);
@@ -443,6 +455,72 @@ impl Studio {
         }
     }
 
+    /// Closing with unsaved changes asks first.
+    fn close_guard(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.viewport().close_requested()) && self.dirty && !self.confirm_close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        let mut choice = None;
+        egui::Modal::new(egui::Id::new("unsaved")).show(&ctx, |ui| {
+            ui.heading("Unsaved changes");
+            ui.label(format!("The pipeline `{}` has changes that are not in project.ron.", self.pipeline));
+            ui.horizontal(|ui| {
+                if ui.button("Save and quit").clicked() {
+                    choice = Some("save");
+                }
+                if ui.button("Quit without saving").clicked() {
+                    choice = Some("discard");
+                }
+                if ui.button("Cancel").clicked() {
+                    choice = Some("cancel");
+                }
+            });
+        });
+        match choice {
+            Some("save") => {
+                self.save();
+                if !self.dirty {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                self.confirm_close = false;
+            }
+            Some("discard") => {
+                self.dirty = false;
+                self.confirm_close = false;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Some(_) => self.confirm_close = false,
+            None => {}
+        }
+    }
+
+    fn help_window(&mut self, ui: &mut egui::Ui) {
+        let mut open = self.help;
+        egui::Window::new("Keyboard shortcuts").open(&mut open).resizable(false).show(ui.ctx(), |ui| {
+            egui::Grid::new("shortcuts").num_columns(2).spacing([24.0, 4.0]).show(ui, |ui| {
+                for (keys, what) in [
+                    ("Ctrl+S", "save the pipeline into project.ron"),
+                    ("Ctrl+Z", "undo the last graph edit"),
+                    ("Ctrl+Shift+Z", "redo"),
+                    ("F1", "show or hide this window"),
+                    ("drag a pin to a pin", "wire two nodes (refused when media types do not match)"),
+                    ("right-click a node", "duplicate or delete it"),
+                    ("drag the background / scroll", "pan / zoom the canvas"),
+                ] {
+                    ui.label(RichText::new(keys).monospace());
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
+        });
+        self.help = open;
+    }
+
     fn target_bar(&mut self, ui: &mut egui::Ui) {
         let mut chosen = None;
         egui::Panel::top("target").show(ui, |ui| {
@@ -505,6 +583,14 @@ impl Studio {
                     .project
                     .as_ref()
                     .map(|p| (p.file.pipelines.keys().cloned().collect::<Vec<_>>(), p.dir.clone()));
+                ui.separator();
+                if ui.button("Help").on_hover_text("F1").clicked() {
+                    self.help = !self.help;
+                }
+                let dark = ui.ctx().theme() == egui::Theme::Dark;
+                if ui.button(if dark { "Light theme" } else { "Dark theme" }).clicked() {
+                    ui.ctx().set_theme(if dark { egui::Theme::Light } else { egui::Theme::Dark });
+                }
                 if let Some((names, dir)) = shown {
                     ui.separator();
                     let mut chosen = self.pipeline.clone();

@@ -209,3 +209,22 @@ fn a_remote_target_deploys_and_runs_the_same_way() {
     assert!(outcome.results.iter().any(|r| r.data == b"OVER THE WIRE"), "{outcome:?}");
     assert!(remote.metrics().unwrap().node("shout-and-count", "shout").is_some(), "the run happened on the server");
 }
+
+#[test]
+fn shortcuts_are_listed_in_a_help_window_and_the_theme_switches() {
+    let (_tmp, dir) = sample("text-tools");
+    let mut harness = harness(dir);
+    wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add upper").is_some());
+    assert!(harness.query_by_label("Ctrl+Shift+Z").is_none());
+    harness.key_press(egui::Key::F1);
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Ctrl+Shift+Z").is_some(), "F1 opens the shortcuts");
+    harness.key_press(egui::Key::F1);
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Ctrl+Shift+Z").is_none(), "and closes them");
+    let before = harness.ctx.theme();
+    let other = if before == egui::Theme::Dark { "Light theme" } else { "Dark theme" };
+    harness.get_by_label(other).click();
+    harness.run_steps(2);
+    assert_ne!(harness.ctx.theme(), before);
+}
