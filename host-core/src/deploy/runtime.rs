@@ -261,14 +261,7 @@ impl Host {
         if !grants.contains(&capability) {
             grants.push(capability.clone());
         }
-        self.data()?.audit.append("grant", Some(service), serde_json::json!({ "capability": capability }))?;
-        let request = DeployRequest {
-            service: service.to_string(),
-            grants: Some(grants),
-            strategy: Some(Strategy::Immediate),
-            ..Default::default()
-        };
-        self.deploy_checked(request, "grant", true)
+        self.redeploy_with_grants(service, grants, "grant", &capability, true)
     }
 
     /// Removes a grant and redeploys the live version without it. The
@@ -284,14 +277,27 @@ impl Host {
                 reason: format!("service `{service}` does not hold this grant"),
             });
         }
-        self.data()?.audit.append("revoke", Some(service), serde_json::json!({ "capability": capability }))?;
+        self.redeploy_with_grants(service, grants, "revoke", capability, false)
+    }
+
+    /// Audits a grant change (`event`) and redeploys the live version with
+    /// `grants` (Immediate); `require` checks the component's requests.
+    fn redeploy_with_grants(
+        &self,
+        service: &str,
+        grants: Vec<Capability>,
+        event: &str,
+        capability: &Capability,
+        require: bool,
+    ) -> Result<RolloutRecord> {
+        self.data()?.audit.append(event, Some(service), serde_json::json!({ "capability": capability }))?;
         let request = DeployRequest {
             service: service.to_string(),
             grants: Some(grants),
             strategy: Some(Strategy::Immediate),
             ..Default::default()
         };
-        self.deploy_checked(request, "revoke", false)
+        self.deploy_checked(request, event, require)
     }
 
     /// Checks custom grants against the embedder's validators.
