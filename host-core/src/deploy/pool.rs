@@ -5,7 +5,6 @@
 //! call. A trapped instance is replaced, never reused.
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc, Condvar, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -14,8 +13,11 @@ use std::{
 };
 
 use crate::{
-    CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result, deploy::PoolMode,
-    metrics::CallStats, registry::ComponentRef, security::SandboxPolicy,
+    CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result,
+    deploy::{PoolMode, ServiceSpec},
+    metrics::CallStats,
+    registry::ComponentRef,
+    security::SandboxPolicy,
 };
 
 /// One live version.
@@ -62,27 +64,26 @@ pub(crate) enum CallError {
 }
 
 impl Deployment {
-    /// Instantiates and initialises the pool (pooled mode).
-    #[allow(clippy::too_many_arguments)]
+    /// Instantiates and initialises the pool (pooled mode) of `spec`'s
+    /// service with its config and limits; `mode` may differ from the
+    /// spec's pool while a rollout grows the new version.
     pub(crate) fn start(
         host: &Host,
-        service: &str,
+        spec: &ServiceSpec,
         reference: ComponentRef,
         component: Arc<LoadedComponent>,
-        config: &BTreeMap<String, String>,
-        limits: CallLimits,
         mode: PoolMode,
         policy: Arc<SandboxPolicy>,
     ) -> Result<Arc<Self>> {
         let stats = match host.data_store() {
-            Some(data) => data.metrics.version(service, &reference, component.digest()),
+            Some(data) => data.metrics.version(&spec.name, &reference, component.digest()),
             None => Arc::default(),
         };
         let deployment = Arc::new(Deployment {
             reference,
             component,
-            config: config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            limits,
+            config: spec.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            limits: spec.limits(),
             stats,
             host: host.clone(),
             policy,

@@ -170,16 +170,7 @@ impl Host {
         let Some(spec) = data.read_spec(service)? else { return Ok(None) };
         let (_, component) = self.load_version(&spec.component)?;
         let policy = SandboxPolicy::from_grants(&spec.name, &spec.grants, Some(data.audit.clone()))?;
-        let deployment = Deployment::start(
-            self,
-            service,
-            spec.component.clone(),
-            component,
-            &spec.config,
-            spec.limits(),
-            spec.pool,
-            policy,
-        )?;
+        let deployment = Deployment::start(self, &spec, spec.component.clone(), component, spec.pool, policy)?;
         let mut services = data.services.write().unwrap_or_else(|p| p.into_inner());
         // Another thread may have started it meanwhile: keep the first.
         let live = services.entry(service.to_string()).or_insert_with(|| Arc::new(Service::new(spec, deployment)));
@@ -513,16 +504,7 @@ impl Host {
         });
 
         let outcome = match &live {
-            None => match Deployment::start(
-                self,
-                &spec.name,
-                reference.clone(),
-                component,
-                &spec.config,
-                spec.limits(),
-                spec.pool,
-                policy.clone(),
-            ) {
+            None => match Deployment::start(self, &spec, reference.clone(), component, spec.pool, policy.clone()) {
                 Ok(deployment) => {
                     let service = Arc::new(Service::new(spec.clone(), deployment));
                     data.services.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), service);
@@ -560,16 +542,7 @@ impl Host {
                         warm.reactivate();
                         Ok(warm)
                     }
-                    None => Deployment::start(
-                        self,
-                        &spec.name,
-                        reference.clone(),
-                        component,
-                        &spec.config,
-                        spec.limits(),
-                        initial,
-                        policy.clone(),
-                    ),
+                    None => Deployment::start(self, &spec, reference.clone(), component, initial, policy.clone()),
                 };
                 match started {
                     Err(e) => RolloutOutcome::Failed(format!("{reference} did not start: {e}")),
