@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Capability, Digest, Error, Result,
-    deploy::{DeployRequest, PoolMode},
+    deploy::{DeployRequest, PoolMode, Strategy},
     pipeline::{Node, Pipeline, Wire},
     registry::ComponentRef,
 };
@@ -209,6 +209,40 @@ impl Project {
         crate::fsutil::write_atomic(&self.dir.join(PROJECT_FILE), to_text(&self.file).as_bytes())
     }
 
+    /// Writes the project into the folder `dir` (created if needed) and
+    /// moves there: `project.ron` and the component files it names by a
+    /// relative path are copied; the runtime data (`.airssys/`) is not.
+    /// A folder that already holds a `project.ron` is refused, so nothing
+    /// is overwritten.
+    pub fn save_as(&mut self, dir: &Path) -> Result<()> {
+        let target = dir.join(PROJECT_FILE);
+        if target.exists() {
+            return Err(Error::io(
+                "save the project",
+                &target,
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "this folder already holds a project; choose an empty or new folder",
+                ),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create the project folder", dir, e))?;
+        for entry in self.file.services.values() {
+            let relative = Path::new(&entry.component);
+            if !entry.component.ends_with(".wasm") || relative.is_absolute() {
+                continue;
+            }
+            let (from, to) = (self.dir.join(relative), dir.join(relative));
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
+            }
+            std::fs::copy(&from, &to).map_err(|e| Error::io("copy the component", &from, e))?;
+        }
+        crate::fsutil::write_atomic(&target, to_text(&self.file).as_bytes())?;
+        self.dir = dir.to_path_buf();
+        Ok(())
+    }
+
     /// The pipeline named `name`.
     pub fn pipeline(&self, name: &str) -> Result<Pipeline> {
         let entry = self.file.pipelines.get(name).ok_or_else(|| Error::UnknownPipeline {
@@ -219,8 +253,15 @@ impl Project {
     }
 
     /// Stores every service's component and deploys the services whose
-    /// version, config or grants changed (Immediate).
+    /// version, config or grants changed, each with its service's default
+    /// strategy (Immediate for new services).
     pub fn apply(&self, runtime: &dyn crate::Runtime) -> Result<()> {
+        self.apply_with(runtime, None)
+    }
+
+    /// [`Project::apply`] rolling out every changed service with `strategy`
+    /// (`None`: the service's default).
+    pub fn apply_with(&self, runtime: &dyn crate::Runtime, strategy: Option<&Strategy>) -> Result<()> {
         for (name, entry) in &self.file.services {
             let grants = entry
                 .grants
@@ -247,6 +288,7 @@ impl Project {
             let mut request = DeployRequest::new(name, reference).pool(pool);
             request.config = Some(entry.config.clone());
             request.grants = Some(grants);
+            request.strategy = strategy.cloned();
             runtime.deploy(request)?;
         }
         Ok(())

@@ -63,3 +63,43 @@ fn sample_projects_apply_and_run() {
         assert_eq!(run.results.len(), 2, "{name}: {:?}", run.results);
     }
 }
+
+#[test]
+fn save_as_copies_the_project_and_its_components_and_never_overwrites() {
+    let source = sample_path("text-tools", "x").parent().unwrap().parent().unwrap().to_path_buf();
+    let mut project = Project::open(&source).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy");
+    project.save_as(&copy).unwrap();
+    assert_eq!(project.dir, copy);
+    let reopened = Project::open(&copy).unwrap();
+    assert_eq!(reopened.file, project.file);
+    for entry in reopened.file.services.values() {
+        assert!(copy.join(&entry.component).is_file(), "{} copied", entry.component);
+    }
+    assert!(!copy.join(".airssys").exists(), "runtime data stays behind");
+    // The copy is a working project.
+    let data = tempfile::tempdir().unwrap();
+    reopened.apply(&data_host(data.path())).unwrap();
+    // A folder holding a project is refused, and its file left as it was.
+    let before = std::fs::read(copy.join("project.ron")).unwrap();
+    let err = project.save_as(&copy).unwrap_err();
+    assert!(err.to_string().contains("already holds a project"), "{err}");
+    assert_eq!(std::fs::read(copy.join("project.ron")).unwrap(), before);
+}
+
+#[test]
+fn apply_with_a_strategy_rolls_changed_services_out_with_it() {
+    let source = sample_path("text-tools", "x").parent().unwrap().parent().unwrap().to_path_buf();
+    let mut project = Project::open(&source).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let host = data_host(data.path());
+    project.apply(&host).unwrap();
+    let service = project.file.services.keys().next().unwrap().clone();
+    project.file.services.get_mut(&service).unwrap().config.insert("note".into(), "changed".into());
+    let strategy = host_core::deploy::Strategy::BlueGreen { keep_old_ms: 0 };
+    project.apply_with(&host, Some(&strategy)).unwrap();
+    let last = host.rollouts(Some(&service)).unwrap().pop().unwrap();
+    assert_eq!(last.strategy, "blue-green");
+    assert_eq!(host.status(Some(&service)).unwrap()[0].spec.config.get("note").map(String::as_str), Some("changed"));
+}
