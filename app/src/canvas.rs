@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use egui::{Color32, RichText, Ui};
+use std::collections::BTreeSet;
+
+use egui::{Color32, RichText, Ui, emath::TSTransform};
 use egui_snarl::{
     InPin, NodeId, OutPin, Snarl,
     ui::{PinInfo, SnarlViewer},
@@ -21,6 +23,10 @@ use crate::{
 #[derive(Debug)]
 pub struct Viewer<'a> {
     pub services: &'a BTreeMap<String, ServiceInfo>,
+    /// Services of the project, deployed or not yet.
+    pub planned: &'a BTreeSet<String>,
+    /// Nodes changed since the last deploy.
+    pub changed: &'a BTreeSet<String>,
     pub metrics: &'a MetricsSnapshot,
     /// The pipeline on the canvas (its nodes' message counts).
     pub pipeline: &'a str,
@@ -28,6 +34,8 @@ pub struct Viewer<'a> {
     pub rates: &'a BTreeMap<String, f64>,
     /// Set when a wire was refused: why.
     pub refused: Option<String>,
+    /// The canvas's graph-to-screen transform this frame.
+    pub to_screen: Option<TSTransform>,
 }
 
 const OK: Color32 = Color32::from_rgb(70, 180, 90);
@@ -89,6 +97,9 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
         let counts = self.metrics.node(self.pipeline, &node.id).unwrap_or_default();
         let health = service.and_then(|s| s.health.as_ref()).map(|r| &r.health);
         let (dot, tip) = match (health, self.services.contains_key(&node.service)) {
+            (_, false) if self.planned.contains(&node.service) => {
+                (IDLE, format!("`{}` is not deployed yet: press Deploy", node.service))
+            }
             (_, false) => (BAD, format!("no service named `{}` in this project", node.service)),
             (Some(Health::Healthy), _) => (OK, "healthy".to_string()),
             (Some(Health::Degraded(why)), _) => (WARN, format!("degraded: {why}")),
@@ -108,6 +119,14 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
                 ui.label(RichText::new(format!("{} errors", counts.errors)).small().color(BAD));
             }
         });
+        if self.changed.contains(&node.id) {
+            ui.label(RichText::new("● changed since deploy").small().color(WARN))
+                .on_hover_text("this node, its wires or its service's settings differ from what was last deployed");
+        }
+    }
+
+    fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<GraphNode>) {
+        self.to_screen = Some(*to_global);
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<GraphNode>) {

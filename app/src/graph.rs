@@ -154,6 +154,34 @@ pub fn fresh_id(snarl: &Snarl<GraphNode>, service: &str) -> String {
     (2..).map(|n| format!("{service}-{n}")).find(|id| !taken(id)).unwrap_or_else(|| service.to_string())
 }
 
+/// The nodes of `current` that differ from the `deployed` pipeline: new
+/// nodes, another service or error policy or ports, other outgoing wires, or
+/// a service whose project entry changed (`changed_services`). Positions do
+/// not count.
+pub fn changed_nodes(
+    current: &Pipeline,
+    deployed: &Pipeline,
+    changed_services: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    let outgoing = |p: &Pipeline, id: &str| {
+        let mut wires: Vec<(String, String)> =
+            p.wires.iter().filter(|w| w.from == id).map(|w| (w.port.clone(), w.to.clone())).collect();
+        wires.sort();
+        wires
+    };
+    current
+        .nodes
+        .iter()
+        .filter(|(id, node)| {
+            let same = deployed.nodes.get(id.as_str()).is_some_and(|old| {
+                old.service == node.service && old.on_error == node.on_error && old.ports == node.ports
+            });
+            !same || outgoing(current, id) != outgoing(deployed, id) || changed_services.contains(&node.service)
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
 /// Undo and redo by whole-pipeline snapshots (pipelines are small).
 #[derive(Debug, Default)]
 pub struct History {
@@ -254,6 +282,21 @@ mod tests {
         assert_eq!(h.undo(b.clone()), Some(a.clone()));
         assert_eq!(h.redo(a), Some(b));
         assert!(h.can_undo() && !h.can_redo());
+    }
+
+    #[test]
+    fn changed_nodes_are_those_that_differ_from_the_deployed_pipeline() {
+        let deployed = sample();
+        let none = std::collections::BTreeSet::new();
+        let mut moved = deployed.clone();
+        moved.nodes.get_mut("a").unwrap().position = Some((500.0, 500.0));
+        assert!(changed_nodes(&moved, &deployed, &none).is_empty(), "moving a node is not a change");
+        let edited = deployed.clone().node("c", "upper").wire("a", "out", "c");
+        let changed: Vec<String> = changed_nodes(&edited, &deployed, &none).into_iter().collect();
+        assert_eq!(changed, ["a", "c"], "the new node and the node with a new wire");
+        let services = std::collections::BTreeSet::from(["pretty".to_string()]);
+        let changed: Vec<String> = changed_nodes(&deployed, &deployed, &services).into_iter().collect();
+        assert_eq!(changed, ["parse"], "a node whose service's config changed");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod canvas;
 pub mod graph;
+pub mod panels;
 pub mod studio;
 pub mod worker;
 

@@ -31,7 +31,14 @@ fn main() -> Result<()> {
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            Ok(Box::new(app::Studio::new(move || ctx.request_repaint(), project)))
+            let mut studio = app::Studio::new(move || ctx.request_repaint(), project);
+            // Recent projects, theme, remote form and tab of the last run.
+            if let Some(settings) =
+                cc.storage.and_then(|s| eframe::get_value::<app::studio::Settings>(s, eframe::APP_KEY))
+            {
+                studio.restore(settings);
+            }
+            Ok(Box::new(studio))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the studio window could not start: {e}"))

@@ -1,54 +1,105 @@
-//! The studio window: a palette of the project's services, the pipeline
-//! node editor, and a run console. Every action goes to the runtime thread
-//! (`worker`) as a call of host-core's `Runtime` trait; `poll()` takes the
-//! answers, `show()` only draws and edits the graph.
+//! The studio window: a palette of the project's services and the
+//! registry's components, the pipeline node editor, an inspector, and
+//! tabs for the run console, deploys, metrics, logs and the audit log.
+//! Every action goes to the runtime thread (`worker`) as a call of
+//! host-core's `Runtime` trait; `poll()` takes the answers, `show()` only
+//! draws and edits.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet, VecDeque},
     path::PathBuf,
     time::{Duration, Instant},
 };
 
-use egui::{Color32, Key, Modifiers, RichText};
-use egui_snarl::{Snarl, ui::SnarlWidget};
+use egui::{Color32, Key, Modifiers, RichText, emath::TSTransform};
+use egui_snarl::{NodeId, Snarl, ui::SnarlWidget};
 use host_core::{
     Capability,
+    deploy::{RolloutEvent, RolloutRecord},
+    events::{LogLine, RuntimeEvent},
     metrics::MetricsSnapshot,
-    pipeline::{Pipeline, PipelineRun},
-    project::Project,
+    pipeline::{NodeContract, Pipeline, PipelineRun},
+    project::{Project, ServiceEntry},
+    registry::ComponentRef,
+    security::audit::AuditRecord,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::{
     canvas::Viewer,
     graph::{self, GraphNode, History},
-    worker::{Reply, Request, ServiceInfo, Target, Worker},
+    panels::{DeployForm, Series},
+    worker::{RegistryEntry, Reply, Request, ServiceInfo, Target, Worker, contract_of},
 };
 
 /// How the run console shows bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BodyView {
     Text,
     Hex,
     Json,
 }
 
+/// The tabs under the canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    Console,
+    Deploy,
+    Metrics,
+    Logs,
+    Audit,
+}
+
+/// What is dragged from the palette onto the canvas.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaletteItem {
+    /// A service of the project.
+    Service(String),
+    /// A component version in the registry (becomes a new service).
+    Component(ComponentRef),
+}
+
 /// The grant dialog: what a service asks for and what the user decides.
 #[derive(Debug)]
 pub struct GrantDialog {
-    project: Box<Project>,
-    service: String,
-    component: String,
-    rows: Vec<GrantRow>,
-    problem: Option<String>,
+    pub(crate) project: Box<Project>,
+    pub(crate) service: String,
+    pub(crate) component: String,
+    pub(crate) rows: Vec<GrantRow>,
+    pub(crate) problem: Option<String>,
+    pub(crate) strategy: Option<host_core::deploy::Strategy>,
 }
 
 #[derive(Debug)]
-struct GrantRow {
-    requested: Capability,
+pub(crate) struct GrantRow {
+    pub(crate) requested: Capability,
     /// Editable: a narrower scope may be granted.
-    scope: String,
-    allow: bool,
+    pub(crate) scope: String,
+    pub(crate) allow: bool,
 }
+
+/// What the studio remembers between runs (window and panel sizes are
+/// remembered by eframe itself).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Projects opened, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Dark theme (`None`: follow the system).
+    pub dark: Option<bool>,
+    /// The remote form's fields.
+    pub remote_url: String,
+    pub remote_token_file: String,
+    /// The tab shown under the canvas.
+    pub tab: Option<Tab>,
+    /// How the console shows bodies.
+    pub body_view: Option<BodyView>,
+}
+
+/// Recent projects kept.
+const RECENT: usize = 8;
+/// Guest log lines kept.
+const LOG_LINES: usize = 2_000;
 
 /// The scope the dialog proposes: a folder a component asks for is backed
 /// by the same path inside the project (`file-read:/data=PROJECT/data`),
@@ -80,47 +131,82 @@ pub fn risk_note(capability: &Capability) -> &'static str {
 /// Application state.
 #[allow(missing_debug_implementations)] // holds a Snarl, which has no Debug
 pub struct Studio {
-    worker: Worker,
-    opening: Option<PathBuf>,
-    project: Option<Box<Project>>,
-    services: BTreeMap<String, ServiceInfo>,
-    pipeline: String,
-    snarl: Snarl<GraphNode>,
-    history: History,
-    /// The graph differs from the saved file.
-    dirty: bool,
-    metrics: MetricsSnapshot,
+    pub(crate) worker: Worker,
+    pub(crate) opening: Option<PathBuf>,
+    pub(crate) project: Option<Box<Project>>,
+    pub(crate) services: BTreeMap<String, ServiceInfo>,
+    pub(crate) pipeline: String,
+    pub(crate) snarl: Snarl<GraphNode>,
+    pub(crate) history: History,
+    /// The project differs from the saved file.
+    pub(crate) dirty: bool,
+    pub(crate) metrics: MetricsSnapshot,
     previous: Option<(Instant, MetricsSnapshot)>,
-    rates: BTreeMap<String, f64>,
-    metrics_asked: Option<Instant>,
-    input: String,
-    running: bool,
-    run: Option<Result<PipelineRun, String>>,
-    body_view: BodyView,
+    pub(crate) rates: BTreeMap<String, f64>,
+    /// Live plots' data per service.
+    pub(crate) series: BTreeMap<String, Series>,
+    pub(crate) started: Instant,
+    pub(crate) input: String,
+    pub(crate) running: bool,
+    pub(crate) run: Option<Result<PipelineRun, String>>,
+    pub(crate) body_view: BodyView,
     /// The last problem or notice, shown in the status bar.
-    notice: Option<(String, bool)>,
-    grants: Option<GrantDialog>,
+    pub(crate) notice: Option<(String, bool)>,
+    pub(crate) grants: Option<GrantDialog>,
     /// The shortcuts window is open.
-    help: bool,
+    pub(crate) help: bool,
     /// The window was asked to close with unsaved changes.
     confirm_close: bool,
     /// The target in use, and the remote form's fields.
-    target: Target,
-    remote_url: String,
-    remote_token_file: String,
+    pub(crate) target: Target,
+    pub(crate) remote_url: String,
+    pub(crate) remote_token_file: String,
+    pub(crate) tab: Tab,
+    pub(crate) deploy_form: DeployForm,
+    /// A deploy or rollback is under way.
+    pub(crate) deploying: bool,
+    /// The pipeline as it was when the running deploy was asked for.
+    deploy_snapshot: Option<Pipeline>,
+    /// Rollout progress events, oldest first.
+    pub(crate) rollout_events: Vec<RolloutEvent>,
+    pub(crate) rollouts: Vec<RolloutRecord>,
+    /// Errors of deploys, rollbacks and additions, newest last.
+    pub(crate) errors: Vec<String>,
+    /// Keep running the pipeline (traffic for a canary).
+    pub(crate) traffic: bool,
+    pub(crate) logs: VecDeque<LogLine>,
+    pub(crate) log_filter: Option<String>,
+    pub(crate) audit: Vec<AuditRecord>,
+    pub(crate) registry: Vec<RegistryEntry>,
+    /// What the last deploy put live: the project's service entries and
+    /// each pipeline as it was.
+    deployed_services: BTreeMap<String, ServiceEntry>,
+    deployed_pipelines: BTreeMap<String, Pipeline>,
+    /// Nodes selected on the canvas.
+    pub(crate) selected: Vec<NodeId>,
+    /// The canvas's graph-to-screen transform (for drops).
+    to_screen: Option<TSTransform>,
+    pub(crate) recent: Vec<PathBuf>,
+    /// The theme chosen (`None`: the system's).
+    dark: Option<bool>,
+    /// Set the theme on the next frame (restored from the settings).
+    apply_theme: bool,
 }
 
-const BAD: Color32 = Color32::from_rgb(220, 80, 60);
+pub(crate) const BAD: Color32 = Color32::from_rgb(220, 80, 60);
+pub(crate) const GOOD: Color32 = Color32::from_rgb(70, 180, 90);
+pub(crate) const WARN: Color32 = Color32::from_rgb(230, 170, 40);
+const CANVAS: &str = "pipeline-canvas";
 
 impl Studio {
     /// A studio; `wake` asks the window to repaint (an answer arrived).
-    pub fn new(wake: impl Fn() + Send + 'static, project: Option<PathBuf>) -> Self {
+    pub fn new(wake: impl Fn() + Send + Sync + 'static, project: Option<PathBuf>) -> Self {
         Self::with_cache_dir(wake, project, None)
     }
 
     /// A studio compiling into `cache_dir` (tests keep it in a temporary folder).
     pub fn with_cache_dir(
-        wake: impl Fn() + Send + 'static,
+        wake: impl Fn() + Send + Sync + 'static,
         project: Option<PathBuf>,
         cache_dir: Option<PathBuf>,
     ) -> Self {
@@ -136,7 +222,8 @@ impl Studio {
             metrics: MetricsSnapshot::default(),
             previous: None,
             rates: BTreeMap::new(),
-            metrics_asked: None,
+            series: BTreeMap::new(),
+            started: Instant::now(),
             input: String::new(),
             running: false,
             run: None,
@@ -148,6 +235,25 @@ impl Studio {
             target: Target::Embedded,
             remote_url: "http://127.0.0.1:7411".to_string(),
             remote_token_file: String::new(),
+            tab: Tab::Console,
+            deploy_form: DeployForm::default(),
+            deploying: false,
+            deploy_snapshot: None,
+            rollout_events: Vec::new(),
+            rollouts: Vec::new(),
+            errors: Vec::new(),
+            traffic: false,
+            logs: VecDeque::new(),
+            log_filter: None,
+            audit: Vec::new(),
+            registry: Vec::new(),
+            deployed_services: BTreeMap::new(),
+            deployed_pipelines: BTreeMap::new(),
+            selected: Vec::new(),
+            to_screen: None,
+            recent: Vec::new(),
+            dark: None,
+            apply_theme: false,
         };
         if let Some(dir) = project {
             studio.open(dir);
@@ -155,19 +261,45 @@ impl Studio {
         studio
     }
 
+    /// Takes remembered settings (recent projects, theme, remote form, tab).
+    pub fn restore(&mut self, settings: Settings) {
+        self.recent = settings.recent;
+        self.dark = settings.dark;
+        self.apply_theme = settings.dark.is_some();
+        if !settings.remote_url.is_empty() {
+            self.remote_url = settings.remote_url;
+        }
+        self.remote_token_file = settings.remote_token_file;
+        self.tab = settings.tab.unwrap_or(Tab::Console);
+        self.body_view = settings.body_view.unwrap_or(BodyView::Text);
+    }
+
+    /// What to remember for the next run.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            recent: self.recent.clone(),
+            dark: self.dark,
+            remote_url: self.remote_url.clone(),
+            remote_token_file: self.remote_token_file.clone(),
+            tab: Some(self.tab),
+            body_view: Some(self.body_view),
+        }
+    }
+
     /// Opens a project folder (on the runtime thread).
     pub fn open(&mut self, dir: PathBuf) {
         self.opening = Some(dir.clone());
+        self.project = None;
         self.notice = None;
         self.worker.send(Request::Open(dir));
     }
 
     /// Deploys and runs on `target` from now on; the open project is
     /// applied there (one code path for the embedded runtime and a server).
+    /// The canvas, with its unsaved edits, stays.
     pub fn connect(&mut self, target: Target) {
         let project = self.project.as_ref().map(|p| p.dir.clone()).or_else(|| self.opening.clone());
         self.opening = project.clone();
-        self.project = None;
         self.target = target.clone();
         self.notice = None;
         self.worker.send(Request::Connect { target, project });
@@ -176,6 +308,11 @@ impl Studio {
     /// The target in use.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The open project.
+    pub fn project(&self) -> Option<&Project> {
+        self.project.as_deref()
     }
 
     /// The open grant dialog, if a service waits for the user's decision.
@@ -188,6 +325,11 @@ impl Studio {
         self.worker.pending > 0
     }
 
+    /// Whether a deploy or rollback is under way.
+    pub fn deploying(&self) -> bool {
+        self.deploying
+    }
+
     /// The last run's outcome.
     pub fn last_run(&self) -> Option<&Result<PipelineRun, String>> {
         self.run.as_ref()
@@ -198,103 +340,296 @@ impl Studio {
         &self.input
     }
 
+    /// The services deployed, as last described.
+    pub fn services(&self) -> &BTreeMap<String, ServiceInfo> {
+        &self.services
+    }
+
+    /// The registry as last listed.
+    pub fn registry(&self) -> &[RegistryEntry] {
+        &self.registry
+    }
+
+    /// Guest log lines received.
+    pub fn logs(&self) -> &VecDeque<LogLine> {
+        &self.logs
+    }
+
+    /// Audit records as last listed.
+    pub fn audit(&self) -> &[AuditRecord] {
+        &self.audit
+    }
+
+    /// Rollout progress received.
+    pub fn rollout_events(&self) -> &[RolloutEvent] {
+        &self.rollout_events
+    }
+
+    /// Errors of deploys, rollbacks and additions.
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
     /// The pipeline on the canvas.
     pub fn current_pipeline(&self) -> Pipeline {
         graph::from_snarl(&self.pipeline, &self.snarl)
     }
 
-    /// Takes the runtime thread's answers; asks for metrics every second.
+    /// Nodes of the canvas changed since the last deploy.
+    pub fn changed_since_deploy(&self) -> BTreeSet<String> {
+        let Some(project) = &self.project else { return BTreeSet::new() };
+        let services: BTreeSet<String> = project
+            .file
+            .services
+            .iter()
+            .filter(|(name, entry)| self.deployed_services.get(name.as_str()) != Some(entry))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let empty = Pipeline::new(&self.pipeline);
+        let deployed = self.deployed_pipelines.get(&self.pipeline).unwrap_or(&empty);
+        graph::changed_nodes(&self.current_pipeline(), deployed, &services)
+    }
+
+    /// Takes the runtime thread's answers.
     pub fn poll(&mut self) {
         while let Some(reply) = self.worker.poll() {
-            match reply {
-                Reply::Opened { project, services } => {
-                    self.opening = None;
-                    self.services = services;
-                    let name = project
-                        .file
-                        .default_pipeline
-                        .clone()
-                        .or_else(|| project.file.pipelines.keys().next().cloned())
-                        .unwrap_or_else(|| "main".to_string());
-                    self.project = Some(project);
-                    self.load_pipeline(&name);
+            self.take(reply);
+        }
+        if self.traffic && !self.running && self.project.is_some() {
+            self.run_pipeline();
+        }
+    }
+
+    fn take(&mut self, reply: Reply) {
+        match reply {
+            Reply::Opened { project, services } => {
+                let same = self.project.as_ref().is_some_and(|p| p.dir == project.dir);
+                self.opening = None;
+                self.services = services;
+                self.deployed_services = project.file.services.clone();
+                if let Some(pipeline) = self.deploy_snapshot.take() {
+                    self.deployed_pipelines.insert(pipeline.name.clone(), pipeline);
                 }
-                Reply::NeedsGrants { project, service, component, missing } => {
-                    let rows = missing
-                        .into_iter()
-                        .map(|requested| GrantRow {
-                            scope: suggested_scope(&requested, &project.dir),
-                            requested,
-                            allow: false,
-                        })
-                        .collect();
-                    self.grants = Some(GrantDialog { project, service, component, rows, problem: None });
+                if self.deploying {
+                    self.deploying = false;
+                    self.notice = Some(("deployed".into(), false));
                 }
-                Reply::OpenFailed { dir, message } => {
-                    self.opening = None;
-                    self.notice = Some((format!("cannot open {}: {message}", dir.display()), true));
+                if same {
+                    // A deploy or a grant: keep the canvas and its edits.
+                    if let Some(current) = &mut self.project {
+                        current.file.services = project.file.services;
+                    }
+                    self.refresh_contracts();
+                    return;
                 }
-                Reply::Connected => {}
-                Reply::Ran(outcome) => {
-                    self.running = false;
-                    self.run = Some(outcome);
-                }
-                Reply::Metrics(snapshot) => self.take_metrics(snapshot),
+                self.deployed_pipelines = project
+                    .file
+                    .pipelines
+                    .keys()
+                    .filter_map(|name| project.pipeline(name).ok().map(|p| (name.clone(), p)))
+                    .collect();
+                self.remember(project.dir.clone());
+                let name = project
+                    .file
+                    .default_pipeline
+                    .clone()
+                    .or_else(|| project.file.pipelines.keys().next().cloned())
+                    .unwrap_or_else(|| "main".to_string());
+                self.project = Some(project);
+                self.load_pipeline(&name);
             }
+            Reply::NeedsGrants { project, service, component, missing, strategy } => {
+                let rows = missing
+                    .into_iter()
+                    .map(|requested| GrantRow {
+                        scope: suggested_scope(&requested, &project.dir),
+                        requested,
+                        allow: false,
+                    })
+                    .collect();
+                self.grants = Some(GrantDialog { project, service, component, rows, problem: None, strategy });
+            }
+            Reply::OpenFailed { dir, message } => {
+                self.opening = None;
+                self.deploy_snapshot = None;
+                let text = if self.deploying || self.project.is_some() {
+                    format!("deploy failed: {message}")
+                } else {
+                    format!("cannot open {}: {message}", dir.display())
+                };
+                self.deploying = false;
+                self.fail(text);
+            }
+            Reply::Failed { action, message } => {
+                self.deploying = false;
+                self.fail(format!("cannot {action}: {message}"));
+            }
+            Reply::Connected => {}
+            Reply::Ran(outcome) => {
+                self.running = false;
+                if outcome.is_err() {
+                    self.traffic = false;
+                }
+                self.run = Some(outcome);
+            }
+            Reply::RolledBack { record, services } => {
+                self.deploying = false;
+                self.notice = Some((format!("{} rolled back to {}", record.service, record.to), false));
+                for (name, info) in services {
+                    if self.services.contains_key(&name) {
+                        self.services.insert(name, info);
+                    }
+                }
+            }
+            Reply::Added { reference, reused } => {
+                let how = if reused { "already in the registry as" } else { "added to the registry as" };
+                self.notice = Some((format!("{how} {reference}: drag it from the palette onto the canvas"), false));
+            }
+            Reply::Refreshed { registry, audit, rollouts } => {
+                self.registry = registry;
+                self.audit = audit;
+                self.rollouts = rollouts;
+            }
+            Reply::Event(event) => match *event {
+                RuntimeEvent::Metrics { snapshot } => self.take_metrics(snapshot),
+                RuntimeEvent::Rollout { event } => self.rollout_events.push(event),
+                RuntimeEvent::Log { line } => {
+                    self.logs.push_back(line);
+                    while self.logs.len() > LOG_LINES {
+                        self.logs.pop_front();
+                    }
+                }
+            },
         }
-        let due = self.metrics_asked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-        if self.project.is_some() && due {
-            self.metrics_asked = Some(Instant::now());
-            self.worker.send(Request::Metrics);
-        }
+    }
+
+    fn fail(&mut self, text: String) {
+        self.errors.push(text.clone());
+        self.notice = Some((text, true));
+    }
+
+    fn remember(&mut self, dir: PathBuf) {
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        self.recent.retain(|d| *d != dir);
+        self.recent.insert(0, dir);
+        self.recent.truncate(RECENT);
     }
 
     fn take_metrics(&mut self, snapshot: MetricsSnapshot) {
         let now = Instant::now();
         if let Some((at, before)) = &self.previous {
             let seconds = now.duration_since(*at).as_secs_f64().max(0.001);
-            let calls = |m: &MetricsSnapshot, s: &str| {
-                m.service(s).map_or(0, |s| s.versions.iter().map(|v| v.calls).sum::<u64>())
-            };
-            self.rates = snapshot
-                .services
-                .iter()
-                .map(|s| {
-                    let delta = calls(&snapshot, &s.service).saturating_sub(calls(before, &s.service));
-                    (s.service.clone(), delta as f64 / seconds)
-                })
-                .collect();
+            let t = now.duration_since(self.started).as_secs_f64();
+            self.rates.clear();
+            for service in &snapshot.services {
+                let old = before.service(&service.service);
+                let sample = crate::panels::sample(t, seconds, service, old);
+                self.rates.insert(service.service.clone(), sample.calls_per_s);
+                self.series.entry(service.service.clone()).or_default().push(sample);
+            }
         }
         self.previous = Some((now, snapshot.clone()));
         self.metrics = snapshot;
     }
 
+    /// The media types of a service: deployed, or planned from the registry.
+    fn contract_for(&self, service: &str) -> Option<NodeContract> {
+        if let Some(info) = self.services.get(service) {
+            return Some(info.contract());
+        }
+        let entry = self.project.as_ref()?.file.services.get(service)?;
+        let reference: ComponentRef = entry.component.parse().ok()?;
+        self.registry.iter().find(|r| r.name == reference.name)?.description.as_ref().map(contract_of)
+    }
+
+    /// Gives every node the contract of its service as known now.
+    fn refresh_contracts(&mut self) {
+        let contracts: Vec<(NodeId, Option<NodeContract>)> =
+            self.snarl.nodes_ids_data().map(|(id, node)| (id, self.contract_for(&node.value.service))).collect();
+        for (id, contract) in contracts {
+            if let Some(node) = self.snarl.get_node_mut(id) {
+                node.contract = contract;
+            }
+        }
+    }
+
     fn load_pipeline(&mut self, name: &str) {
         let Some(project) = &self.project else { return };
         let pipeline = project.pipeline(name).unwrap_or_else(|_| Pipeline::new(name));
-        let services = &self.services;
-        self.snarl = graph::to_snarl(&pipeline, |s| services.get(s).map(ServiceInfo::contract));
+        self.snarl = graph::to_snarl(&pipeline, |s| self.contract_for(s));
         self.pipeline = name.to_string();
         self.history = History::default();
-        self.dirty = false;
         self.run = None;
+        self.selected.clear();
     }
 
-    fn set_graph(&mut self, pipeline: &Pipeline) {
-        let services = &self.services;
-        self.snarl = graph::to_snarl(pipeline, |s| services.get(s).map(ServiceInfo::contract));
+    pub(crate) fn set_graph(&mut self, pipeline: &Pipeline) {
+        self.snarl = graph::to_snarl(pipeline, |s| self.contract_for(s));
+        self.selected.clear();
         self.dirty = true;
     }
 
-    /// Adds a node calling `service` to the canvas.
+    /// Adds a node calling `service` to the canvas (at `at`, graph
+    /// coordinates, or next to the others).
     pub fn add_node(&mut self, service: &str) {
+        self.add_node_at(service, None);
+    }
+
+    fn add_node_at(&mut self, service: &str, at: Option<egui::Pos2>) {
         let before = self.current_pipeline();
         let id = graph::fresh_id(&self.snarl, service);
-        let contract = self.services.get(service).map(ServiceInfo::contract);
-        let at = egui::pos2(60.0 + 30.0 * self.snarl.nodes().count() as f32, 60.0);
+        let contract = self.contract_for(service);
+        let at = at.unwrap_or_else(|| egui::pos2(60.0 + 30.0 * self.snarl.nodes().count() as f32, 60.0));
         let node =
             GraphNode { id, service: service.to_string(), on_error: Default::default(), ports: Vec::new(), contract };
         self.snarl.insert_node(at, node);
+        self.history.push(before);
+        self.dirty = true;
+    }
+
+    /// Adds a registry component to the canvas: it becomes a service of the
+    /// project (named after the component), deployed with the next Deploy.
+    pub fn add_component_node(&mut self, reference: &ComponentRef, at: Option<egui::Pos2>) {
+        let Some(project) = &mut self.project else { return };
+        let text = reference.to_string();
+        let services = &mut project.file.services;
+        let name = match services.iter().find(|(_, e)| e.component == text) {
+            Some((name, _)) => name.clone(),
+            None => {
+                let base = &reference.name;
+                let name = std::iter::once(base.clone())
+                    .chain((2..).map(|n| format!("{base}-{n}")))
+                    .find(|n| !services.contains_key(n))
+                    .unwrap_or_else(|| base.clone());
+                services.insert(
+                    name.clone(),
+                    ServiceEntry { component: text, config: BTreeMap::new(), grants: Vec::new(), pool: 2 },
+                );
+                name
+            }
+        };
+        self.add_node_at(&name, at);
+    }
+
+    /// Adds what was dropped from the palette.
+    pub fn drop_item(&mut self, item: &PaletteItem, at: Option<egui::Pos2>) {
+        match item {
+            PaletteItem::Service(name) => self.add_node_at(name, at),
+            PaletteItem::Component(reference) => self.add_component_node(reference, at),
+        }
+    }
+
+    /// Deletes the nodes selected on the canvas (one undo step).
+    pub fn delete_selected(&mut self) {
+        if self.selected.is_empty() {
+            return;
+        }
+        let before = self.current_pipeline();
+        for id in std::mem::take(&mut self.selected) {
+            if self.snarl.get_node(id).is_some() {
+                self.snarl.remove_node(id);
+            }
+        }
         self.history.push(before);
         self.dirty = true;
     }
@@ -314,8 +649,42 @@ impl Studio {
     /// Runs the pipeline on the canvas with the console's input.
     pub fn run_pipeline(&mut self) {
         self.running = true;
-        self.run = None;
+        if !self.traffic {
+            self.run = None;
+        }
         self.worker.send(Request::Run { pipeline: self.current_pipeline(), input: self.input.clone().into_bytes() });
+    }
+
+    /// Deploys the project's changed services with the strategy of the
+    /// deploy tab, on the current target.
+    pub fn deploy(&mut self) {
+        let strategy = match self.deploy_form.strategy() {
+            Ok(strategy) => strategy,
+            Err(message) => return self.fail(format!("cannot deploy: {message}")),
+        };
+        let Some(project) = &self.project else { return };
+        self.deploying = true;
+        self.deploy_snapshot = Some(self.current_pipeline());
+        self.notice = Some((format!("deploying with {}…", strategy.name()), false));
+        self.worker.send(Request::Deploy { project: project.clone(), strategy });
+    }
+
+    /// Rolls `service` back to the version it ran before.
+    pub fn rollback(&mut self, service: &str) {
+        self.deploying = true;
+        self.notice = Some((format!("rolling back {service}…"), false));
+        self.worker.send(Request::Rollback { service: service.to_string() });
+    }
+
+    /// Asks for the registry, audit log and rollouts again.
+    pub fn refresh(&mut self) {
+        self.worker.send(Request::Refresh);
+    }
+
+    /// Stores a `.wasm` file in the registry (what dropping it on the
+    /// window does).
+    pub fn add_file(&mut self, path: PathBuf) {
+        self.worker.send(Request::AddFile(path));
     }
 
     /// Writes the canvas back into `project.ron`.
@@ -328,7 +697,23 @@ impl Studio {
                 self.dirty = false;
                 self.notice = Some((format!("saved {}", project.dir.join("project.ron").display()), false));
             }
-            Err(e) => self.notice = Some((e.to_string(), true)),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    /// Writes the project into another folder (with its component files)
+    /// and opens it there.
+    pub fn save_as(&mut self, dir: PathBuf) {
+        let pipeline = self.current_pipeline();
+        let Some(project) = &mut self.project else { return };
+        let mut copy = (**project).clone();
+        copy.set_pipeline(&pipeline);
+        match copy.save_as(&dir) {
+            Ok(()) => {
+                self.dirty = false;
+                self.open(copy.dir);
+            }
+            Err(e) => self.fail(e.to_string()),
         }
     }
 
@@ -338,13 +723,22 @@ impl Studio {
         }
     }
 
+    fn pick_save_as(&mut self) {
+        if let Some(dir) = rfd::FileDialog::new().set_title("Save the project into a folder").pick_folder() {
+            self.save_as(dir);
+        }
+    }
+
     fn shortcuts(&mut self, ui: &egui::Ui) {
-        let (redo, undo, save, help) = ui.input_mut(|i| {
+        // Delete only when no text field has the keyboard.
+        let typing = ui.ctx().memory(|m| m.focused().is_some());
+        let (redo, undo, save, help, delete) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
                 i.consume_key(Modifiers::COMMAND, Key::Z),
                 i.consume_key(Modifiers::COMMAND, Key::S),
                 i.consume_key(Modifiers::NONE, Key::F1),
+                !typing && i.consume_key(Modifiers::NONE, Key::Delete),
             )
         });
         if help {
@@ -358,15 +752,24 @@ impl Studio {
         if save {
             self.save();
         }
+        if delete {
+            self.delete_selected();
+        }
     }
 
     /// Draws the whole window.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        if std::mem::take(&mut self.apply_theme)
+            && let Some(dark) = self.dark
+        {
+            ui.ctx().set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
+        }
         if self.project.is_some() {
             // Live figures: come back for the next metrics snapshot.
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
         self.shortcuts(ui);
+        self.dropped_files(ui);
         self.close_guard(ui);
         self.help_window(ui);
         self.grant_dialog_ui(ui);
@@ -375,7 +778,8 @@ impl Studio {
         self.status_bar(ui);
         if self.project.is_some() {
             self.palette(ui);
-            self.console(ui);
+            self.tabs(ui);
+            self.inspector(ui);
         }
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(dir) = &self.opening {
@@ -386,13 +790,58 @@ impl Studio {
                 return;
             }
             if self.project.is_none() {
-                ui.centered_and_justified(|ui| {
-                    ui.label("Open a project folder to edit its pipelines (Open project…).");
-                });
+                self.welcome(ui);
                 return;
             }
             self.canvas(ui);
         });
+    }
+
+    fn welcome(&mut self, ui: &mut egui::Ui) {
+        let mut open = None;
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() / 4.0);
+            ui.heading("Open a project folder to edit its pipelines (Open project…).");
+            if !self.recent.is_empty() {
+                ui.add_space(12.0);
+                ui.label(RichText::new("Recent projects").strong());
+                for dir in &self.recent {
+                    if ui.link(dir.display().to_string()).clicked() {
+                        open = Some(dir.clone());
+                    }
+                }
+            }
+        });
+        if let Some(dir) = open {
+            self.open(dir);
+        }
+    }
+
+    /// `.wasm` files dropped on the window go into the registry.
+    fn dropped_files(&mut self, ui: &egui::Ui) {
+        let (dropped, hovering) = ui.input(|i| {
+            (
+                i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect::<Vec<_>>(),
+                !i.raw.hovered_files.is_empty(),
+            )
+        });
+        if hovering {
+            egui::Area::new(egui::Id::new("drop-hint")).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(
+                ui.ctx(),
+                |ui| {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.heading("Drop a .wasm component to add it to the registry");
+                    });
+                },
+            );
+        }
+        for path in dropped {
+            if self.project.is_none() && path.is_dir() {
+                self.open(path);
+            } else {
+                self.add_file(path);
+            }
+        }
     }
 
     /// The modal asking the user to allow or deny each capability a service
@@ -451,7 +900,12 @@ impl Studio {
             decisions.push((capability, allowed));
         }
         if let Some(dialog) = self.grants.take() {
-            self.worker.send(Request::Decide { project: dialog.project, service: dialog.service, decisions });
+            self.worker.send(Request::Decide {
+                project: dialog.project,
+                service: dialog.service,
+                decisions,
+                strategy: dialog.strategy,
+            });
         }
     }
 
@@ -468,7 +922,7 @@ impl Studio {
         let mut choice = None;
         egui::Modal::new(egui::Id::new("unsaved")).show(&ctx, |ui| {
             ui.heading("Unsaved changes");
-            ui.label(format!("The pipeline `{}` has changes that are not in project.ron.", self.pipeline));
+            ui.label(format!("The project has changes that are not in project.ron (pipeline `{}`).", self.pipeline));
             ui.horizontal(|ui| {
                 if ui.button("Save and quit").clicked() {
                     choice = Some("save");
@@ -504,11 +958,15 @@ impl Studio {
         egui::Window::new("Keyboard shortcuts").open(&mut open).resizable(false).show(ui.ctx(), |ui| {
             egui::Grid::new("shortcuts").num_columns(2).spacing([24.0, 4.0]).show(ui, |ui| {
                 for (keys, what) in [
-                    ("Ctrl+S", "save the pipeline into project.ron"),
+                    ("Ctrl+S", "save the project into project.ron"),
                     ("Ctrl+Z", "undo the last graph edit"),
                     ("Ctrl+Shift+Z", "redo"),
+                    ("Delete", "delete the selected nodes"),
                     ("F1", "show or hide this window"),
+                    ("drag from the palette", "add a node where you drop it"),
+                    ("drop a .wasm file", "add it to the registry and the palette"),
                     ("drag a pin to a pin", "wire two nodes (refused when media types do not match)"),
+                    ("click / Shift+drag / Shift+click", "select a node / select several"),
                     ("right-click a node", "duplicate or delete it"),
                     ("drag the background / scroll", "pan / zoom the canvas"),
                 ] {
@@ -543,7 +1001,7 @@ impl Studio {
                     });
                 }
                 if let Target::Remote { url, .. } = &self.target {
-                    ui.label(RichText::new(format!("connected to {url}")).color(Color32::from_rgb(70, 180, 90)));
+                    ui.label(RichText::new(format!("connected to {url}")).color(GOOD));
                 }
             });
         });
@@ -560,6 +1018,19 @@ impl Studio {
                 if ui.button("Open project…").clicked() {
                     self.pick_folder();
                 }
+                let mut open_recent = None;
+                ui.add_enabled_ui(!self.recent.is_empty(), |ui| {
+                    ui.menu_button("Recent", |ui| {
+                        for dir in &self.recent {
+                            if ui.button(dir.display().to_string()).clicked() {
+                                open_recent = Some(dir.clone());
+                            }
+                        }
+                    });
+                });
+                if let Some(dir) = open_recent {
+                    self.open(dir);
+                }
                 let has_project = self.project.is_some();
                 if ui
                     .add_enabled(has_project && self.dirty, egui::Button::new("Save"))
@@ -567,6 +1038,9 @@ impl Studio {
                     .clicked()
                 {
                     self.save();
+                }
+                if ui.add_enabled(has_project, egui::Button::new("Save As…")).clicked() {
+                    self.pick_save_as();
                 }
                 if ui.add_enabled(self.history.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked()
                 {
@@ -590,6 +1064,7 @@ impl Studio {
                 let dark = ui.ctx().theme() == egui::Theme::Dark;
                 if ui.button(if dark { "Light theme" } else { "Dark theme" }).clicked() {
                     ui.ctx().set_theme(if dark { egui::Theme::Light } else { egui::Theme::Dark });
+                    self.dark = Some(!dark);
                 }
                 if let Some((names, dir)) = shown {
                     ui.separator();
@@ -601,9 +1076,14 @@ impl Studio {
                     });
                     ui.label(RichText::new(dir.display().to_string()).monospace().weak());
                     if self.dirty {
-                        ui.label(RichText::new("unsaved changes").color(Color32::from_rgb(230, 170, 40)));
+                        ui.label(RichText::new("unsaved changes").color(WARN));
                     }
                     if chosen != self.pipeline {
+                        // Keep this pipeline's edits in the project (saved with the next Save).
+                        let current = self.current_pipeline();
+                        if let Some(project) = &mut self.project {
+                            project.set_pipeline(&current);
+                        }
                         self.load_pipeline(&chosen);
                     }
                 }
@@ -614,7 +1094,7 @@ impl Studio {
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                if self.busy() && self.opening.is_none() && self.running {
+                if (self.busy() && self.opening.is_none() && self.running) || self.deploying {
                     ui.spinner();
                 }
                 match &self.notice {
@@ -628,47 +1108,73 @@ impl Studio {
 
     fn palette(&mut self, ui: &mut egui::Ui) {
         let mut add = None;
-        egui::Panel::left("palette").resizable(true).default_size(240.0).show(ui, |ui| {
-            ui.heading("Services");
-            ui.label(RichText::new("Add one to the canvas as a node.").weak());
+        egui::Panel::left("palette").resizable(true).default_size(250.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.heading("Services");
+                ui.label(RichText::new("Drag one onto the canvas, or press Add.").weak());
                 for (name, info) in &self.services {
-                    egui::Frame::group(ui.style()).show(ui, |ui| {
-                        ui.set_width(ui.available_width());
-                        ui.label(RichText::new(name).strong());
-                        ui.label(RichText::new(crate::canvas::short_version(&info.version)).monospace().small())
-                            .on_hover_text(&info.version);
-                        let m = &info.description.metadata;
-                        ui.label(RichText::new(&m.description).small());
-                        ui.label(
-                            RichText::new(format!("{} -> {}", m.accepts.join(", "), m.produces.join(", ")))
-                                .small()
-                                .weak(),
-                        );
-                        if ui.button(format!("Add {name}")).clicked() {
-                            add = Some(name.clone());
-                        }
-                    });
+                    let m = &info.description.metadata;
+                    let item = PaletteItem::Service(name.clone());
+                    if palette_card(ui, name, &info.version, &m.description, &m.accepts, &m.produces, item) {
+                        add = Some(PaletteItem::Service(name.clone()));
+                    }
+                }
+                let published: Vec<&RegistryEntry> =
+                    self.registry.iter().filter(|r| r.versions.last().is_some_and(|v| !is_local(&v.version))).collect();
+                ui.add_space(8.0);
+                ui.heading("Registry");
+                if published.is_empty() {
+                    ui.label(RichText::new("Drop a .wasm file on the window to add a component.").weak());
+                }
+                for entry in published {
+                    let Some(reference) = entry.latest() else { continue };
+                    let (text, accepts, produces) = entry.description.as_ref().map_or_else(
+                        || ("(cannot be described)".to_string(), Vec::new(), Vec::new()),
+                        |d| (d.metadata.description.clone(), d.metadata.accepts.clone(), d.metadata.produces.clone()),
+                    );
+                    let label = reference.to_string();
+                    let item = PaletteItem::Component(reference.clone());
+                    if palette_card(ui, &entry.name, &label, &text, &accepts, &produces, item) {
+                        add = Some(PaletteItem::Component(reference));
+                    }
                 }
             });
         });
-        if let Some(service) = add {
-            self.add_node(&service);
+        if let Some(item) = add {
+            self.drop_item(&item, None);
         }
     }
 
     fn canvas(&mut self, ui: &mut egui::Ui) {
         let before = self.current_pipeline();
+        let changed = self.changed_since_deploy();
+        let planned: BTreeSet<String> =
+            self.project.as_ref().map(|p| p.file.services.keys().cloned().collect()).unwrap_or_default();
         let mut viewer = Viewer {
             services: &self.services,
+            planned: &planned,
             metrics: &self.metrics,
             pipeline: &self.pipeline,
             rates: &self.rates,
+            changed: &changed,
             refused: None,
+            to_screen: None,
         };
-        SnarlWidget::new().id(egui::Id::new("pipeline-canvas")).show(&mut self.snarl, &mut viewer, ui);
+        let widget = SnarlWidget::new().id(egui::Id::new(CANVAS));
+        let response = widget.show(&mut self.snarl, &mut viewer, ui);
         if let Some(reason) = viewer.refused.take() {
             self.notice = Some((format!("wire refused: {reason}"), true));
+        }
+        self.to_screen = viewer.to_screen.or(self.to_screen);
+        self.selected = egui_snarl::ui::get_selected_nodes(egui::Id::new(CANVAS), ui.ctx());
+        // A palette card released over the canvas becomes a node there.
+        let released = ui.input(|i| i.pointer.any_released().then(|| i.pointer.interact_pos()).flatten());
+        if let Some(at) = released.filter(|p| response.rect.contains(*p))
+            && let Some(item) = egui::DragAndDrop::take_payload::<PaletteItem>(ui.ctx())
+        {
+            let graph_at = self.to_screen.map(|t| t.inverse() * at);
+            self.drop_item(&item, graph_at);
+            return;
         }
         let after = self.current_pipeline();
         if !graph::same_structure(&before, &after) {
@@ -679,67 +1185,48 @@ impl Studio {
         }
     }
 
-    fn console(&mut self, ui: &mut egui::Ui) {
-        let mut run = false;
-        egui::Panel::bottom("console").resizable(true).default_size(220.0).show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Run console");
-                ui.label(RichText::new(format!("pipeline `{}`", self.pipeline)).weak());
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.selectable_value(&mut self.body_view, BodyView::Json, "JSON");
-                    ui.selectable_value(&mut self.body_view, BodyView::Hex, "Hex");
-                    ui.selectable_value(&mut self.body_view, BodyView::Text, "Text");
-                });
-            });
-            ui.horizontal(|ui| {
-                let label = ui.label("Input");
-                ui.add(
-                    egui::TextEdit::multiline(&mut self.input)
-                        .desired_rows(2)
-                        .hint_text("the message the pipeline's first nodes receive")
-                        .desired_width(ui.available_width() - 80.0),
-                )
-                .labelled_by(label.id);
-                if ui.add_enabled(!self.running, egui::Button::new("Run")).clicked() {
-                    run = true;
-                }
-                if self.running {
-                    ui.spinner();
-                }
-            });
-            egui::ScrollArea::vertical().show(ui, |ui| match &self.run {
-                None => {}
-                Some(Err(message)) => {
-                    ui.colored_label(BAD, message);
-                }
-                Some(Ok(outcome)) => {
-                    ui.label(RichText::new("Results").strong());
-                    for output in &outcome.results {
-                        ui.label(format!("{}: {}", output.node, render(&output.data, self.body_view)));
-                    }
-                    if outcome.results.is_empty() {
-                        ui.label(RichText::new("no results (every message was dropped)").weak());
-                    }
-                    ui.collapsing("Each node's output", |ui| {
-                        for output in &outcome.trace {
-                            ui.label(format!(
-                                "{}.{}: {}",
-                                output.node,
-                                output.port,
-                                render(&output.data, self.body_view)
-                            ));
-                        }
-                    });
-                    for (node, error) in &outcome.handled_errors {
-                        ui.colored_label(BAD, format!("{node}: {error}"));
-                    }
-                }
-            });
-        });
-        if run {
-            self.run_pipeline();
-        }
+    /// The node selected on the canvas (the first of several).
+    pub(crate) fn selected_node(&self) -> Option<&GraphNode> {
+        self.selected.first().and_then(|id| self.snarl.get_node(*id))
     }
+}
+
+/// Whether a version is the local build of a project file.
+pub(crate) fn is_local(version: &semver::Version) -> bool {
+    version.pre.as_str().starts_with("local.")
+}
+
+/// One palette card; the header can be dragged onto the canvas. Returns
+/// whether its Add button was clicked.
+fn palette_card(
+    ui: &mut egui::Ui,
+    name: &str,
+    version: &str,
+    description: &str,
+    accepts: &[String],
+    produces: &[String],
+    item: PaletteItem,
+) -> bool {
+    let mut add = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let id = egui::Id::new(("palette", name, version));
+        ui.dnd_drag_source(id, item, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("⠿").weak());
+                ui.label(RichText::new(name).strong());
+            });
+            ui.label(RichText::new(crate::canvas::short_version(version)).monospace().small()).on_hover_text(version);
+        })
+        .response
+        .on_hover_cursor(egui::CursorIcon::Grab);
+        ui.label(RichText::new(description).small());
+        ui.label(RichText::new(format!("{} -> {}", accepts.join(", "), produces.join(", "))).small().weak());
+        if ui.button(format!("Add {name}")).clicked() {
+            add = true;
+        }
+    });
+    add
 }
 
 /// A body as text, hex or pretty JSON.
@@ -761,5 +1248,9 @@ impl eframe::App for Studio {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings());
     }
 }

@@ -192,7 +192,9 @@ fn a_remote_target_deploys_and_runs_the_same_way() {
     set(&mut harness, "Token file", token_file.to_str().unwrap());
     harness.get_by_label("Connect").click();
     wait_for(&mut harness, "the project on the server", |h| {
-        matches!(h.state().target(), app::worker::Target::Remote { .. }) && h.query_by_label("Add upper").is_some()
+        matches!(h.state().target(), app::worker::Target::Remote { .. })
+            && !h.state().busy()
+            && h.query_by_label("Add upper").is_some()
     });
     // The server now runs the project's services.
     let remote = RemoteRuntime::new(&running.url(), token);
