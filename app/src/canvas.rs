@@ -36,6 +36,8 @@ pub struct Viewer<'a> {
     pub refused: Option<String>,
     /// The canvas's graph-to-screen transform this frame.
     pub to_screen: Option<TSTransform>,
+    /// Where each node was drawn (graph coordinates).
+    pub rects: Vec<(NodeId, egui::Rect)>,
 }
 
 const OK: Color32 = Color32::from_rgb(70, 180, 90);
@@ -127,6 +129,10 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<GraphNode>) {
         self.to_screen = Some(*to_global);
+    }
+
+    fn final_node_rect(&mut self, node: NodeId, rect: egui::Rect, _ui: &mut Ui, _snarl: &mut Snarl<GraphNode>) {
+        self.rects.push((node, rect));
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<GraphNode>) {

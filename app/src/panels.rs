@@ -44,6 +44,11 @@ impl Series {
         }
     }
 
+    /// The samples, oldest first.
+    pub fn samples(&self) -> Vec<Sample> {
+        self.0.iter().copied().collect()
+    }
+
     fn points(&self, value: impl Fn(&Sample) -> f64) -> PlotPoints<'static> {
         PlotPoints::new(self.0.iter().map(|s| [s.t, value(s)]).collect())
     }
@@ -186,11 +191,11 @@ fn progress(events: &[RolloutEvent]) -> Vec<Progress> {
 impl Studio {
     /// The tabbed panel under the canvas.
     pub(crate) fn tabs(&mut self, ui: &mut Ui) {
-        egui::Panel::bottom("tabs").resizable(true).default_size(260.0).show(ui, |ui| {
+        egui::Panel::bottom("tabs").resizable(true).default_size(300.0).min_size(160.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (tab, name) in [
                     (Tab::Console, "Run console"),
-                    (Tab::Deploy, "Deploy"),
+                    (Tab::Deploy, "Deployment"),
                     (Tab::Metrics, "Metrics"),
                     (Tab::Logs, "Logs"),
                     (Tab::Audit, "Audit"),
@@ -339,64 +344,13 @@ impl Studio {
             }
         });
         ui.separator();
-        ui.columns(2, |columns| {
-            let ui = &mut columns[0];
-            ui.label(RichText::new("Rollouts").strong());
-            egui::ScrollArea::vertical().id_salt("rollouts").show(ui, |ui| {
-                let list = progress(&self.rollout_events);
-                if list.is_empty() {
-                    ui.label(RichText::new("No rollout in this session yet.").weak());
-                }
-                for p in list.iter().take(8) {
-                    ui.label(&p.title);
-                    let (fraction, text, color) = match &p.outcome {
-                        None => {
-                            let w = p.weight.unwrap_or(0.0);
-                            (w / 100.0, format!("in progress · new version at {w:.0} %"), WARN)
-                        }
-                        Some(RolloutOutcome::Succeeded) => (1.0, "succeeded".to_string(), GOOD),
-                        Some(RolloutOutcome::RolledBack(why)) => (0.0, format!("rolled back: {why}"), BAD),
-                        Some(RolloutOutcome::Failed(why)) => (0.0, format!("failed: {why}"), BAD),
-                    };
-                    ui.add(egui::ProgressBar::new(fraction as f32).text(RichText::new(text).color(color)));
-                    if let Some(health) = &p.health {
-                        ui.label(RichText::new(format!("health {health}")).small().weak());
-                    }
-                }
-                for error in self.errors.iter().rev().take(5) {
-                    ui.colored_label(BAD, error);
-                }
-            });
-            let ui = &mut columns[1];
-            ui.label(RichText::new("Services").strong());
-            egui::ScrollArea::vertical().id_salt("deployed").show(ui, |ui| {
-                egui::Grid::new("deployed-services").striped(true).show(ui, |ui| {
-                    for (name, info) in &self.services {
-                        ui.label(name);
-                        let weights: Vec<String> = info
-                            .status
-                            .versions
-                            .iter()
-                            .map(|v| {
-                                format!(
-                                    "{} {:.0} %",
-                                    crate::canvas::short_version(&v.component.to_string()),
-                                    v.weight_percent
-                                )
-                            })
-                            .collect();
-                        ui.label(RichText::new(weights.join(" · ")).monospace().small());
-                        let previous = info.status.spec.history.len() >= 2;
-                        if ui
-                            .add_enabled(previous && !self.deploying, egui::Button::new(format!("Roll back {name}")))
-                            .on_disabled_hover_text("no earlier version to go back to")
-                            .clicked()
-                        {
-                            rollback = Some(name.clone());
-                        }
-                        ui.end_row();
-                    }
-                });
+        // One scroll area for the rest: the panel may be short.
+        egui::ScrollArea::vertical().id_salt("deploy-body").auto_shrink([false, true]).show(ui, |ui| {
+            ui.columns(2, |columns| {
+                columns[0].label(RichText::new("Rollouts").strong());
+                self.rollout_list(&mut columns[0]);
+                columns[1].label(RichText::new("Services").strong());
+                rollback = self.service_list(&mut columns[1]);
             });
         });
         if deploy {
@@ -405,6 +359,63 @@ impl Studio {
         if let Some(service) = rollback {
             self.rollback(&service);
         }
+    }
+
+    /// Each rollout of this session, newest first, with its progress.
+    fn rollout_list(&self, ui: &mut Ui) {
+        let list = progress(&self.rollout_events);
+        if list.is_empty() {
+            ui.label(RichText::new("No rollout in this session yet.").weak());
+        }
+        for p in list.iter().take(8) {
+            ui.label(&p.title);
+            let (fraction, text, color) = match &p.outcome {
+                None => {
+                    let w = p.weight.unwrap_or(0.0);
+                    (w / 100.0, format!("in progress · new version at {w:.0} %"), WARN)
+                }
+                Some(RolloutOutcome::Succeeded) => (1.0, "succeeded".to_string(), GOOD),
+                Some(RolloutOutcome::RolledBack(why)) => (0.0, format!("rolled back: {why}"), BAD),
+                Some(RolloutOutcome::Failed(why)) => (0.0, format!("failed: {why}"), BAD),
+            };
+            ui.add(egui::ProgressBar::new(fraction as f32).text(RichText::new(text).color(color)));
+            if let Some(health) = &p.health {
+                ui.label(RichText::new(format!("health {health}")).small().weak());
+            }
+        }
+        for error in self.errors.iter().rev().take(5) {
+            ui.colored_label(BAD, error);
+        }
+    }
+
+    /// The deployed services with their versions' weights; returns the
+    /// service whose Roll back button was clicked.
+    fn service_list(&self, ui: &mut Ui) -> Option<String> {
+        let mut rollback = None;
+        egui::Grid::new("deployed-services").striped(true).show(ui, |ui| {
+            for (name, info) in &self.services {
+                ui.label(name);
+                let weights: Vec<String> = info
+                    .status
+                    .versions
+                    .iter()
+                    .map(|v| {
+                        format!("{} {:.0} %", crate::canvas::short_version(&v.component.to_string()), v.weight_percent)
+                    })
+                    .collect();
+                ui.label(RichText::new(weights.join(" · ")).monospace().small());
+                let previous = info.status.spec.history.len() >= 2;
+                if ui
+                    .add_enabled(previous && !self.deploying, egui::Button::new(format!("Roll back {name}")))
+                    .on_disabled_hover_text("no earlier version to go back to")
+                    .clicked()
+                {
+                    rollback = Some(name.clone());
+                }
+                ui.end_row();
+            }
+        });
+        rollback
     }
 
     fn metrics_tab(&mut self, ui: &mut Ui) {
@@ -470,12 +481,13 @@ impl Studio {
             }
             ui.label(RichText::new(format!("{} lines", self.logs.len())).weak());
         });
-        // A service's lines are those of its component.
-        let component = self.log_filter.as_ref().map(|service| {
-            self.services.get(service).map_or(service.clone(), |s| s.status.spec.component.name.clone())
+        // A service's lines are those of its component (registry or metadata name).
+        let names: Option<Vec<String>> = self.log_filter.as_ref().map(|service| match self.services.get(service) {
+            Some(s) => vec![s.status.spec.component.name.clone(), s.description.metadata.name.clone()],
+            None => vec![service.clone()],
         });
         egui::ScrollArea::vertical().id_salt("logs").stick_to_bottom(true).show(ui, |ui| {
-            for line in self.logs.iter().filter(|l| component.as_ref().is_none_or(|c| *c == l.component)) {
+            for line in self.logs.iter().filter(|l| names.as_ref().is_none_or(|n| n.contains(&l.component))) {
                 let color = match line.level.as_str() {
                     "error" => BAD,
                     "warn" => WARN,

@@ -184,6 +184,10 @@ pub struct Studio {
     deployed_pipelines: BTreeMap<String, Pipeline>,
     /// Nodes selected on the canvas.
     pub(crate) selected: Vec<NodeId>,
+    /// The node last clicked.
+    inspected: Option<NodeId>,
+    /// Where each node was drawn last frame (graph coordinates).
+    node_rects: Vec<(NodeId, egui::Rect)>,
     /// The canvas's graph-to-screen transform (for drops).
     to_screen: Option<TSTransform>,
     pub(crate) recent: Vec<PathBuf>,
@@ -250,6 +254,8 @@ impl Studio {
             deployed_services: BTreeMap::new(),
             deployed_pipelines: BTreeMap::new(),
             selected: Vec::new(),
+            inspected: None,
+            node_rects: Vec::new(),
             to_screen: None,
             recent: Vec::new(),
             dark: None,
@@ -308,6 +314,16 @@ impl Studio {
     /// The target in use.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The tab shown under the canvas.
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    /// The live plots' samples of a service, oldest first.
+    pub fn metrics_series(&self, service: &str) -> Option<Vec<crate::panels::Sample>> {
+        self.series.get(service).map(|s| s.samples())
     }
 
     /// The open project.
@@ -561,11 +577,13 @@ impl Studio {
         self.history = History::default();
         self.run = None;
         self.selected.clear();
+        self.inspected = None;
     }
 
     pub(crate) fn set_graph(&mut self, pipeline: &Pipeline) {
         self.snarl = graph::to_snarl(pipeline, |s| self.contract_for(s));
         self.selected.clear();
+        self.inspected = None;
         self.dirty = true;
     }
 
@@ -625,6 +643,7 @@ impl Studio {
             return;
         }
         let before = self.current_pipeline();
+        self.inspected = None;
         for id in std::mem::take(&mut self.selected) {
             if self.snarl.get_node(id).is_some() {
                 self.snarl.remove_node(id);
@@ -1159,17 +1178,30 @@ impl Studio {
             changed: &changed,
             refused: None,
             to_screen: None,
+            rects: Vec::new(),
         };
-        let widget = SnarlWidget::new().id(egui::Id::new(CANVAS));
-        let response = widget.show(&mut self.snarl, &mut viewer, ui);
+        let area = ui.max_rect();
+        SnarlWidget::new().id(egui::Id::new(CANVAS)).show(&mut self.snarl, &mut viewer, ui);
         if let Some(reason) = viewer.refused.take() {
             self.notice = Some((format!("wire refused: {reason}"), true));
         }
         self.to_screen = viewer.to_screen.or(self.to_screen);
-        self.selected = egui_snarl::ui::get_selected_nodes(egui::Id::new(CANVAS), ui.ctx());
+        self.node_rects = std::mem::take(&mut viewer.rects);
+        // Shift+click and Shift+drag select several nodes (egui-snarl); a
+        // plain click on a node inspects it.
+        let selection = egui_snarl::ui::get_selected_nodes(egui::Id::new(CANVAS), ui.ctx());
+        let clicked = ui.input(|i| i.pointer.primary_clicked().then(|| i.pointer.interact_pos()).flatten());
+        if let (Some(at), Some(to_screen)) = (clicked.filter(|p| area.contains(*p)), self.to_screen) {
+            let hit =
+                self.node_rects.iter().rev().find(|(_, rect)| (to_screen * *rect).contains(at)).map(|(id, _)| *id);
+            if selection.is_empty() || hit.is_none() {
+                self.inspected = hit;
+            }
+        }
+        self.selected = if selection.is_empty() { self.inspected.into_iter().collect() } else { selection };
         // A palette card released over the canvas becomes a node there.
         let released = ui.input(|i| i.pointer.any_released().then(|| i.pointer.interact_pos()).flatten());
-        if let Some(at) = released.filter(|p| response.rect.contains(*p))
+        if let Some(at) = released.filter(|p| area.contains(*p))
             && let Some(item) = egui::DragAndDrop::take_payload::<PaletteItem>(ui.ctx())
         {
             let graph_at = self.to_screen.map(|t| t.inverse() * at);
@@ -1183,6 +1215,15 @@ impl Studio {
         } else if before != after {
             self.dirty = true; // moved nodes
         }
+    }
+
+    /// Where the node `id` is on the screen (as last drawn).
+    pub fn node_screen_rect(&self, id: &str) -> Option<egui::Rect> {
+        let to_screen = self.to_screen?;
+        self.node_rects
+            .iter()
+            .find(|(node, _)| self.snarl.get_node(*node).is_some_and(|n| n.id == id))
+            .map(|(_, rect)| to_screen * *rect)
     }
 
     /// The node selected on the canvas (the first of several).
@@ -1212,10 +1253,7 @@ fn palette_card(
         ui.set_width(ui.available_width());
         let id = egui::Id::new(("palette", name, version));
         ui.dnd_drag_source(id, item, |ui| {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("⠿").weak());
-                ui.label(RichText::new(name).strong());
-            });
+            ui.label(RichText::new(name).strong());
             ui.label(RichText::new(crate::canvas::short_version(version)).monospace().small()).on_hover_text(version);
         })
         .response

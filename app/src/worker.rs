@@ -282,7 +282,8 @@ impl State {
                         message: "open a project first".into(),
                     });
                 };
-                Some(add_file(rt.as_ref(), &path))
+                self.outbox.send(add_file(rt.as_ref(), &path));
+                Some(refresh(rt.as_ref()))
             }
             Request::Refresh => self.runtime.as_deref().map(refresh),
         }

@@ -53,7 +53,7 @@ fn wait_for(harness: &mut Harness<'_, Studio>, what: &str, done: impl Fn(&Harnes
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("timed out waiting for {what}");
+    panic!("timed out waiting for {what}; errors shown: {:?}", harness.state().errors());
 }
 
 #[test]
@@ -229,4 +229,253 @@ fn shortcuts_are_listed_in_a_help_window_and_the_theme_switches() {
     harness.get_by_label(other).click();
     harness.run_steps(2);
     assert_ne!(harness.ctx.theme(), before);
+}
+
+/// Moves the pointer onto the widget labelled `label`, then clicks it.
+fn click(harness: &mut Harness<'_, Studio>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    harness.run_steps(2);
+    harness.get_by_label(label).hover();
+    harness.run_steps(1);
+    harness.get_by_label(label).click();
+    harness.run_steps(2);
+}
+
+/// Replaces the text of the field labelled `label`.
+fn type_into(harness: &mut Harness<'_, Studio>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label(label).type_text(text);
+    harness.run_steps(2);
+}
+
+/// Clicks the canvas node `id` where it is on the screen (egui_kittest
+/// reports the canvas's widgets in graph coordinates, before its zoom and pan).
+fn click_node(harness: &mut Harness<'_, Studio>, id: &str, modifiers: egui::Modifiers) {
+    let rect = harness.state().node_screen_rect(id).unwrap_or_else(|| panic!("node {id} is not drawn"));
+    // The frame's bottom margin: no label there to take the click.
+    let at = rect.center_bottom() - egui::vec2(0.0, 3.0);
+    harness.hover_at(at);
+    harness.event(egui::Event::ModifiersChanged(modifiers));
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton { pos: at, button: egui::PointerButton::Primary, pressed, modifiers });
+    }
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    harness.run_steps(2);
+}
+
+fn opened(name: &str) -> (tempfile::TempDir, PathBuf, Harness<'static, Studio>) {
+    let (tmp, dir) = sample(name);
+    let mut harness = harness(dir.clone());
+    wait_for(&mut harness, "the project to open", |h| h.state().project().is_some() && !h.state().busy());
+    harness.run_steps(2);
+    (tmp, dir, harness)
+}
+
+#[test]
+fn a_canary_deploy_shows_its_progress_live_and_rollback_goes_back() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    // Click the node: the inspector shows it; change its service's config.
+    click_node(&mut harness, "upper", egui::Modifiers::NONE);
+    assert!(harness.query_by_label("node upper").is_some(), "a click on a node inspects it");
+    assert!(harness.query_by_label_contains("digest ").is_some(), "its component");
+    assert!(harness.query_by_label("● changed since deploy").is_none());
+    type_into(&mut harness, "New key", "greeting");
+    harness.get_by_label("Add key").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "greeting", "hi");
+    assert!(
+        harness.query_all_by_label("● changed since deploy").count() >= 2,
+        "both nodes of the service are marked changed"
+    );
+    let history = harness.state().services()["upper"].status.spec.history.len();
+
+    // A canary with one judged step at 50 %, traffic from the console.
+    click(&mut harness, "Deployment");
+    click(&mut harness, "Canary");
+    type_into(&mut harness, "weights %", "50,100");
+    click(&mut harness, "Run console");
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(1);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("traffic");
+    harness.run_steps(1);
+    click(&mut harness, "Deployment");
+    click(&mut harness, "Send traffic");
+    click(&mut harness, "Deploy");
+    wait_for(&mut harness, "the canary to start", |h| h.state().deploying());
+    wait_for(&mut harness, "the canary at 50 %", |h| {
+        h.state()
+            .rollout_events()
+            .iter()
+            .any(|e| matches!(e, host_core::deploy::RolloutEvent::Step { step, .. } if step.new_weight_percent == 50.0))
+    });
+    wait_for(&mut harness, "the canary to finish", |h| !h.state().deploying());
+    click(&mut harness, "Send traffic");
+    harness.run_steps(3);
+    assert!(harness.state().errors().is_empty(), "{:?}", harness.state().errors());
+    assert!(harness.query_by_label_contains("(canary)").is_some(), "the rollout is listed");
+    assert!(harness.query_all_by_label("succeeded").count() >= 1, "and its outcome");
+    let upper = &harness.state().services()["upper"];
+    assert_eq!(upper.status.spec.config.get("greeting").map(String::as_str), Some("hi"));
+    assert_eq!(upper.status.spec.history.len(), history + 1);
+    assert!(harness.query_by_label("● changed since deploy").is_none(), "deployed: no marker");
+
+    // Roll back: the service goes back one entry in its history.
+    click(&mut harness, "Roll back upper");
+    wait_for(&mut harness, "the rollback", |h| {
+        !h.state().deploying() && h.state().services()["upper"].status.spec.history.len() == history
+    });
+    assert!(harness.query_by_label_contains("upper rolled back to").is_some());
+    wait_for(&mut harness, "the audit log", |h| h.state().audit().iter().any(|r| r.body.event == "deploy"));
+    click(&mut harness, "Audit");
+    assert!(harness.query_all_by_label("deploy").count() >= 4, "the audit view lists the deploys");
+}
+
+/// A file dropped on the window (what winit hands egui).
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(harness: &mut Harness<'_, Studio>, path: PathBuf) {
+    harness.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(path)));
+    harness.run_steps(1);
+}
+
+#[test]
+fn a_dropped_wasm_joins_the_registry_and_is_dragged_onto_the_canvas() {
+    let (tmp, dir, mut harness) = opened("text-tools");
+    let file = tmp.path().join("Shouty Upper.wasm");
+    std::fs::copy(dir.join("components/upper.wasm"), &file).unwrap();
+    let garbage = tmp.path().join("broken.wasm");
+    std::fs::write(&garbage, b"\0asm not really").unwrap();
+
+    drop_file(&mut harness, garbage);
+    wait_for(&mut harness, "the refusal", |h| !h.state().errors().is_empty());
+    assert!(harness.state().errors()[0].contains("broken.wasm"), "{:?}", harness.state().errors());
+    drop_file(&mut harness, file.clone());
+    wait_for(&mut harness, "the registry", |h| h.query_by_label("Add shouty-upper").is_some());
+    assert!(harness.query_by_label_contains("added to the registry as shouty-upper@0.1.0").is_some());
+    assert_eq!(harness.state().registry().iter().filter(|r| r.name.starts_with("broken")).count(), 0);
+    // The same bytes again: no new version.
+    drop_file(&mut harness, file);
+    wait_for(&mut harness, "the answer", |h| h.query_by_label_contains("already in the registry").is_some());
+
+    // Drag the palette card onto the canvas.
+    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
+    let before = nodes(&harness);
+    let from = harness.get_by_label("shouty-upper").rect().center();
+    let to = harness.state().node_screen_rect("upper").unwrap().center() + egui::vec2(0.0, 200.0);
+    harness.hover_at(from);
+    harness.run_steps(1);
+    harness.drag_at(from);
+    harness.run_steps(1);
+    for i in 1..=10 {
+        harness.hover_at(from + (to - from) * (i as f32 / 10.0));
+        harness.run_steps(1);
+    }
+    harness.drop_at(to);
+    harness.run_steps(3);
+    assert_eq!(nodes(&harness), before + 1, "the dropped card became a node");
+    let pipeline = harness.state().current_pipeline();
+    let node = &pipeline.nodes["shouty-upper"];
+    assert_eq!(node.service, "shouty-upper");
+    let placed = harness.state().node_screen_rect("shouty-upper").unwrap();
+    assert!(
+        placed.contains(to) || placed.distance_to_pos(to) < 40.0,
+        "placed where it was dropped: {placed:?} vs {to:?}"
+    );
+    assert!(node.position.is_some());
+    let project = harness.state().project().unwrap();
+    assert_eq!(project.file.services["shouty-upper"].component, "shouty-upper@0.1.0");
+
+    // Deploy puts the new service live.
+    click(&mut harness, "Deployment");
+    click(&mut harness, "Deploy");
+    wait_for(&mut harness, "the deploy", |h| h.state().services().contains_key("shouty-upper"));
+    assert_eq!(harness.state().services()["shouty-upper"].version, "shouty-upper@0.1.0");
+    // Undo removes the node again.
+    harness.get_by_label("Undo").click();
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before);
+}
+
+#[test]
+fn several_nodes_are_selected_with_shift_and_deleted_in_one_undoable_step() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
+    let before = nodes(&harness);
+    click_node(&mut harness, "upper", egui::Modifiers::SHIFT);
+    click_node(&mut harness, "count", egui::Modifiers::SHIFT);
+    assert!(harness.query_by_label("2 nodes selected").is_some());
+    click(&mut harness, "Delete selected");
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before - 2);
+    harness.get_by_label("Undo").click();
+    harness.run_steps(2);
+    assert_eq!(nodes(&harness), before);
+}
+
+#[test]
+fn guest_log_lines_show_up_filtered_by_service_and_metrics_are_plotted() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(1);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("log me");
+    harness.run_steps(1);
+    harness.get_by_label("Run").click();
+    wait_for(&mut harness, "the log line", |h| h.state().logs().iter().any(|l| l.message == "upper-cased text"));
+    click(&mut harness, "Logs");
+    assert_eq!(harness.state().tab(), app::studio::Tab::Logs);
+    assert!(harness.query_all_by_label_contains("debug upper: upper-cased text bytes_in=6").count() >= 1);
+    // Only `count`'s lines: upper's are hidden.
+    click(&mut harness, "Service");
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "count").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("upper-cased text").is_none(), "filtered out");
+    click(&mut harness, "Service");
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "upper").click();
+    harness.run_steps(2);
+    assert!(harness.query_all_by_label_contains("upper-cased text").count() >= 1, "upper's own lines");
+    // Metrics arrive every second from the runtime; the table and plots show them.
+    click(&mut harness, "Metrics");
+    wait_for(&mut harness, "upper's calls in the metrics", |h| {
+        h.state().metrics_series("upper").is_some_and(|s| s.iter().any(|s| s.calls_per_s > 0.0))
+    });
+    assert!(harness.query_by_label("calls/s").is_some() && harness.query_by_label("memory high-water (MiB)").is_some());
+}
+
+#[test]
+fn save_as_moves_the_project_and_remembers_it_among_recent_projects() {
+    let (tmp, _dir, mut harness) = opened("text-tools");
+    harness.get_by_label("Add pretty").click();
+    harness.run_steps(2);
+    let copy = tmp.path().join("copy");
+    harness.state_mut().save_as(copy.clone());
+    wait_for(&mut harness, "the copy to open", |h| {
+        h.state().project().is_some_and(|p| p.dir == copy) && !h.state().busy()
+    });
+    let saved = host_core::project::Project::open(&copy).unwrap();
+    let default =
+        saved.file.default_pipeline.clone().unwrap_or_else(|| saved.file.pipelines.keys().next().unwrap().clone());
+    assert!(saved.pipeline(&default).unwrap().nodes.contains_key("pretty-2"), "the edit is in the copy");
+    let settings = harness.state().settings();
+    assert_eq!(settings.recent[0], std::fs::canonicalize(&copy).unwrap());
+    // Settings come back in a new studio.
+    let mut next = Studio::with_cache_dir(|| {}, None, Some(tmp.path().join("cache")));
+    next.restore(settings.clone());
+    assert_eq!(next.settings(), settings);
+    // Saving into a folder that holds a project is refused, nothing lost.
+    harness.state_mut().save_as(copy.clone());
+    harness.run_steps(1);
+    assert!(harness.state().errors().iter().any(|e| e.contains("already holds a project")));
 }

@@ -98,7 +98,10 @@ fn conformance(rt: &dyn Runtime) {
             Ok(RuntimeEvent::Rollout { event: RolloutEvent::Finished { service, .. } }) if service == "svc" => {
                 seen.0 = true
             }
-            Ok(RuntimeEvent::Log { line }) if line.component == "text" => seen.1 = true,
+            Ok(RuntimeEvent::Log { line }) if line.component == "text" => {
+                assert!(["trace", "debug", "info", "warn", "error"].contains(&line.level.as_str()), "{line:?}");
+                seen.1 = true
+            }
             Ok(RuntimeEvent::Metrics { snapshot }) if snapshot.service("svc").is_some() => seen.2 = true,
             _ => {}
         }
