@@ -38,6 +38,8 @@ pub struct Viewer<'a> {
     pub to_screen: Option<TSTransform>,
     /// Where each node was drawn (graph coordinates).
     pub rects: Vec<(NodeId, egui::Rect)>,
+    /// A view to set this frame (fit the nodes in).
+    pub set_view: Option<TSTransform>,
 }
 
 const OK: Color32 = Color32::from_rgb(70, 180, 90);
@@ -128,6 +130,9 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
     }
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<GraphNode>) {
+        if let Some(view) = self.set_view.take() {
+            *to_global = view;
+        }
         self.to_screen = Some(*to_global);
     }
 
@@ -172,11 +177,45 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
     }
 }
 
+/// The view that shows every node of `rects` (graph coordinates) inside
+/// `area` (screen), never zoomed in beyond 1:1.
+pub fn fit(rects: &[(NodeId, egui::Rect)], area: egui::Rect) -> Option<TSTransform> {
+    let bounds = rects.iter().map(|(_, r)| *r).reduce(|a, b| a.union(b))?;
+    let target = area.shrink(24.0);
+    if bounds.width() <= 0.0 || bounds.height() <= 0.0 || target.width() <= 0.0 || target.height() <= 0.0 {
+        return None;
+    }
+    let scale = (target.width() / bounds.width()).min(target.height() / bounds.height()).min(1.0);
+    Some(TSTransform::new(target.center().to_vec2() - bounds.center().to_vec2() * scale, scale))
+}
+
 /// `name@version`, with the long local pre-release of project files
 /// (`0.0.0-local.d<digest>`) cut to `local.<6 hex>`.
 pub fn short_version(reference: &str) -> String {
     match reference.split_once("@0.0.0-local.d") {
         Some((name, digest)) => format!("{name}@local.{}", &digest[..digest.len().min(6)]),
         None => reference.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_shows_every_node_inside_the_area_without_zooming_in() {
+        let rects = [
+            (NodeId(0), egui::Rect::from_min_size(egui::pos2(-100.0, 0.0), egui::vec2(200.0, 60.0))),
+            (NodeId(1), egui::Rect::from_min_size(egui::pos2(1500.0, 400.0), egui::vec2(200.0, 60.0))),
+        ];
+        let area = egui::Rect::from_min_size(egui::pos2(250.0, 60.0), egui::vec2(860.0, 620.0));
+        let view = fit(&rects, area).unwrap();
+        for (_, rect) in rects {
+            assert!(area.contains_rect(view * rect), "{:?} inside {area:?}", view * rect);
+        }
+        assert!(view.scaling < 1.0);
+        let small = [(NodeId(0), egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(100.0, 50.0)))];
+        assert_eq!(fit(&small, area).unwrap().scaling, 1.0, "a small graph is not blown up");
+        assert!(fit(&[], area).is_none());
     }
 }

@@ -15,6 +15,16 @@ use host_core::{
 
 use crate::studio::{BAD, BodyView, GOOD, Studio, Tab, WARN, render};
 
+/// A service's color in the plots, by its place in the list.
+const SERIES_COLORS: [egui::Color32; 6] = [
+    egui::Color32::from_rgb(90, 170, 250),
+    egui::Color32::from_rgb(240, 150, 60),
+    egui::Color32::from_rgb(110, 200, 120),
+    egui::Color32::from_rgb(230, 100, 160),
+    egui::Color32::from_rgb(190, 160, 250),
+    egui::Color32::from_rgb(230, 210, 90),
+];
+
 /// Live plots keep this many samples per service (one a second).
 const SAMPLES: usize = 300;
 
@@ -191,7 +201,7 @@ fn progress(events: &[RolloutEvent]) -> Vec<Progress> {
 impl Studio {
     /// The tabbed panel under the canvas.
     pub(crate) fn tabs(&mut self, ui: &mut Ui) {
-        egui::Panel::bottom("tabs").resizable(true).default_size(300.0).min_size(160.0).show(ui, |ui| {
+        egui::Panel::bottom("tabs").resizable(true).default_size(300.0).min_size(230.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (tab, name) in [
                     (Tab::Console, "Run console"),
@@ -439,25 +449,32 @@ impl Studio {
             });
             let plots: [(&str, &str, Measure, Option<Measure>); 4] = [
                 ("calls/s", "calls-plot", |s| s.calls_per_s, None),
-                ("latency p50 / p99 (ms)", "latency-plot", |s| s.p50_ms, Some(|s| s.p99_ms)),
+                ("latency p50 / p99 dashed (ms)", "latency-plot", |s| s.p50_ms, Some(|s| s.p99_ms)),
                 ("errors/s", "errors-plot", |s| s.errors_per_s, None),
                 ("memory high-water (MiB)", "memory-plot", |s| s.memory_mib, None),
             ];
-            for (column, (title, id, value, second)) in columns[1..].iter_mut().zip(plots) {
+            for (index, (column, (title, id, value, second))) in columns[1..].iter_mut().zip(plots).enumerate() {
                 column.label(RichText::new(title).strong());
                 let height = column.available_height().max(80.0);
-                Plot::new(id).height(height).legend(Legend::default()).include_y(0.0).allow_scroll(false).show(
-                    column,
-                    |plot| {
-                        for (service, series) in &self.series {
-                            let name = if second.is_some() { format!("{service} p50") } else { service.clone() };
-                            plot.line(Line::new(name, series.points(value)));
-                            if let Some(second) = second {
-                                plot.line(Line::new(format!("{service} p99"), series.points(second)));
-                            }
+                let mut plot = Plot::new(id).height(height).include_y(0.0).allow_scroll(false);
+                if index == 0 {
+                    // One legend: a service has the same color in every plot.
+                    plot = plot.legend(Legend::default().position(egui_plot::Corner::LeftTop));
+                }
+                plot.show(column, |plot| {
+                    for (n, (service, series)) in self.series.iter().enumerate() {
+                        let color = SERIES_COLORS[n % SERIES_COLORS.len()];
+                        let name = if second.is_some() { format!("{service} p50") } else { service.clone() };
+                        plot.line(Line::new(name, series.points(value)).color(color));
+                        if let Some(second) = second {
+                            plot.line(
+                                Line::new(format!("{service} p99"), series.points(second))
+                                    .color(color)
+                                    .style(egui_plot::LineStyle::dashed_loose()),
+                            );
                         }
-                    },
-                );
+                    }
+                });
             }
         });
     }

@@ -188,6 +188,8 @@ pub struct Studio {
     inspected: Option<NodeId>,
     /// Where each node was drawn last frame (graph coordinates).
     node_rects: Vec<(NodeId, egui::Rect)>,
+    /// Fit the view to the nodes on the next frame.
+    fit_view: bool,
     /// The canvas's graph-to-screen transform (for drops).
     to_screen: Option<TSTransform>,
     pub(crate) recent: Vec<PathBuf>,
@@ -256,6 +258,7 @@ impl Studio {
             selected: Vec::new(),
             inspected: None,
             node_rects: Vec::new(),
+            fit_view: false,
             to_screen: None,
             recent: Vec::new(),
             dark: None,
@@ -578,6 +581,8 @@ impl Studio {
         self.run = None;
         self.selected.clear();
         self.inspected = None;
+        self.node_rects.clear();
+        self.fit_view = true;
     }
 
     pub(crate) fn set_graph(&mut self, pipeline: &Pipeline) {
@@ -760,6 +765,9 @@ impl Studio {
                 !typing && i.consume_key(Modifiers::NONE, Key::Delete),
             )
         });
+        if !typing && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F)) {
+            self.fit_view = true;
+        }
         if help {
             self.help = !self.help;
         }
@@ -981,6 +989,7 @@ impl Studio {
                     ("Ctrl+Z", "undo the last graph edit"),
                     ("Ctrl+Shift+Z", "redo"),
                     ("Delete", "delete the selected nodes"),
+                    ("F", "fit the view to every node"),
                     ("F1", "show or hide this window"),
                     ("drag from the palette", "add a node where you drop it"),
                     ("drop a .wasm file", "add it to the registry and the palette"),
@@ -1071,6 +1080,13 @@ impl Studio {
                     .clicked()
                 {
                     self.redo();
+                }
+                if ui
+                    .add_enabled(has_project, egui::Button::new("Fit view"))
+                    .on_hover_text("show every node (F)")
+                    .clicked()
+                {
+                    self.fit_view = true;
                 }
                 let shown = self
                     .project
@@ -1179,8 +1195,15 @@ impl Studio {
             refused: None,
             to_screen: None,
             rects: Vec::new(),
+            set_view: None,
         };
         let area = ui.max_rect();
+        // A newly loaded pipeline (drawn once, so its nodes' sizes are known)
+        // is fitted into the canvas.
+        if self.fit_view && !self.node_rects.is_empty() {
+            viewer.set_view = crate::canvas::fit(&self.node_rects, area);
+            self.fit_view = false;
+        }
         SnarlWidget::new().id(egui::Id::new(CANVAS)).show(&mut self.snarl, &mut viewer, ui);
         if let Some(reason) = viewer.refused.take() {
             self.notice = Some((format!("wire refused: {reason}"), true));
