@@ -173,7 +173,7 @@ fn progress(events: &[RolloutEvent]) -> Vec<Progress> {
         match event {
             RolloutEvent::Started { service, id, from, to, strategy } => {
                 let from = from.as_ref().map_or("nothing".to_string(), ToString::to_string);
-                let title = format!("{service}: {from} → {to} ({strategy})");
+                let title = format!("{service}: {from} -> {to} ({strategy})");
                 by_id.insert(id.clone(), (order, Progress { title, ..Progress::default() }));
             }
             RolloutEvent::Health { id, health, version, .. } => {
