@@ -190,6 +190,8 @@ pub struct Studio {
     node_rects: Vec<(NodeId, egui::Rect)>,
     /// Fit the view to the nodes on the next frame.
     fit_view: bool,
+    /// The last refused wire: when, where the pointer was, and why.
+    refused: Option<(Instant, egui::Pos2, String)>,
     /// The canvas's graph-to-screen transform (for drops).
     to_screen: Option<TSTransform>,
     pub(crate) recent: Vec<PathBuf>,
@@ -259,6 +261,7 @@ impl Studio {
             inspected: None,
             node_rects: Vec::new(),
             fit_view: false,
+            refused: None,
             to_screen: None,
             recent: Vec::new(),
             dark: None,
@@ -1207,6 +1210,25 @@ impl Studio {
         SnarlWidget::new().id(egui::Id::new(CANVAS)).show(&mut self.snarl, &mut viewer, ui);
         if let Some(reason) = viewer.refused.take() {
             self.notice = Some((format!("wire refused: {reason}"), true));
+            let at = ui.ctx().pointer_latest_pos().unwrap_or_else(|| ui.max_rect().center());
+            self.refused = Some((Instant::now(), at, reason));
+        }
+        // The refusal's reason stays where the wire was dropped for a few seconds.
+        if let Some((when, at, reason)) = &self.refused {
+            if when.elapsed() < Duration::from_secs(4) {
+                egui::Tooltip::always_open(
+                    ui.ctx().clone(),
+                    ui.layer_id(),
+                    egui::Id::new("wire-refused"),
+                    egui::PopupAnchor::Position(*at),
+                )
+                .show(|ui| {
+                    ui.colored_label(BAD, format!("Wire refused: {reason}"));
+                });
+                ui.ctx().request_repaint_after(Duration::from_millis(250));
+            } else {
+                self.refused = None;
+            }
         }
         self.to_screen = viewer.to_screen.or(self.to_screen);
         self.node_rects = std::mem::take(&mut viewer.rects);

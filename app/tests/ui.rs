@@ -479,3 +479,45 @@ fn save_as_moves_the_project_and_remembers_it_among_recent_projects() {
     harness.run_steps(1);
     assert!(harness.state().errors().iter().any(|e| e.contains("already holds a project")));
 }
+
+#[test]
+fn a_wire_between_mismatched_media_types_is_refused_with_the_reason_at_the_pointer() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    let wires = |h: &Harness<'_, Studio>| h.state().current_pipeline().wires.len();
+    let before = wires(&harness);
+    // count produces JSON; upper accepts text: drag count's `out` pin to upper's `in` pin.
+    drag_wire(&mut harness, "count", "upper");
+    assert_eq!(wires(&harness), before, "no wire was added");
+    assert!(
+        harness.query_by_label_contains("Wire refused: `count` produces application/json").is_some(),
+        "the reason is shown"
+    );
+
+    // A matching wire is drawn: a new upper node fed by `shout` (text to text).
+    click(&mut harness, "Add upper");
+    harness.run_steps(2);
+    drag_wire(&mut harness, "shout", "upper-2");
+    let pipeline = harness.state().current_pipeline();
+    assert_eq!(pipeline.wires.len(), before + 1);
+    assert!(pipeline.wires.iter().any(|w| w.from == "shout" && w.to == "upper-2" && w.port == "out"));
+    click(&mut harness, "Undo");
+    assert_eq!(wires(&harness), before, "undo removes the wire");
+}
+
+/// Drags from `from`'s first output pin to `to`'s input pin.
+fn drag_wire(harness: &mut Harness<'_, Studio>, from: &str, to: &str) {
+    let a = harness.state().node_screen_rect(from).unwrap();
+    let b = harness.state().node_screen_rect(to).unwrap();
+    let from = egui::pos2(a.max.x - 9.0, a.max.y - 18.0);
+    let to = egui::pos2(b.min.x + 9.0, b.max.y - 18.0);
+    harness.hover_at(from);
+    harness.run_steps(1);
+    harness.drag_at(from);
+    harness.run_steps(1);
+    for i in 1..=10 {
+        harness.hover_at(from + (to - from) * (i as f32 / 10.0));
+        harness.run_steps(1);
+    }
+    harness.drop_at(to);
+    harness.run_steps(3);
+}
