@@ -39,7 +39,10 @@ fn rewritten_file_serves_within_two_seconds_and_garbage_keeps_the_old_version() 
         call().is_ok_and(|out| out.starts_with(b"{\"lines\""))
     });
     eprintln!("new version live {took:?} after the write");
-    assert_eq!(host.service_spec("text").unwrap().component.to_string(), "text@0.1.1");
+    // The new version takes traffic a moment before the rollout records it.
+    wait_for("the rollout recorded", Duration::from_secs(2), || {
+        host.service_spec("text").unwrap().component.to_string() == "text@0.1.1"
+    });
 
     // Garbage is refused and reported; the previous version keeps serving.
     std::fs::write(&file, b"garbage, not wasm").unwrap();
