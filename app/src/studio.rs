@@ -487,6 +487,11 @@ impl Studio {
                 self.fail(format!("cannot {action}: {message}"));
             }
             Reply::Connected => {}
+            Reply::ConnectFailed { kept, message } => {
+                self.opening = None;
+                self.target = kept;
+                self.fail(message);
+            }
             Reply::Ran(outcome) => {
                 self.running = false;
                 if outcome.is_err() {

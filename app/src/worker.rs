@@ -112,6 +112,8 @@ pub enum Reply {
     Failed { action: String, message: String },
     /// The target changed (no project to apply).
     Connected,
+    /// The new target could not be used; `kept` is still in use.
+    ConnectFailed { kept: Target, message: String },
     /// A service needs capabilities nobody granted: ask the user.
     NeedsGrants {
         project: Box<Project>,
@@ -241,12 +243,23 @@ impl State {
         match request {
             Request::Open(dir) => Some(self.open(dir)),
             Request::Connect { target, project } => {
-                self.target = target;
-                self.replace_runtime(None);
-                Some(match project {
-                    Some(dir) => self.open(dir),
-                    None => Reply::Connected,
-                })
+                let previous = std::mem::replace(&mut self.target, target);
+                let Some(dir) = project else {
+                    self.replace_runtime(None);
+                    return Some(Reply::Connected);
+                };
+                match self.start(&dir) {
+                    Ok((rt, project)) => Some(self.take_runtime(rt, project)),
+                    Err(e) => {
+                        // Nothing changes: the runtime in use stays.
+                        let kept = std::mem::replace(&mut self.target, previous);
+                        let what = match &kept {
+                            Target::Embedded => "start the embedded runtime".to_string(),
+                            Target::Remote { url, .. } => format!("connect to {url}"),
+                        };
+                        Some(Reply::ConnectFailed { kept: self.target.clone(), message: format!("cannot {what}: {e}") })
+                    }
+                }
             }
             Request::Deploy { project, strategy } => {
                 let dir = project.dir.clone();
@@ -335,29 +348,39 @@ impl State {
     /// The runtime for the target (embedded: on the project's folder), with
     /// the project applied.
     fn open(&mut self, dir: PathBuf) -> Reply {
-        let started = Project::open(&dir).and_then(|project| {
-            let rt: Arc<dyn Runtime> = match &self.target {
-                Target::Embedded => {
-                    let mut config =
-                        HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
-                    if let Some(cache) = &self.cache_dir {
-                        config.cache_dir = Some(cache.clone());
-                    }
-                    Arc::new(Host::new(config)?)
-                }
-                Target::Remote { url, token_file } => Arc::new(RemoteRuntime::from_token_file(url, token_file)?),
-            };
-            Ok((rt, project))
-        });
-        match started {
-            Ok((rt, project)) => {
-                self.replace_runtime(Some(rt.clone()));
-                let reply = apply(rt.as_ref(), project, None);
-                self.outbox.send(refresh(rt.as_ref()));
-                reply
-            }
+        match self.start(&dir) {
+            Ok((rt, project)) => self.take_runtime(rt, project),
             Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
         }
+    }
+
+    /// Opens the project and makes a runtime for the target; a server must
+    /// answer (and accept the token) before it is used.
+    fn start(&self, dir: &Path) -> host_core::Result<(Arc<dyn Runtime>, Project)> {
+        let project = Project::open(dir)?;
+        let rt: Arc<dyn Runtime> = match &self.target {
+            Target::Embedded => {
+                let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
+                if let Some(cache) = &self.cache_dir {
+                    config.cache_dir = Some(cache.clone());
+                }
+                Arc::new(Host::new(config)?)
+            }
+            Target::Remote { url, token_file } => {
+                let remote = RemoteRuntime::from_token_file(url, token_file)?;
+                remote.status(None)?;
+                Arc::new(remote)
+            }
+        };
+        Ok((rt, project))
+    }
+
+    /// Uses `rt` from now on and applies the project there.
+    fn take_runtime(&mut self, rt: Arc<dyn Runtime>, project: Project) -> Reply {
+        self.replace_runtime(Some(rt.clone()));
+        let reply = apply(rt.as_ref(), project, None);
+        self.outbox.send(refresh(rt.as_ref()));
+        reply
     }
 }
 

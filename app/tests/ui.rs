@@ -521,3 +521,28 @@ fn drag_wire(harness: &mut Harness<'_, Studio>, from: &str, to: &str) {
     harness.drop_at(to);
     harness.run_steps(3);
 }
+
+#[test]
+fn an_unreachable_server_is_reported_and_the_embedded_runtime_keeps_working() {
+    let (tmp, _dir, mut harness) = opened("text-tools");
+    let token_file = tmp.path().join("token");
+    std::fs::write(&token_file, "studio-test-token-0123456789abcdef").unwrap();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    type_into(&mut harness, "Server URL", &format!("http://127.0.0.1:{port}"));
+    type_into(&mut harness, "Token file", token_file.to_str().unwrap());
+    click(&mut harness, "Connect");
+    wait_for(&mut harness, "the refusal", |h| !h.state().errors().is_empty() && !h.state().busy());
+    assert!(harness.state().errors()[0].contains(&format!("cannot connect to http://127.0.0.1:{port}")));
+    assert_eq!(harness.state().target(), &app::worker::Target::Embedded, "the target in use stays");
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Add upper").is_some(), "the project stays open");
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(1);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("still here");
+    harness.run_steps(1);
+    click(&mut harness, "Run");
+    wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the embedded runtime still runs");
+    assert!(outcome.results.iter().any(|r| r.data == b"STILL HERE"));
+}
