@@ -362,6 +362,21 @@ impl Studio {
         &self.input
     }
 
+    /// Sets the run console's input.
+    pub fn set_input(&mut self, input: &str) {
+        self.input = input.to_string();
+    }
+
+    /// Whether a run is under way.
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
+    /// Shows another tab under the canvas.
+    pub fn set_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+    }
+
     /// The services deployed, as last described.
     pub fn services(&self) -> &BTreeMap<String, ServiceInfo> {
         &self.services
