@@ -667,6 +667,12 @@ impl Studio {
     /// The service's configuration, edited in the project (deployed with
     /// the next Deploy).
     fn config_editor(&mut self, ui: &mut Ui, service: &str) {
+        // Edits wait while a deploy runs: its answer replaces the services.
+        if self.deploying {
+            ui.separator();
+            ui.label(RichText::new("Configuration can be edited when the deploy ends.").weak());
+            return;
+        }
         let Some(entry) = self.project.as_mut().and_then(|p| p.file.services.get_mut(service)) else { return };
         ui.separator();
         ui.label(RichText::new("Configuration").strong());

@@ -50,6 +50,13 @@ pub enum Tab {
     Audit,
 }
 
+/// Where the user goes when unsaved changes need an answer.
+#[derive(Debug, Clone, PartialEq)]
+enum Leave {
+    Quit,
+    Open(PathBuf),
+}
+
 /// What is dragged from the palette onto the canvas.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PaletteItem {
@@ -155,8 +162,8 @@ pub struct Studio {
     pub(crate) grants: Option<GrantDialog>,
     /// The shortcuts window is open.
     pub(crate) help: bool,
-    /// The window was asked to close with unsaved changes.
-    confirm_close: bool,
+    /// Leaving the project with unsaved changes waits for the user's answer.
+    leaving: Option<Leave>,
     /// The target in use, and the remote form's fields.
     pub(crate) target: Target,
     pub(crate) remote_url: String,
@@ -239,7 +246,7 @@ impl Studio {
             notice: None,
             grants: None,
             help: false,
-            confirm_close: false,
+            leaving: None,
             target: Target::Embedded,
             remote_url: "http://127.0.0.1:7411".to_string(),
             remote_token_file: String::new(),
@@ -439,7 +446,7 @@ impl Studio {
 
     fn take(&mut self, reply: Reply) {
         match reply {
-            Reply::Opened { project, services } => {
+            Reply::Opened { project, services, granted } => {
                 let same = self.project.as_ref().is_some_and(|p| p.dir == project.dir);
                 self.opening = None;
                 self.services = services;
@@ -456,6 +463,8 @@ impl Studio {
                     if let Some(current) = &mut self.project {
                         current.file.services = project.file.services;
                     }
+                    // Grants the user allowed: kept in project.ron with the next Save.
+                    self.dirty |= granted;
                     self.refresh_contracts();
                     return;
                 }
@@ -474,6 +483,7 @@ impl Studio {
                     .unwrap_or_else(|| "main".to_string());
                 self.project = Some(project);
                 self.load_pipeline(&name);
+                self.dirty = granted;
             }
             Reply::NeedsGrants { project, service, component, missing, strategy } => {
                 let rows = missing
@@ -766,7 +776,7 @@ impl Studio {
 
     fn pick_folder(&mut self) {
         if let Some(dir) = rfd::FileDialog::new().set_title("Open a project folder").pick_folder() {
-            self.open(dir);
+            self.open_asking(dir);
         }
     }
 
@@ -959,47 +969,56 @@ impl Studio {
         }
     }
 
-    /// Closing with unsaved changes asks first.
+    /// Leaving the project (quitting, or opening another one) with unsaved
+    /// changes asks first.
     fn close_guard(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if ctx.input(|i| i.viewport().close_requested()) && self.dirty && !self.confirm_close {
+        if ctx.input(|i| i.viewport().close_requested()) && self.dirty && self.leaving.is_none() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm_close = true;
+            self.leaving = Some(Leave::Quit);
         }
-        if !self.confirm_close {
-            return;
-        }
+        let Some(leave) = self.leaving.clone() else { return };
+        let (save_label, discard_label) = match &leave {
+            Leave::Quit => ("Save and quit", "Quit without saving"),
+            Leave::Open(_) => ("Save and open", "Open without saving"),
+        };
         let mut choice = None;
         egui::Modal::new(egui::Id::new("unsaved")).show(&ctx, |ui| {
             ui.heading("Unsaved changes");
             ui.label(format!("The project has changes that are not in project.ron (pipeline `{}`).", self.pipeline));
             ui.horizontal(|ui| {
-                if ui.button("Save and quit").clicked() {
-                    choice = Some("save");
+                if ui.button(save_label).clicked() {
+                    choice = Some(true);
                 }
-                if ui.button("Quit without saving").clicked() {
-                    choice = Some("discard");
+                if ui.button(discard_label).clicked() {
+                    choice = Some(false);
                 }
                 if ui.button("Cancel").clicked() {
-                    choice = Some("cancel");
+                    self.leaving = None;
                 }
             });
         });
-        match choice {
-            Some("save") => {
-                self.save();
-                if !self.dirty {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-                self.confirm_close = false;
+        let Some(save) = choice else { return };
+        self.leaving = None;
+        if save {
+            self.save();
+            if self.dirty {
+                return; // the save failed: its error is shown, nothing is left
             }
-            Some("discard") => {
-                self.dirty = false;
-                self.confirm_close = false;
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-            Some(_) => self.confirm_close = false,
-            None => {}
+        }
+        self.dirty = false;
+        match leave {
+            Leave::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Leave::Open(dir) => self.open(dir),
+        }
+    }
+
+    /// Opens `dir`, asking first when the open project has unsaved changes.
+    pub fn open_asking(&mut self, dir: PathBuf) {
+        if self.dirty && self.project.is_some() {
+            self.leaving = Some(Leave::Open(dir));
+        } else {
+            self.open(dir);
         }
     }
 
@@ -1080,7 +1099,7 @@ impl Studio {
                     });
                 });
                 if let Some(dir) = open_recent {
-                    self.open(dir);
+                    self.open_asking(dir);
                 }
                 let has_project = self.project.is_some();
                 if ui

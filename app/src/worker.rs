@@ -104,8 +104,8 @@ impl RegistryEntry {
 #[derive(Debug)]
 pub enum Reply {
     /// The project is applied (opened, deployed, or granted) and its
-    /// services described.
-    Opened { project: Box<Project>, services: BTreeMap<String, ServiceInfo> },
+    /// services described; `granted`: the user's grants were added to it.
+    Opened { project: Box<Project>, services: BTreeMap<String, ServiceInfo>, granted: bool },
     /// Opening or applying the project failed.
     OpenFailed { dir: PathBuf, message: String },
     /// Something the user asked for failed (deploy, rollback, add).
@@ -417,7 +417,11 @@ fn decide(
             }
         }
     }
-    apply(rt, project, strategy)
+    let mut reply = apply(rt, project, strategy);
+    if let Reply::Opened { granted, .. } = &mut reply {
+        *granted = true;
+    }
+    reply
 }
 
 /// Stores and deploys the project's services, then describes them; a
@@ -431,7 +435,7 @@ fn apply(rt: &dyn Runtime, project: Project, strategy: Option<Strategy>) -> Repl
         Err(e) => return Reply::OpenFailed { dir: project.dir.clone(), message: e.to_string() },
     }
     match describe_all(rt, Some(&project)) {
-        Ok(services) => Reply::Opened { project: Box::new(project), services },
+        Ok(services) => Reply::Opened { project: Box::new(project), services, granted: false },
         Err(e) => Reply::OpenFailed { dir: project.dir.clone(), message: e.to_string() },
     }
 }

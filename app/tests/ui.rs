@@ -159,6 +159,18 @@ fn after_the_user_allows_the_capability_the_deploy_succeeds() {
     wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
     let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
     assert_eq!(outcome.results[0].data, b"kept in the project");
+
+    // The inspector shows what the service requests and that it is granted.
+    click_node(&mut harness, "read", egui::Modifiers::NONE);
+    assert!(harness.query_by_label("file-read:/data").is_some());
+    assert!(harness.query_by_label("granted").is_some());
+    // The grant waits in the project until saved; then project.ron keeps it.
+    assert!(harness.query_by_label("unsaved changes").is_some());
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    harness.run_steps(2);
+    let saved = host_core::project::Project::open(&dir).unwrap();
+    assert_eq!(saved.file.services["files"].grants.len(), 1, "{:?}", saved.file.services["files"]);
+    assert!(saved.file.services["files"].grants[0].starts_with("file-read:/data="));
 }
 
 #[test]
@@ -478,6 +490,27 @@ fn save_as_moves_the_project_and_remembers_it_among_recent_projects() {
     harness.state_mut().save_as(copy.clone());
     harness.run_steps(1);
     assert!(harness.state().errors().iter().any(|e| e.contains("already holds a project")));
+}
+
+#[test]
+fn opening_another_project_with_unsaved_changes_asks_first() {
+    let (tmp, dir, mut harness) = opened("text-tools");
+    let (_other_tmp, other) = sample("iot-sensors");
+    click(&mut harness, "Add pretty");
+    harness.state_mut().open_asking(other.clone());
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Unsaved changes").is_some(), "the user is asked");
+    click(&mut harness, "Cancel");
+    assert_eq!(harness.state().project().unwrap().dir, dir, "cancel stays");
+    harness.state_mut().open_asking(other.clone());
+    harness.run_steps(2);
+    click(&mut harness, "Save and open");
+    wait_for(&mut harness, "the other project", |h| h.state().project().is_some_and(|p| p.dir == other));
+    let saved = host_core::project::Project::open(&dir).unwrap();
+    let name =
+        saved.file.default_pipeline.clone().unwrap_or_else(|| saved.file.pipelines.keys().next().unwrap().clone());
+    assert!(saved.pipeline(&name).unwrap().nodes.contains_key("pretty-2"), "the edit was saved first");
+    drop(tmp);
 }
 
 #[test]
