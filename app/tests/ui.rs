@@ -65,10 +65,7 @@ fn opens_a_sample_project_shows_its_pipeline_and_runs_it() {
     assert!(harness.query_by_label_contains("upper · upper@local.").is_some());
     assert!(harness.query_by_label_contains("count · count@local.").is_some());
 
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(2);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("hello studio");
-    harness.run_steps(2);
+    type_input(&mut harness, "hello studio");
     assert_eq!(harness.state().input(), "hello studio");
     harness.get_by_label("Run").click();
     wait_for(&mut harness, "the run to finish", |h| h.state().last_run().is_some());
@@ -151,10 +148,7 @@ fn after_the_user_allows_the_capability_the_deploy_succeeds() {
     let events = audit_events(&dir);
     assert!(events.contains(&"grant-allowed".to_string()) && events.contains(&"deploy".to_string()), "{events:?}");
     // The granted folder is the project's own `data/`: the component reads it.
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(2);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("note.txt");
-    harness.run_steps(2);
+    type_input(&mut harness, "note.txt");
     harness.get_by_label("Run").click();
     wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
     let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
@@ -213,10 +207,7 @@ fn a_remote_target_deploys_and_runs_the_same_way() {
     let names: Vec<String> = remote.status(None).unwrap().into_iter().map(|s| s.spec.name).collect();
     assert_eq!(names, ["compact", "count", "pretty", "upper"]);
 
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(2);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("over the wire");
-    harness.run_steps(2);
+    type_input(&mut harness, "over the wire");
     harness.get_by_label("Run").click();
     wait_for(&mut harness, "the remote run", |h| h.state().last_run().is_some());
     let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
@@ -241,6 +232,14 @@ fn shortcuts_are_listed_in_a_help_window_and_the_theme_switches() {
     harness.get_by_label(other).click();
     harness.run_steps(2);
     assert_ne!(harness.ctx.theme(), before);
+}
+
+/// Types `text` into the run console's input.
+fn type_input(harness: &mut Harness<'_, Studio>, text: &str) {
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(1);
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text(text);
+    harness.run_steps(2);
 }
 
 /// Moves the pointer onto the widget labelled `label`, then clicks it.
@@ -308,10 +307,7 @@ fn a_canary_deploy_shows_its_progress_live_and_rollback_goes_back() {
     click(&mut harness, "Canary");
     type_into(&mut harness, "weights %", "50,100");
     click(&mut harness, "Run console");
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(1);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("traffic");
-    harness.run_steps(1);
+    type_input(&mut harness, "traffic");
     click(&mut harness, "Deployment");
     click(&mut harness, "Send traffic");
     click(&mut harness, "Deploy");
@@ -387,16 +383,7 @@ fn a_dropped_wasm_joins_the_registry_and_is_dragged_onto_the_canvas() {
     let before = nodes(&harness);
     let from = harness.get_by_label("shouty-upper").rect().center();
     let to = harness.state().node_screen_rect("upper").unwrap().center() + egui::vec2(0.0, 200.0);
-    harness.hover_at(from);
-    harness.run_steps(1);
-    harness.drag_at(from);
-    harness.run_steps(1);
-    for i in 1..=10 {
-        harness.hover_at(from + (to - from) * (i as f32 / 10.0));
-        harness.run_steps(1);
-    }
-    harness.drop_at(to);
-    harness.run_steps(3);
+    drag(&mut harness, from, to);
     assert_eq!(nodes(&harness), before + 1, "the dropped card became a node");
     let pipeline = harness.state().current_pipeline();
     let node = &pipeline.nodes["shouty-upper"];
@@ -440,10 +427,7 @@ fn several_nodes_are_selected_with_shift_and_deleted_in_one_undoable_step() {
 #[test]
 fn guest_log_lines_show_up_filtered_by_service_and_metrics_are_plotted() {
     let (_tmp, _dir, mut harness) = opened("text-tools");
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(1);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("log me");
-    harness.run_steps(1);
+    type_input(&mut harness, "log me");
     harness.get_by_label("Run").click();
     wait_for(&mut harness, "the log line", |h| h.state().logs().iter().any(|l| l.message == "upper-cased text"));
     click(&mut harness, "Logs");
@@ -541,8 +525,11 @@ fn a_wire_between_mismatched_media_types_is_refused_with_the_reason_at_the_point
 fn drag_wire(harness: &mut Harness<'_, Studio>, from: &str, to: &str) {
     let a = harness.state().node_screen_rect(from).unwrap();
     let b = harness.state().node_screen_rect(to).unwrap();
-    let from = egui::pos2(a.max.x - 9.0, a.max.y - 18.0);
-    let to = egui::pos2(b.min.x + 9.0, b.max.y - 18.0);
+    drag(harness, egui::pos2(a.max.x - 9.0, a.max.y - 18.0), egui::pos2(b.min.x + 9.0, b.max.y - 18.0));
+}
+
+/// Presses at `from`, moves the pointer to `to` in steps, releases there.
+fn drag(harness: &mut Harness<'_, Studio>, from: egui::Pos2, to: egui::Pos2) {
     harness.hover_at(from);
     harness.run_steps(1);
     harness.drag_at(from);
@@ -570,10 +557,7 @@ fn an_unreachable_server_is_reported_and_the_embedded_runtime_keeps_working() {
     assert_eq!(harness.state().target(), &app::worker::Target::Embedded, "the target in use stays");
     harness.run_steps(2);
     assert!(harness.query_by_label("Add upper").is_some(), "the project stays open");
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
-    harness.run_steps(1);
-    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).type_text("still here");
-    harness.run_steps(1);
+    type_input(&mut harness, "still here");
     click(&mut harness, "Run");
     wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
     let outcome = harness.state().last_run().unwrap().clone().expect("the embedded runtime still runs");
