@@ -1,7 +1,9 @@
 //! airssys-studio: the desktop studio over host-core.
 //!
 //! `airssys-studio [PROJECT_DIR]` opens a project's pipelines in a node
-//! editor with a palette of its services and a run console.
+//! editor, with a palette of its services and the registry, an inspector,
+//! and tabs for runs, deploys, metrics, guest logs and the audit log, on the
+//! embedded runtime or an `airssys serve` server.
 
 use anyhow::Result;
 
