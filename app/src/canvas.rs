@@ -192,7 +192,7 @@ pub fn fit(rects: &[(NodeId, egui::Rect)], area: egui::Rect) -> Option<TSTransfo
 /// `name@version`, with the long local pre-release of project files
 /// (`0.0.0-local.d<digest>`) cut to `local.<6 hex>`.
 pub fn short_version(reference: &str) -> String {
-    match reference.split_once("@0.0.0-local.d") {
+    match reference.split_once(&format!("@0.0.0-{}", host_core::project::LOCAL_PRE)) {
         Some((name, digest)) => format!("{name}@local.{}", &digest[..digest.len().min(6)]),
         None => reference.to_string(),
     }

@@ -1196,8 +1196,11 @@ impl Studio {
                         add = Some(PaletteItem::Service(name.clone()));
                     }
                 }
-                let published: Vec<&RegistryEntry> =
-                    self.registry.iter().filter(|r| r.versions.last().is_some_and(|v| !is_local(&v.version))).collect();
+                let published: Vec<&RegistryEntry> = self
+                    .registry
+                    .iter()
+                    .filter(|r| r.versions.last().is_some_and(|v| !host_core::project::is_local(&v.version)))
+                    .collect();
                 ui.add_space(8.0);
                 ui.heading("Registry");
                 if published.is_empty() {
@@ -1314,11 +1317,6 @@ impl Studio {
     pub(crate) fn selected_node(&self) -> Option<&GraphNode> {
         self.selected.first().and_then(|id| self.snarl.get_node(*id))
     }
-}
-
-/// Whether a version is the local build of a project file.
-pub(crate) fn is_local(version: &semver::Version) -> bool {
-    version.pre.as_str().starts_with("local.")
 }
 
 /// One palette card; the header can be dragged onto the canvas. Returns

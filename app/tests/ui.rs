@@ -81,7 +81,6 @@ fn adding_a_node_from_the_palette_can_be_undone() {
     let (_tmp, dir) = sample("text-tools");
     let mut harness = harness(dir);
     wait_for(&mut harness, "the project to open", |h| h.query_by_label("Add pretty").is_some());
-    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
     let before = nodes(&harness);
     harness.get_by_label("Add pretty").click();
     harness.run_steps(2);
@@ -234,6 +233,11 @@ fn shortcuts_are_listed_in_a_help_window_and_the_theme_switches() {
     assert_ne!(harness.ctx.theme(), before);
 }
 
+/// Nodes on the canvas.
+fn nodes(harness: &Harness<'_, Studio>) -> usize {
+    harness.state().current_pipeline().nodes.len()
+}
+
 /// Types `text` into the run console's input.
 fn type_input(harness: &mut Harness<'_, Studio>, text: &str) {
     harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
@@ -379,7 +383,6 @@ fn a_dropped_wasm_joins_the_registry_and_is_dragged_onto_the_canvas() {
     wait_for(&mut harness, "the answer", |h| h.query_by_label_contains("already in the registry").is_some());
 
     // Drag the palette card onto the canvas.
-    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
     let before = nodes(&harness);
     let from = harness.get_by_label("shouty-upper").rect().center();
     let to = harness.state().node_screen_rect("upper").unwrap().center() + egui::vec2(0.0, 200.0);
@@ -411,7 +414,6 @@ fn a_dropped_wasm_joins_the_registry_and_is_dragged_onto_the_canvas() {
 #[test]
 fn several_nodes_are_selected_with_shift_and_deleted_in_one_undoable_step() {
     let (_tmp, _dir, mut harness) = opened("text-tools");
-    let nodes = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes.len();
     let before = nodes(&harness);
     click_node(&mut harness, "upper", egui::Modifiers::SHIFT);
     click_node(&mut harness, "count", egui::Modifiers::SHIFT);

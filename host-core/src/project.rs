@@ -39,6 +39,15 @@ use crate::{
 /// The project file's current schema version.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The pre-release that marks a version stored from a project's own file:
+/// `SERVICE@0.0.0-local.d<digest>`.
+pub const LOCAL_PRE: &str = "local.d";
+
+/// Whether `version` is the local build of a project file (not a published one).
+pub fn is_local(version: &semver::Version) -> bool {
+    version.pre.as_str().starts_with(LOCAL_PRE)
+}
+
 /// The file name inside a project folder.
 pub const PROJECT_FILE: &str = "project.ron";
 
@@ -302,7 +311,7 @@ impl Project {
         let path = self.dir.join(component);
         let bytes = std::fs::read(&path).map_err(|e| Error::io("read the component", &path, e))?;
         let digest = Digest::of(&bytes);
-        let reference: ComponentRef = format!("{service}@0.0.0-local.d{}", digest.short()).parse()?;
+        let reference: ComponentRef = format!("{service}@0.0.0-{LOCAL_PRE}{}", digest.short()).parse()?;
         runtime.add_component(&reference, &bytes)?;
         Ok(reference)
     }
