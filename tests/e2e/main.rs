@@ -1,6 +1,6 @@
 //! End-to-end tests: the `airssys` binary run as a user runs it.
 //!
-//! `cargo test --workspace` builds the binary before any test runs (host-core
+//! `cargo test --workspace --release` builds the binary before any test runs (host-core
 //! has integration tests, so its binaries are built); these tests find it
 //! next to their own executable.
 
