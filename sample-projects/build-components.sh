@@ -91,6 +91,7 @@ copy_rust review_note "$SP/blog-publisher/components/review-note.wasm"
 copy_rust cap_probe "$SP/security-probes/components/cap-probe.wasm"
 copy_rust hostile "$SP/security-probes/components/hostile.wasm"
 copy_rust http_probe "$SP/security-probes/components/http-probe.wasm"
+copy_rust waiter "$SP/security-probes/components/waiter.wasm"
 
 # ------------------------------------------------------------------ C component
 step "building tools/componentize"
@@ -144,8 +145,9 @@ check "$SP/blog-publisher/components/review-note.wasm" plugin
 check "$SP/security-probes/components/cap-probe.wasm" plugin
 check "$SP/security-probes/components/hostile.wasm" plugin
 check "$SP/security-probes/components/http-probe.wasm" plugin
+check "$SP/security-probes/components/waiter.wasm" plugin
 # http-probe must reach the network through wasi:http, so it has to import the outgoing handler.
 grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfaces "$SP/security-probes/components/http-probe.wasm")" \
     || die "security-probes/components/http-probe.wasm does not import wasi:http/outgoing-handler"
 
-step "done: 14 components rebuilt"
+step "done: 15 components rebuilt"

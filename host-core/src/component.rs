@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use serde::Serialize;
-use wasmtime::component::{Component, InstancePre, types::ComponentItem};
-use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime::component::{Component, InstancePre, Linker, types::ComponentItem};
+use wasmtime_wasi::p2::bindings::CommandPre;
 
 use crate::{
     CONTRACT_VERSION, Error, Result,
-    bindings::{GuestIndices, StateIndices},
+    bindings::{GuestIndices, StateIndices, sync},
     engine::LoadOrigin,
     instance::HostState,
     types::{ComponentKind, Digest},
@@ -60,8 +60,37 @@ impl std::fmt::Debug for LoadedComponent {
 }
 
 pub(crate) enum Entry {
-    Contract { pre: InstancePre<HostState>, guest: GuestIndices, state: Option<StateIndices> },
+    Contract { pre: InstancePre<HostState>, exports: ContractExports },
     Command { pre: CommandPre<HostState> },
+}
+
+/// How a contract component's exports are called.
+pub(crate) enum ContractExports {
+    /// The component imports nothing it could wait on (see [`may_wait`]):
+    /// plain synchronous calls, no fiber, bounded by epochs alone.
+    Sync { guest: sync::GuestIndices, state: Option<sync::StateIndices> },
+    /// It can wait inside the host: async calls driven under the call's
+    /// deadline (`crate::deadline`).
+    Async { guest: GuestIndices, state: Option<StateIndices> },
+}
+
+/// The two linkers of a host: WASI's synchronous implementations for
+/// components that cannot wait in the host, its async ones for the others.
+pub(crate) struct Linkers {
+    pub sync: Linker<HostState>,
+    pub r#async: Linker<HostState>,
+}
+
+/// Import prefixes that never make a guest wait: streams and pollables
+/// whose only sources are these interfaces are always ready (a contract
+/// instance's stdin is empty and its stdout/stderr are in-memory sinks).
+/// Anything else (monotonic-clock timers, files, sockets, HTTP, an
+/// embedder's own functions) may wait, so calls go through the deadline.
+const NEVER_WAITS: &[&str] = &["wasi:io/", "wasi:cli/", "wasi:random/", "wasi:clocks/wall-clock", "airssys:component/"];
+
+/// Whether a component with these imports can wait inside the host.
+pub(crate) fn may_wait(imports: &[String]) -> bool {
+    imports.iter().any(|import| !NEVER_WAITS.iter().any(|prefix| import.starts_with(prefix)))
 }
 
 impl LoadedComponent {
@@ -121,7 +150,7 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<()> {
 
 /// Classifies and pre-links a compiled component.
 pub(crate) fn prepare(
-    linker: &wasmtime::component::Linker<HostState>,
+    linkers: &Linkers,
     engine: &wasmtime::Engine,
     component: Component,
     name: String,
@@ -145,14 +174,25 @@ pub(crate) fn prepare(
     }
     let top_level: Vec<&str> = exports.iter().filter(|e| !e.contains('#')).map(String::as_str).collect();
     let kind = classify(&top_level)?;
-    let pre = linker.instantiate_pre(&component).map_err(|e| Error::Link(e.into()))?;
+    let link = |e: wasmtime::Error| Error::Link(e.into());
     let entry = match &kind {
-        ComponentKind::Contract { state, .. } => {
-            let guest = GuestIndices::new(&pre).map_err(|e| Error::Link(e.into()))?;
-            let state = if *state { Some(StateIndices::new(&pre).map_err(|e| Error::Link(e.into()))?) } else { None };
-            Entry::Contract { pre, guest, state }
+        ComponentKind::Contract { state, .. } if !may_wait(&imports) => {
+            let pre = linkers.sync.instantiate_pre(&component).map_err(link)?;
+            let guest = sync::GuestIndices::new(&pre).map_err(link)?;
+            let state = if *state { Some(sync::StateIndices::new(&pre).map_err(link)?) } else { None };
+            Entry::Contract { pre, exports: ContractExports::Sync { guest, state } }
         }
-        ComponentKind::WasiCommand => Entry::Command { pre: CommandPre::new(pre).map_err(|e| Error::Link(e.into()))? },
+        ComponentKind::Contract { state, .. } => {
+            let pre = linkers.r#async.instantiate_pre(&component).map_err(link)?;
+            let guest = GuestIndices::new(&pre).map_err(link)?;
+            let state = if *state { Some(StateIndices::new(&pre).map_err(link)?) } else { None };
+            Entry::Contract { pre, exports: ContractExports::Async { guest, state } }
+        }
+        // Commands run in a fresh store per call: always async.
+        ComponentKind::WasiCommand => {
+            let pre = linkers.r#async.instantiate_pre(&component).map_err(link)?;
+            Entry::Command { pre: CommandPre::new(pre).map_err(link)? }
+        }
     };
     Ok(LoadedComponent {
         name,
@@ -209,6 +249,29 @@ mod tests {
         assert!(matches!(check_header(b"hello world!"), Err(Error::NotWasm { .. })));
         assert!(matches!(check_header(b"\0asm\x01\0\0\0"), Err(Error::CoreModule)));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn only_components_that_import_a_source_of_waiting_may_wait() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let pure = names(&[
+            "wasi:io/poll@0.2.6",
+            "wasi:io/streams@0.2.6",
+            "wasi:cli/stdout@0.2.6",
+            "airssys:component/host@0.1.0",
+        ]);
+        assert!(!may_wait(&pure));
+        for waits in [
+            "wasi:clocks/monotonic-clock@0.2.6",
+            "wasi:filesystem/types@0.2.6",
+            "wasi:sockets/tcp@0.2.6",
+            "wasi:http/outgoing-handler@0.2.6",
+            "acme:kv/store",
+        ] {
+            let mut imports = pure.clone();
+            imports.push(waits.to_string());
+            assert!(may_wait(&imports), "{waits}");
+        }
     }
 
     #[test]

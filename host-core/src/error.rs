@@ -109,12 +109,13 @@ pub enum Error {
         limit: Duration,
     },
 
-    /// The guest tried to grow its memory past the cap.
+    /// The guest needed more linear memory than its limit allows (at
+    /// instantiation, or a `memory.grow` the host refused).
     #[error(
-        "`{function}` exceeded the memory limit of {} MiB (it asked for {} MiB); \
-         raise it with --max-memory-mib",
-        limit_bytes / (1024 * 1024),
-        requested_bytes / (1024 * 1024)
+        "`{function}` needs {} of linear memory, limit is {}; raise it with --max-memory-mib \
+         (`max_memory_mib` in project.ron)",
+        mib_text(*requested_bytes),
+        mib_text(*limit_bytes)
     )]
     OutOfMemory {
         /// The export that was running.
@@ -388,6 +389,27 @@ pub enum Error {
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
+
+    /// The guest needed a table larger than its limit allows (at
+    /// instantiation, or a `table.grow` the host refused).
+    #[error(
+        "`{function}` needs a table of {requested} elements, limit is {limit}; raise it with \
+         --max-table-elements (`max_table_elements` in project.ron)"
+    )]
+    TableLimit {
+        /// The export that was running (`instantiate` at start-up).
+        function: &'static str,
+        /// The cap in elements.
+        limit: u64,
+        /// The size the guest needed, in elements.
+        requested: u64,
+    },
+}
+
+/// Bytes as MiB, with one decimal when not a whole number.
+fn mib_text(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if bytes % (1024 * 1024) == 0 { format!("{} MiB", bytes >> 20) } else { format!("{mib:.1} MiB") }
 }
 
 fn missing_text(service: &str, component: &str, missing: &[crate::Capability]) -> String {
@@ -434,6 +456,7 @@ impl Error {
             Error::Trap { .. }
                 | Error::Timeout { .. }
                 | Error::OutOfMemory { .. }
+                | Error::TableLimit { .. }
                 | Error::OutOfFuel { .. }
                 | Error::OutputTooLarge { .. }
                 | Error::Guest { .. }

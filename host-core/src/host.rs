@@ -153,7 +153,7 @@ impl HostShared {
 
 struct HostInner {
     shared: Arc<HostShared>,
-    linker: Linker<HostState>,
+    linkers: component::Linkers,
     cache: Option<CompileCache>,
     loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
     compilations: AtomicU64,
@@ -208,13 +208,10 @@ impl Host {
             )));
         }
         let engine = engine::build_engine(&config)?;
-        let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(|e| Error::Link(e.into()))?;
-        bindings::add_host_to_linker(&mut linker).map_err(|e| Error::Link(e.into()))?;
-        for custom in &config.custom_capabilities {
-            (custom.link)(&mut linker).map_err(|e| Error::Link(e.into()))?;
-        }
+        let linkers = component::Linkers {
+            sync: Self::linker(&engine, &config, false)?,
+            r#async: Self::linker(&engine, &config, true)?,
+        };
         let cache = match &config.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine::engine_fingerprint(&engine))?),
             None => None,
@@ -234,7 +231,7 @@ impl Host {
         Ok(Host {
             inner: Arc::new(HostInner {
                 shared,
-                linker,
+                linkers,
                 cache,
                 loaded: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
@@ -245,6 +242,27 @@ impl Host {
                 _ticker: ticker,
             }),
         })
+    }
+
+    /// A linker with WASI (its async implementations when `waits`: a guest
+    /// waiting in the host then waits in a future the call's deadline can
+    /// drop, see `crate::deadline`), wasi:http, the airssys host interface
+    /// and the embedder's custom capabilities.
+    fn linker(engine: &Engine, config: &HostConfig, waits: bool) -> Result<Linker<HostState>> {
+        let link = |e: wasmtime::Error| Error::Link(e.into());
+        let mut linker = Linker::<HostState>::new(engine);
+        if waits {
+            wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
+            wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(link)?;
+        } else {
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(link)?;
+        }
+        bindings::add_host_to_linker(&mut linker).map_err(link)?;
+        for custom in &config.custom_capabilities {
+            (custom.link)(&mut linker).map_err(link)?;
+        }
+        Ok(linker)
     }
 
     /// The host's settings.
@@ -288,7 +306,7 @@ impl Host {
         let name = name.unwrap_or_else(|| digest.short());
         let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
         let loaded = Arc::new(component::prepare(
-            &self.inner.linker,
+            &self.inner.linkers,
             self.engine(),
             compiled,
             name,

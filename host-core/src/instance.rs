@@ -1,12 +1,20 @@
 //! A live instance: a `Store<HostState>` with per-call limits, and typed
 //! calls of every lifecycle function.
 //!
-//! Every call sets a fresh wall-clock deadline (epochs), refills the fuel
-//! budget when fuel is on, and maps a trap, timeout or memory exhaustion to a
-//! typed [`Error`]. A trapped instance is poisoned: later calls fail with
-//! [`Error::Poisoned`] and the owner makes a new one (microseconds).
+//! Every call gets a fresh wall-clock deadline that covers both guest code
+//! (epoch interruption) and time spent waiting inside the host (the call is
+//! driven by [`crate::deadline`] and cut when the deadline passes), refills
+//! the fuel budget when fuel is on, and maps a trap, timeout or limit to a
+//! typed [`Error`]. A limit the guest hit during the call (memory, table,
+//! output) is the reported cause even when the guest recovered from the
+//! refused growth and failed otherwise. A trapped or timed-out instance is
+//! poisoned: later calls fail with [`Error::Poisoned`] and the owner makes a
+//! new one (microseconds).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use wasmtime::{ResourceLimiter, Store, Trap, component::ResourceTable};
 use wasmtime_wasi::{
@@ -16,8 +24,10 @@ use wasmtime_wasi::{
 
 use crate::{
     CallLimits, Error, Result,
-    bindings::{self, Guest, LogLevel, StateGuest, wit},
-    component::{Entry, LoadedComponent},
+    bindings::{self, Guest, LogLevel, StateGuest, sync, wit},
+    capped_output::CappedOutput,
+    component::{ContractExports, Entry, LoadedComponent},
+    deadline,
     host::HostShared,
     security::{HttpGate, SandboxPolicy},
     stderr_tail::StderrTail,
@@ -68,27 +78,40 @@ impl wasmtime_wasi_http::WasiHttpView for HostState {
     }
 }
 
-/// Caps memory and table growth, and remembers that a cap was hit so the
-/// trap that follows can be reported as "out of memory".
+/// A host limit a guest ran into during the current call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// A linear memory would have grown to `requested` bytes.
+    Memory { requested: usize },
+    /// A table would have grown to `requested` elements.
+    Table { requested: usize },
+}
+
+/// Caps memory and table growth. A refused growth is not a trap: the
+/// guest's `memory.grow` / `table.grow` gets the spec's failure value (-1)
+/// and may recover; the refusal is remembered so that a call that fails
+/// afterwards reports the limit as its cause.
 #[derive(Debug)]
 struct CallLimiter {
     max_memory_bytes: usize,
     max_table_elements: usize,
-    memory_exceeded: Option<usize>,
+    /// The first limit hit since the call began.
+    hit: Option<LimitHit>,
     /// The largest linear memory granted so far.
     memory_high_water: usize,
 }
 
-/// Marker error returned from the limiter; the guest traps with it.
-#[derive(Debug, thiserror::Error)]
-#[error("memory limit exceeded")]
-struct LimitExceeded;
+impl CallLimiter {
+    fn record(&mut self, hit: LimitHit) {
+        self.hit.get_or_insert(hit);
+    }
+}
 
 impl ResourceLimiter for CallLimiter {
     fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_memory_bytes {
-            self.memory_exceeded = Some(desired);
-            return Err(wasmtime::Error::new(LimitExceeded));
+            self.record(LimitHit::Memory { requested: desired });
+            return Ok(false);
         }
         self.memory_high_water = self.memory_high_water.max(desired);
         Ok(true)
@@ -96,10 +119,8 @@ impl ResourceLimiter for CallLimiter {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_table_elements {
-            return Err(wasmtime::format_err!(
-                "table growth to {desired} elements exceeds the limit of {}",
-                self.max_table_elements
-            ));
+            self.record(LimitHit::Table { requested: desired });
+            return Ok(false);
         }
         Ok(true)
     }
@@ -195,7 +216,7 @@ pub(crate) struct Sandbox {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
     pub stdin: Option<Vec<u8>>,
-    pub stdout: Option<MemoryOutputPipe>,
+    pub stdout: Option<CappedOutput>,
     pub stderr: Option<MemoryOutputPipe>,
 }
 
@@ -235,7 +256,7 @@ pub(crate) fn new_store(
         limiter: CallLimiter {
             max_memory_bytes: limits.max_memory_bytes,
             max_table_elements: limits.max_table_elements,
-            memory_exceeded: None,
+            hit: None,
             memory_high_water: 0,
         },
         log: GuestLog { component: component_name.to_string(), lines: 0, shared: Arc::clone(shared) },
@@ -244,22 +265,83 @@ pub(crate) fn new_store(
     };
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
-    // Instantiation may run a start function: bound it like a call.
-    arm(&mut store, shared, limits);
     Ok(store)
 }
 
-/// Sets the deadline and refills fuel before a call into the guest.
+/// Sets the deadlines and refills fuel before a call into the guest;
+/// returns the wall-clock deadline for [`deadline::run_until`].
 #[inline]
-fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) {
+fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) -> Instant {
     store.set_epoch_deadline(shared.deadline_ticks(limits.timeout));
-    if let Some(tail) = &store.data().stderr {
+    let state = store.data_mut();
+    state.limiter.hit = None;
+    if let Some(tail) = &state.stderr {
         tail.clear();
     }
     if shared.fuel_enabled {
         // Refilled on every call: a budget set once would run dry.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
     }
+    deadline_after(limits.timeout)
+}
+
+/// `now + timeout`, saturating far in the future for huge timeouts.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// Runs a guest call future under `deadline`: `Err(None)` when the deadline
+/// passed (the future was dropped, which cancels the call).
+fn drive<R>(
+    deadline: Instant,
+    call: impl std::future::Future<Output = wasmtime::Result<R>>,
+) -> std::result::Result<R, Option<wasmtime::Error>> {
+    match deadline::run_until(deadline, call) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(Some(e)),
+        None => Err(None),
+    }
+}
+
+/// Runs a future made of synchronous guest calls only: it completes on its
+/// first poll (epoch interruption bounds it), with no executor around it.
+fn drive_now<R>(
+    call: impl std::future::Future<Output = wasmtime::Result<R>>,
+) -> std::result::Result<R, Option<wasmtime::Error>> {
+    match wasmtime_wasi::runtime::poll_noop(std::pin::pin!(call)) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(Some(e)),
+        None => Err(Some(wasmtime::format_err!("a synchronous guest call did not complete"))),
+    }
+}
+
+/// A contract instance's exports: synchronous for a component that cannot
+/// wait in the host, async (under the deadline executor) for one that can.
+enum Exports {
+    Sync { guest: sync::Guest, state: Option<sync::StateGuest> },
+    Async { guest: Guest, state: Option<StateGuest> },
+}
+
+/// `guest.METHOD(store, args..)`, awaited when the exports are async.
+macro_rules! guest_call {
+    ($exports:expr, $store:expr, $method:ident ( $($arg:expr),* )) => {
+        match $exports {
+            Exports::Sync { guest, .. } => guest.$method($store $(, $arg)*),
+            Exports::Async { guest, .. } => guest.$method($store $(, $arg)*).await,
+        }
+    };
+}
+
+/// `state.METHOD(store, args..)` on the optional `state` interface.
+macro_rules! state_call {
+    ($exports:expr, $store:expr, $method:ident ( $($arg:expr),* )) => {
+        match $exports {
+            Exports::Sync { state: Some(state), .. } => state.$method($store $(, $arg)*),
+            Exports::Async { state: Some(state), .. } => state.$method($store $(, $arg)*).await,
+            _ => Err(wasmtime::format_err!("the component does not export the state interface")),
+        }
+    };
 }
 
 /// Fuel a call consumed out of the budget `arm` gave it.
@@ -268,15 +350,34 @@ fn fuel_used(store: &Store<HostState>, limits: &CallLimits) -> u64 {
     store.get_fuel().map_or(0, |left| budget.saturating_sub(left))
 }
 
-/// Turns a failure inside the guest into a typed error.
-fn classify(store: &mut Store<HostState>, function: &'static str, limits: &CallLimits, err: wasmtime::Error) -> Error {
-    if let Some(requested) = store.data_mut().limiter.memory_exceeded.take() {
-        return Error::OutOfMemory {
+/// The error for a limit the guest hit during this call, if it hit one.
+fn limit_error(store: &Store<HostState>, function: &'static str, limits: &CallLimits) -> Option<Error> {
+    Some(match store.data().limiter.hit? {
+        LimitHit::Memory { requested } => Error::OutOfMemory {
             function,
             limit_bytes: limits.max_memory_bytes as u64,
             requested_bytes: requested as u64,
-        };
+        },
+        LimitHit::Table { requested } => {
+            Error::TableLimit { function, limit: limits.max_table_elements as u64, requested: requested as u64 }
+        }
+    })
+}
+
+/// Turns a failed guest call into a typed error: a limit hit during the call
+/// first (it is the cause, whatever the guest did next), then the deadline,
+/// fuel, or the trap itself. `None` means the deadline passed while the
+/// guest waited in the host.
+fn classify(
+    store: &mut Store<HostState>,
+    function: &'static str,
+    limits: &CallLimits,
+    err: Option<wasmtime::Error>,
+) -> Error {
+    if let Some(limit) = limit_error(store, function, limits) {
+        return limit;
     }
+    let Some(err) = err else { return Error::Timeout { function, limit: limits.timeout } };
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => Error::Timeout { function, limit: limits.timeout },
         Some(Trap::OutOfFuel) => Error::OutOfFuel { function, fuel: limits.fuel.unwrap_or(u64::MAX) },
@@ -313,8 +414,7 @@ impl std::fmt::Debug for Instance {
 enum InstanceKind {
     Contract {
         store: Store<HostState>,
-        guest: Guest,
-        state: Option<StateGuest>,
+        exports: Exports,
         poisoned: bool,
     },
     /// A WASI command runs in a fresh store per call (stdin is consumed).
@@ -331,17 +431,27 @@ impl Instance {
         policy: Arc<SandboxPolicy>,
     ) -> Result<Self> {
         let kind = match component.entry() {
-            Entry::Contract { pre, guest, state } => {
+            Entry::Contract { pre, exports } => {
                 let mut store = new_store(&shared, component.name(), &limits, &policy, Sandbox::default())?;
-                let instance = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &limits, e))?;
-                let guest = guest.load(&mut store, &instance).map_err(|e| Error::Instantiate(e.into()))?;
-                let state = match state {
-                    Some(indices) => {
-                        Some(indices.load(&mut store, &instance).map_err(|e| Error::Instantiate(e.into()))?)
-                    }
-                    None => None,
+                // Instantiation may run start functions: bounded like a call.
+                let deadline = arm(&mut store, &shared, &limits);
+                let instance = match exports {
+                    ContractExports::Sync { .. } => pre.instantiate(&mut store).map_err(Some),
+                    ContractExports::Async { .. } => drive(deadline, pre.instantiate_async(&mut store)),
+                }
+                .map_err(|e| instantiate_error(&mut store, &limits, e))?;
+                let load = |e: wasmtime::Error| Error::Instantiate(e.into());
+                let exports = match exports {
+                    ContractExports::Sync { guest, state } => Exports::Sync {
+                        guest: guest.load(&mut store, &instance).map_err(load)?,
+                        state: state.as_ref().map(|s| s.load(&mut store, &instance)).transpose().map_err(load)?,
+                    },
+                    ContractExports::Async { guest, state } => Exports::Async {
+                        guest: guest.load(&mut store, &instance).map_err(load)?,
+                        state: state.as_ref().map(|s| s.load(&mut store, &instance)).transpose().map_err(load)?,
+                    },
                 };
-                InstanceKind::Contract { store, guest, state, poisoned: false }
+                InstanceKind::Contract { store, exports, poisoned: false }
             }
             Entry::Command { .. } => InstanceKind::Command { config: Vec::new() },
         };
@@ -360,7 +470,13 @@ impl Instance {
 
     /// Whether the component exports the `state` interface.
     pub fn has_state(&self) -> bool {
-        matches!(&self.kind, InstanceKind::Contract { state: Some(_), .. })
+        matches!(
+            &self.kind,
+            InstanceKind::Contract {
+                exports: Exports::Sync { state: Some(_), .. } | Exports::Async { state: Some(_), .. },
+                ..
+            }
+        )
     }
 
     /// Calls `init(config)`. For a WASI command the config becomes its
@@ -371,7 +487,8 @@ impl Instance {
             return Ok(());
         }
         let config = config.to_vec();
-        self.contract_call("init", |g, s| g.call_init(s, &config))?.map_err(guest_error("init"))
+        self.contract_call("init", async |e, s| guest_call!(e, s, call_init(&config)))?
+            .map_err(self.guest_error("init"))
     }
 
     /// Calls `execute(input)`.
@@ -380,7 +497,8 @@ impl Instance {
             let config = config.clone();
             return self.run_command(&input.data, &config);
         }
-        self.contract_call("execute", |g, s| g.call_execute(s, input))?.map_err(guest_error("execute"))
+        self.contract_call("execute", async |e, s| guest_call!(e, s, call_execute(input)))?
+            .map_err(self.guest_error("execute"))
     }
 
     /// Calls `execute(input)` with the timeout lowered to `timeout` if that
@@ -411,7 +529,8 @@ impl Instance {
         if self.is_command() {
             return Ok(());
         }
-        self.contract_call("shutdown", |g, s| g.call_shutdown(s))?.map_err(guest_error("shutdown"))
+        self.contract_call("shutdown", async |e, s| guest_call!(e, s, call_shutdown()))?
+            .map_err(self.guest_error("shutdown"))
     }
 
     /// Calls `metadata()`.
@@ -419,7 +538,7 @@ impl Instance {
         if self.is_command() {
             return Ok(Metadata::for_command(self.component.name()));
         }
-        Ok(self.contract_call("metadata", |g, s| g.call_metadata(s))?.into())
+        Ok(self.contract_call("metadata", async |e, s| guest_call!(e, s, call_metadata()))?.into())
     }
 
     /// Calls `required-capabilities()`.
@@ -427,7 +546,8 @@ impl Instance {
         if self.is_command() {
             return Ok(Vec::new());
         }
-        let caps = self.contract_call("required-capabilities", |g, s| g.call_required_capabilities(s))?;
+        let caps =
+            self.contract_call("required-capabilities", async |e, s| guest_call!(e, s, call_required_capabilities()))?;
         Ok(caps.into_iter().map(Capability::from).collect())
     }
 
@@ -436,7 +556,7 @@ impl Instance {
         if self.is_command() {
             return Ok(Health::Healthy);
         }
-        Ok(self.contract_call("health", |g, s| g.call_health(s))?.into())
+        Ok(self.contract_call("health", async |e, s| guest_call!(e, s, call_health()))?.into())
     }
 
     /// Calls `state.snapshot()`; `None` when the component has no state interface.
@@ -444,12 +564,18 @@ impl Instance {
         if !self.has_state() {
             return Ok(None);
         }
-        self.state_call("snapshot", |s, st| s.call_snapshot(st))?.map(Some).map_err(guest_error("snapshot"))
+        self.contract_call("snapshot", async |e, s| state_call!(e, s, call_snapshot()))?
+            .map(Some)
+            .map_err(self.guest_error("snapshot"))
     }
 
     /// Calls `state.restore(data, from_version)`.
     pub fn restore(&mut self, data: &[u8], from_version: &str) -> Result<()> {
-        self.state_call("restore", |s, st| s.call_restore(st, data, from_version))?.map_err(guest_error("restore"))
+        if !self.has_state() {
+            return Err(Error::Config("`restore` needs a component that exports the state interface".into()));
+        }
+        self.contract_call("restore", async |e, s| state_call!(e, s, call_restore(data, from_version)))?
+            .map_err(self.guest_error("restore"))
     }
 
     fn is_command(&self) -> bool {
@@ -465,16 +591,20 @@ impl Instance {
     fn contract_call<R>(
         &mut self,
         function: &'static str,
-        call: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<R>,
+        call: impl AsyncFnOnce(&Exports, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R> {
-        let InstanceKind::Contract { store, guest, poisoned, .. } = &mut self.kind else {
+        let InstanceKind::Contract { store, exports, poisoned } = &mut self.kind else {
             return Err(Error::Config(format!("`{function}` needs a contract component")));
         };
         if *poisoned {
             return Err(Error::Poisoned);
         }
-        arm(store, &self.shared, &self.limits);
-        let result = call(guest, store).map_err(|e| {
+        let deadline = arm(store, &self.shared, &self.limits);
+        let outcome = match exports {
+            Exports::Sync { .. } => drive_now(call(exports, store)),
+            Exports::Async { .. } => drive(deadline, call(exports, store)),
+        };
+        let result = outcome.map_err(|e| {
             *poisoned = true;
             classify(store, function, &self.limits, e)
         });
@@ -484,22 +614,15 @@ impl Instance {
         result
     }
 
-    fn state_call<R>(
-        &mut self,
-        function: &'static str,
-        call: impl FnOnce(&StateGuest, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R> {
-        let InstanceKind::Contract { store, state: Some(state), poisoned, .. } = &mut self.kind else {
-            return Err(Error::Config(format!("`{function}` needs a component that exports the state interface")));
-        };
-        if *poisoned {
-            return Err(Error::Poisoned);
+    /// The error a guest's own error value becomes: the limit it hit during
+    /// the call if it hit one (the guest's error is then a consequence).
+    fn guest_error(&self, function: &'static str) -> impl Fn(wit::Error) -> Error + '_ {
+        move |e| match &self.kind {
+            InstanceKind::Contract { store, .. } => {
+                limit_error(store, function, &self.limits).unwrap_or(Error::Guest { function, error: e.into() })
+            }
+            InstanceKind::Command { .. } => Error::Guest { function, error: e.into() },
         }
-        arm(store, &self.shared, &self.limits);
-        call(state, store).map_err(|e| {
-            *poisoned = true;
-            classify(store, function, &self.limits, e)
-        })
     }
 
     fn run_command(&mut self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
@@ -507,7 +630,7 @@ impl Instance {
             return Err(Error::Config("not a WASI command".into()));
         };
         let max_output = self.shared.max_output_bytes;
-        let stdout = MemoryOutputPipe::new(max_output);
+        let stdout = CappedOutput::new(max_output);
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let mut args = vec![self.component.name().to_string()];
         args.extend(config.iter().map(|(k, v)| format!("--{k}={v}")));
@@ -519,44 +642,48 @@ impl Instance {
             stderr: Some(stderr.clone()),
         };
         let mut store = new_store(&self.shared, self.component.name(), &self.limits, &self.policy, sandbox)?;
-        let command = pre.instantiate(&mut store).map_err(|e| instantiate_error(&mut store, &self.limits, e))?;
-        let outcome = command.wasi_cli_run().call_run(&mut store);
+        let deadline = arm(&mut store, &self.shared, &self.limits);
+        let outcome = drive(deadline, async {
+            let command = pre.instantiate_async(&mut store).await?;
+            command.wasi_cli_run().call_run(&mut store).await
+        });
         self.command_memory = self.command_memory.max(store.data().limiter.memory_high_water);
         if self.shared.fuel_enabled {
             self.last_fuel = fuel_used(&store, &self.limits);
         }
-        let stderr_text = || String::from_utf8_lossy(&stderr.contents()).into_owned();
+        // The output cap is the cause whatever the command did next
+        // (trapped, exited non-zero, or even exited 0 with cut output).
+        if stdout.overflowed() {
+            return Err(Error::OutputTooLarge { limit_bytes: max_output });
+        }
         let exit_code = match outcome {
             Ok(Ok(())) => 0,
             Ok(Err(())) => 1,
-            Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Err(Some(e)) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) => exit.0,
-                None => {
-                    // A write past the pipe's capacity traps the guest.
-                    if stdout.contents().len() >= max_output {
-                        return Err(Error::OutputTooLarge { limit_bytes: max_output });
-                    }
-                    return Err(classify(&mut store, "wasi:cli/run", &self.limits, e));
-                }
+                None => return Err(classify(&mut store, "wasi:cli/run", &self.limits, Some(e))),
             },
+            Err(None) => return Err(classify(&mut store, "wasi:cli/run", &self.limits, None)),
         };
         if exit_code != 0 {
-            return Err(Error::CommandFailed { code: exit_code, stderr: stderr_text() });
+            if let Some(limit) = limit_error(&store, "wasi:cli/run", &self.limits) {
+                return Err(limit);
+            }
+            return Err(Error::CommandFailed {
+                code: exit_code,
+                stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+            });
         }
-        Ok(wit::Output { data: stdout.contents().to_vec(), metadata: Vec::new() })
+        Ok(wit::Output { data: stdout.take(), metadata: Vec::new() })
     }
 }
 
-fn instantiate_error(store: &mut Store<HostState>, limits: &CallLimits, e: wasmtime::Error) -> Error {
-    if e.downcast_ref::<Trap>().is_some() || store.data().limiter.memory_exceeded.is_some() {
-        classify(store, "instantiate", limits, e)
-    } else {
-        Error::Instantiate(e.into())
+fn instantiate_error(store: &mut Store<HostState>, limits: &CallLimits, e: Option<wasmtime::Error>) -> Error {
+    let is_trap = e.as_ref().is_none_or(|e| e.downcast_ref::<Trap>().is_some());
+    match e {
+        Some(e) if !is_trap && store.data().limiter.hit.is_none() => Error::Instantiate(e.into()),
+        e => classify(store, "instantiate", limits, e),
     }
-}
-
-fn guest_error(function: &'static str) -> impl Fn(wit::Error) -> Error {
-    move |e| Error::Guest { function, error: e.into() }
 }
 
 impl wit::Input {

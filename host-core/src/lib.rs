@@ -22,7 +22,9 @@
 
 pub mod bench;
 mod bindings;
+mod capped_output;
 mod component;
+mod deadline;
 pub mod deploy;
 mod engine;
 mod error;

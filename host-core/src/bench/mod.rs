@@ -27,7 +27,7 @@ pub use swap::SwapReport;
 
 use crate::{
     CallLimits, Error, Host, HostConfig, Input, Result,
-    bindings::{self, GuestIndices, LogLevel},
+    bindings::{self, LogLevel, sync::GuestIndices},
 };
 
 /// The bundled `upper` sample, so `airssys bench` runs anywhere.
@@ -437,7 +437,7 @@ struct Bare {
 
 struct BareInstance {
     store: Store<BareState>,
-    guest: bindings::Guest,
+    guest: bindings::sync::Guest,
 }
 
 fn wt(e: wasmtime::Error) -> Error {
