@@ -92,6 +92,7 @@ copy_rust cap_probe "$SP/security-probes/components/cap-probe.wasm"
 copy_rust hostile "$SP/security-probes/components/hostile.wasm"
 copy_rust http_probe "$SP/security-probes/components/http-probe.wasm"
 copy_rust waiter "$SP/security-probes/components/waiter.wasm"
+copy_rust flood "$SP/security-probes/components/flood.wasm"
 
 # ------------------------------------------------------------------ C component
 step "building tools/componentize"
@@ -146,8 +147,9 @@ check "$SP/security-probes/components/cap-probe.wasm" plugin
 check "$SP/security-probes/components/hostile.wasm" plugin
 check "$SP/security-probes/components/http-probe.wasm" plugin
 check "$SP/security-probes/components/waiter.wasm" plugin
+check "$SP/security-probes/components/flood.wasm" command
 # http-probe must reach the network through wasi:http, so it has to import the outgoing handler.
 grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfaces "$SP/security-probes/components/http-probe.wasm")" \
     || die "security-probes/components/http-probe.wasm does not import wasi:http/outgoing-handler"
 
-step "done: 15 components rebuilt"
+step "done: 16 components rebuilt"

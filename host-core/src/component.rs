@@ -148,6 +148,62 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// What a component needs before its first instruction runs: its largest
+/// initial linear memory (bytes) and its largest initial table (elements),
+/// over every core module it contains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct InitialNeeds {
+    pub memory_bytes: u64,
+    pub table_elements: u64,
+}
+
+/// Reads the declared memory and table sizes (no validation: that is the
+/// compiler's job; a section that does not parse is left to it).
+pub(crate) fn initial_needs(bytes: &[u8]) -> InitialNeeds {
+    use wasmparser::{Parser, Payload};
+    let mut needs = InitialNeeds::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::MemorySection(reader)) => {
+                for memory in reader.into_iter().flatten() {
+                    let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+                    needs.memory_bytes = needs.memory_bytes.max(memory.initial.saturating_mul(page));
+                }
+            }
+            Ok(Payload::TableSection(reader)) => {
+                for table in reader.into_iter().flatten() {
+                    needs.table_elements = needs.table_elements.max(table.ty.initial);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    needs
+}
+
+/// Refuses a component that could never start on this host: one whose
+/// initial memory or table is above the host's maxima (the engine would say
+/// so in its own terms, or not until instantiation).
+pub(crate) fn check_initial_needs(bytes: &[u8], pool: &crate::PoolConfig) -> Result<()> {
+    let needs = initial_needs(bytes);
+    if needs.memory_bytes > pool.max_memory_bytes as u64 {
+        return Err(Error::OutOfMemory {
+            function: "instantiate",
+            limit_bytes: pool.max_memory_bytes as u64,
+            requested_bytes: needs.memory_bytes,
+        });
+    }
+    if needs.table_elements > pool.max_table_elements as u64 {
+        return Err(Error::TableLimit {
+            function: "instantiate",
+            limit: pool.max_table_elements as u64,
+            requested: needs.table_elements,
+        });
+    }
+    Ok(())
+}
+
 /// Classifies and pre-links a compiled component.
 pub(crate) fn prepare(
     linkers: &Linkers,

@@ -40,13 +40,20 @@ pub(crate) fn build_engine(config: &HostConfig) -> Result<Engine> {
 /// baseline uses the same settings, so the comparison is like for like.
 pub(crate) fn pooling_config(pool: &crate::PoolConfig) -> PoolingAllocationConfig {
     let mut pooling = PoolingAllocationConfig::new();
+    // One linear memory per instance on average, a quarter more for
+    // components with several; each memory slot reserves ~4 GiB of address
+    // space (so 10 000 instances reserve ~50 TiB, still under the 128 TiB a
+    // process has), tables 8 bytes per element of the maximum.
+    let memories = pool.max_instances.saturating_add(pool.max_instances / 4);
     pooling
         .total_component_instances(pool.max_instances)
         .total_core_instances(pool.max_instances.saturating_mul(4))
-        .total_memories(pool.max_instances.saturating_mul(2))
+        .total_memories(memories)
         .total_tables(pool.max_instances.saturating_mul(4))
+        // A store that made an async call keeps its fiber stack.
         .total_stacks(pool.max_instances)
         .max_memory_size(pool.max_memory_bytes)
+        .table_elements(pool.max_table_elements)
         .max_memories_per_component(8)
         .max_tables_per_component(16)
         .max_core_instances_per_component(64)

@@ -404,6 +404,38 @@ pub enum Error {
         /// The size the guest needed, in elements.
         requested: u64,
     },
+
+    /// The host holds no more live instances (its instance capacity).
+    #[error(
+        "{needed} more instance(s) needed, but the host's capacity is {capacity} live instances \
+         ({in_use} in use); raise it with --max-instances (HostConfig::pool.max_instances), or stop \
+         services or shrink pools you do not need"
+    )]
+    HostCapacity {
+        /// Instances asked for.
+        needed: u64,
+        /// The host's capacity.
+        capacity: u32,
+        /// Instances alive when it was asked.
+        in_use: u64,
+    },
+
+    /// Per-service limits that make no sense.
+    #[error("invalid limits: {0}")]
+    InvalidLimits(String),
+
+    /// A per-service limit asks for more than the host allows at all.
+    #[error("{what}: needs {requested}, the limit is {maximum}; raise {setting}")]
+    HostMaximum {
+        /// What is limited.
+        what: &'static str,
+        /// What was asked for, with its unit.
+        requested: String,
+        /// The host's maximum, with its unit.
+        maximum: String,
+        /// The setting that raises it.
+        setting: &'static str,
+    },
 }
 
 /// Bytes as MiB, with one decimal when not a whole number.

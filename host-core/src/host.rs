@@ -64,20 +64,71 @@ impl Default for HostConfig {
     }
 }
 
-/// Instance pool sizing: every live instance takes a slot.
+/// The host's capacity and maxima; the pooling allocator is sized from
+/// them. Every live instance takes a slot; per-service limits
+/// ([`CallLimits`]) may only be lower than the maxima.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    /// How many component instances may be alive at once.
+    /// How many component instances may be alive at once (the host's
+    /// instance capacity). Each reserves about 4 GiB of address space for
+    /// its linear memory (not RAM). Default: [`PoolConfig::machine_instances`].
     pub max_instances: u32,
-    /// The largest linear memory any instance may have, in bytes; per-call
-    /// caps ([`CallLimits::max_memory_bytes`]) may only be lower.
+    /// The largest linear memory any instance may have, in bytes. Default
+    /// 4 GiB, the wasm32 maximum (costs no more address space than less).
     pub max_memory_bytes: usize,
+    /// The largest table any instance may have, in elements. Default 2^20
+    /// (8 MiB of address space per table slot).
+    pub max_table_elements: usize,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig { max_instances: 256, max_memory_bytes: 1 << 30 }
+        PoolConfig {
+            max_instances: PoolConfig::machine_instances(),
+            max_memory_bytes: 4 << 30,
+            max_table_elements: 1 << 20,
+        }
     }
+}
+
+impl PoolConfig {
+    /// Refuses per-call limits above the host's maxima.
+    pub fn check(&self, limits: &CallLimits) -> Result<()> {
+        if limits.max_memory_bytes > self.max_memory_bytes {
+            return Err(Error::HostMaximum {
+                what: "linear memory per instance",
+                requested: format!("{} MiB", limits.max_memory_bytes >> 20),
+                maximum: format!("{} MiB", self.max_memory_bytes >> 20),
+                setting: "the host's maximum memory (HostConfig::pool.max_memory_bytes)",
+            });
+        }
+        if limits.max_table_elements > self.max_table_elements {
+            return Err(Error::HostMaximum {
+                what: "table elements",
+                requested: limits.max_table_elements.to_string(),
+                maximum: self.max_table_elements.to_string(),
+                setting: "the host's maximum table size (HostConfig::pool.max_table_elements)",
+            });
+        }
+        Ok(())
+    }
+
+    /// The default instance capacity, sized from this machine's memory: one
+    /// instance per 32 MiB of RAM, between 256 and 4096 (256 when the
+    /// amount of RAM cannot be read).
+    pub fn machine_instances() -> u32 {
+        let per_instance = 32 << 20;
+        let ram = machine_memory_bytes().unwrap_or(256 * per_instance);
+        u32::try_from(ram / per_instance).unwrap_or(u32::MAX).clamp(256, 4096)
+    }
+}
+
+/// Total RAM in bytes (`MemTotal` of /proc/meminfo), where it can be read.
+fn machine_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// Bounds on one call into a guest.
@@ -133,6 +184,8 @@ pub struct Description {
 /// State shared by a host and every instance it makes.
 pub(crate) struct HostShared {
     pub engine: Engine,
+    /// The host's instance capacity (for refusals that name it).
+    pub max_instances: u32,
     pub fuel_enabled: bool,
     pub max_output_bytes: usize,
     pub logs: crate::events::LogBus,
@@ -201,12 +254,7 @@ impl Host {
     /// Builds the engine, links WASI and the airssys host interface, opens
     /// the compile cache and starts the epoch ticker.
     pub fn new(config: HostConfig) -> Result<Self> {
-        if config.default_limits.max_memory_bytes > config.pool.max_memory_bytes {
-            return Err(Error::Config(format!(
-                "the per-call memory cap ({} bytes) exceeds the pool's maximum ({} bytes)",
-                config.default_limits.max_memory_bytes, config.pool.max_memory_bytes
-            )));
-        }
+        config.pool.check(&config.default_limits)?;
         let engine = engine::build_engine(&config)?;
         let linkers = component::Linkers {
             sync: Self::linker(&engine, &config, false)?,
@@ -223,6 +271,7 @@ impl Host {
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         let shared = Arc::new(HostShared {
             engine,
+            max_instances: config.pool.max_instances,
             fuel_enabled: config.fuel_per_call.is_some(),
             max_output_bytes: config.max_output_bytes,
             logs: crate::events::LogBus::default(),
@@ -304,6 +353,7 @@ impl Host {
             return Ok(found.clone());
         }
         let name = name.unwrap_or_else(|| digest.short());
+        component::check_initial_needs(bytes, &self.inner.config.pool)?;
         let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
         let loaded = Arc::new(component::prepare(
             &self.inner.linkers,
@@ -402,13 +452,7 @@ impl Host {
         limits: CallLimits,
         policy: Arc<SandboxPolicy>,
     ) -> Result<Instance> {
-        if limits.max_memory_bytes > self.inner.config.pool.max_memory_bytes {
-            return Err(Error::Config(format!(
-                "memory cap of {} MiB exceeds the host's pool maximum of {} MiB",
-                limits.max_memory_bytes >> 20,
-                self.inner.config.pool.max_memory_bytes >> 20
-            )));
-        }
+        self.inner.config.pool.check(&limits)?;
         Instance::new(self.inner.shared.clone(), component.clone(), limits, policy)
     }
 

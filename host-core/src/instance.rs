@@ -679,6 +679,11 @@ impl Instance {
 }
 
 fn instantiate_error(store: &mut Store<HostState>, limits: &CallLimits, e: Option<wasmtime::Error>) -> Error {
+    if e.as_ref().is_some_and(|e| e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
+        let engine = store.engine();
+        let in_use = engine.pooling_allocator_metrics().map_or(0, |m| m.component_instances());
+        return Error::HostCapacity { needed: 1, capacity: store.data().log.shared.max_instances, in_use };
+    }
     let is_trap = e.as_ref().is_none_or(|e| e.downcast_ref::<Trap>().is_some());
     match e {
         Some(e) if !is_trap && store.data().limiter.hit.is_none() => Error::Instantiate(e.into()),
@@ -709,9 +714,9 @@ impl Default for CallLimits {
         CallLimits {
             timeout: Duration::from_secs(10),
             max_memory_bytes: 128 * 1024 * 1024,
-            // Below the pool's per-table maximum (20 000), so the limiter, not
-            // a silent grow failure, stops a table bomb.
-            max_table_elements: 10_000,
+            // Large runtimes compiled to wasm have tables of 10-30 thousand
+            // entries; 100 000 elements are 800 KiB.
+            max_table_elements: 100_000,
             fuel: None,
         }
     }

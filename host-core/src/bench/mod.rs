@@ -21,8 +21,10 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+mod capacity;
 mod swap;
 
+pub use capacity::CapacityReport;
 pub use swap::SwapReport;
 
 use crate::{
@@ -74,6 +76,8 @@ pub struct BenchReport {
     pub results: Vec<BenchResult>,
     /// Hot-swap figures.
     pub swap: swap::SwapReport,
+    /// Many live instances in one host (Linux only: resident memory).
+    pub capacity: Option<CapacityReport>,
 }
 
 impl BenchReport {
@@ -96,6 +100,9 @@ impl BenchReport {
             ));
         }
         out.push_str(&self.swap.table());
+        if let Some(capacity) = &self.capacity {
+            out.push_str(&capacity.table());
+        }
         out
     }
 }
@@ -103,6 +110,9 @@ impl BenchReport {
 /// Runs every measurement.
 pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     let rounds = if options.quick { 5 } else { 25 };
+    // First, while no other host holds address space: 10 000 instances
+    // reserve ~50 TiB of it.
+    let capacity = capacity::run(&options.component, 10_000)?;
     let scratch = Scratch::new()?;
     let host = Host::new(HostConfig {
         cache_dir: Some(scratch.0.join("airssys-cache")),
@@ -220,7 +230,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     results.extend(pipeline_results(&options.component, &scratch.0, rounds, &bare)?);
     results.extend(remote_results(&options.component, &scratch.0, rounds)?);
     let swap = swap::run(&options.component, &scratch.0, options.quick)?;
-    Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap })
+    Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap, capacity })
 }
 
 /// A 3-node pipeline (the component thrice, chained) against the same
@@ -446,10 +456,14 @@ fn wt(e: wasmtime::Error) -> Error {
 
 impl Bare {
     fn new(bytes: &[u8]) -> Result<Self> {
+        Bare::with_pool(bytes, &crate::PoolConfig::default())
+    }
+
+    /// Its own engine with the pooling allocator sized like a host's `pool`.
+    fn with_pool(bytes: &[u8], pool: &crate::PoolConfig) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
-        let pooling =
-            crate::engine::pooling_config(&crate::PoolConfig { max_instances: 64, max_memory_bytes: 1 << 30 });
+        let pooling = crate::engine::pooling_config(pool);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config).map_err(wt)?;
         let mut linker = Linker::<BareState>::new(&engine);

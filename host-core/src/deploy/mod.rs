@@ -157,10 +157,10 @@ pub struct ServiceSpec {
     pub strategy: Strategy,
     /// Strategy for `watch` redeploys.
     pub dev_strategy: Strategy,
-    /// Per-call wall-clock limit in ms.
-    pub timeout_ms: u64,
-    /// Per-instance memory cap in MiB.
-    pub max_memory_mib: usize,
+    /// Bounds on every call (stored flat: `timeout_ms`, `max_memory_mib`,
+    /// `max_table_elements`, as data folders have always had them).
+    #[serde(flatten)]
+    pub limits: ServiceLimits,
     /// Versions that went live, oldest first; the last is the live one.
     pub history: Vec<DeployedVersion>,
 }
@@ -175,12 +175,68 @@ impl ServiceSpec {
     }
 
     /// The per-call limits this service runs with.
-    pub fn limits(&self) -> crate::CallLimits {
+    pub fn call_limits(&self) -> crate::CallLimits {
+        self.limits.call_limits()
+    }
+}
+
+/// A service's bounds on every call: the one set of limits, given by
+/// `airssys deploy` flags (`--timeout-ms`, `--max-memory-mib`,
+/// `--max-table-elements`), `project.ron` (`limits: (...)` on a service) and
+/// the studio's inspector, and stored in the service's spec. Fields left out
+/// take the defaults of [`crate::CallLimits::default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceLimits {
+    /// Wall-clock deadline of each call in milliseconds, time spent waiting
+    /// inside the host included.
+    pub timeout_ms: u64,
+    /// Linear memory per instance, MiB.
+    pub max_memory_mib: u64,
+    /// Elements per table.
+    pub max_table_elements: u64,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> Self {
+        ServiceLimits::from(&crate::CallLimits::default())
+    }
+}
+
+impl From<&crate::CallLimits> for ServiceLimits {
+    fn from(limits: &crate::CallLimits) -> Self {
+        ServiceLimits {
+            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            max_memory_mib: (limits.max_memory_bytes >> 20) as u64,
+            max_table_elements: limits.max_table_elements as u64,
+        }
+    }
+}
+
+impl ServiceLimits {
+    /// The per-call limits (no fuel budget: fuel is a host setting).
+    pub fn call_limits(&self) -> crate::CallLimits {
         crate::CallLimits {
             timeout: std::time::Duration::from_millis(self.timeout_ms),
-            max_memory_bytes: self.max_memory_mib << 20,
-            ..crate::CallLimits::default()
+            max_memory_bytes: usize::try_from(self.max_memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            max_table_elements: usize::try_from(self.max_table_elements).unwrap_or(usize::MAX),
+            fuel: None,
         }
+    }
+
+    /// Refuses zero limits (a call that can never run) and limits above the
+    /// host's maxima.
+    pub fn validate(&self, pool: &crate::PoolConfig) -> crate::Result<()> {
+        for (value, name) in [
+            (self.timeout_ms, "timeout_ms"),
+            (self.max_memory_mib, "max_memory_mib"),
+            (self.max_table_elements, "max_table_elements"),
+        ] {
+            if value == 0 {
+                return Err(crate::Error::InvalidLimits(format!("{name} must be above 0")));
+            }
+        }
+        pool.check(&self.call_limits())
     }
 }
 
@@ -199,6 +255,9 @@ pub struct DeployRequest {
     pub pool: Option<PoolMode>,
     /// Use this strategy for this deploy.
     pub strategy: Option<Strategy>,
+    /// Replace the limits.
+    #[serde(default)]
+    pub limits: Option<ServiceLimits>,
 }
 
 impl DeployRequest {
@@ -216,6 +275,12 @@ impl DeployRequest {
     /// With a pool mode.
     pub fn pool(mut self, pool: PoolMode) -> Self {
         self.pool = Some(pool);
+        self
+    }
+
+    /// With limits.
+    pub fn limits(mut self, limits: ServiceLimits) -> Self {
+        self.limits = Some(limits);
         self
     }
 

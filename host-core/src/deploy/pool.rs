@@ -83,7 +83,7 @@ impl Deployment {
             reference,
             component,
             config: spec.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            limits: spec.limits(),
+            limits: spec.call_limits(),
             stats,
             host: host.clone(),
             policy,

@@ -291,6 +291,17 @@ impl Host {
         self.deploy_checked(request, event, require)
     }
 
+    /// Refuses a pool that cannot fit next to the instances alive now (the
+    /// old version's pool included: both live during a switch).
+    fn check_capacity(&self, pool_size: usize) -> Result<()> {
+        let capacity = self.config().pool.max_instances;
+        let in_use = self.engine().pooling_allocator_metrics().map_or(0, |m| m.component_instances());
+        if in_use.saturating_add(pool_size as u64) > u64::from(capacity) {
+            return Err(Error::HostCapacity { needed: pool_size as u64, capacity, in_use });
+        }
+        Ok(())
+    }
+
     /// Checks custom grants against the embedder's validators.
     fn validate_custom_grants(&self, grants: &[Capability]) -> Result<()> {
         for grant in grants {
@@ -442,8 +453,7 @@ impl Host {
             pool: PoolMode::default(),
             strategy: Strategy::Immediate,
             dev_strategy: Strategy::Immediate,
-            timeout_ms: self.config().default_limits.timeout.as_millis() as u64,
-            max_memory_mib: self.config().default_limits.max_memory_bytes >> 20,
+            limits: (&self.config().default_limits).into(),
             history: Vec::new(),
         });
         if let Some(config) = &request.config {
@@ -455,8 +465,13 @@ impl Host {
         if let Some(pool) = request.pool {
             spec.pool = pool;
         }
+        if let Some(limits) = request.limits {
+            limits.validate(&self.config().pool)?;
+            spec.limits = limits;
+        }
         let strategy = request.strategy.clone().unwrap_or_else(|| spec.strategy.clone());
         strategy.validate()?;
+        self.check_capacity(spec.pool_size())?;
         self.validate_custom_grants(&spec.grants)?;
         if require {
             let required = self.describe(&component)?.required_capabilities;

@@ -10,7 +10,7 @@ use host_core::{Host, HostConfig, LoadedComponent, PoolConfig};
 pub fn host_with_cache(cache_dir: Option<PathBuf>) -> Host {
     Host::new(HostConfig {
         cache_dir,
-        pool: PoolConfig { max_instances: 48, max_memory_bytes: 256 << 20 },
+        pool: PoolConfig { max_instances: 48, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
         ..HostConfig::default()
     })
     .expect("host starts")

@@ -13,7 +13,7 @@ use std::{
 
 use host_core::{
     Error, Host, HostConfig, Input, PoolConfig,
-    deploy::{DeployRequest, PoolMode, RolloutOutcome, Strategy},
+    deploy::{DeployRequest, PoolMode, RolloutOutcome, ServiceLimits, Strategy},
     registry::ComponentRef,
 };
 
@@ -23,7 +23,7 @@ pub fn data_host(dir: &std::path::Path) -> Host {
     Host::new(HostConfig {
         data_dir: Some(dir.to_path_buf()),
         cache_dir: Some(dir.join("cache")),
-        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20 },
+        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
         ..HostConfig::default()
     })
     .expect("host starts")
@@ -338,4 +338,68 @@ fn blue_green_standby_is_stopped_when_its_window_ends() {
     host.rollback("svc").unwrap();
     assert_eq!(live_v1(), 2, "a fresh v1 pool");
     assert_eq!(host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap().data, V1_OUT);
+}
+
+#[test]
+fn a_services_limits_are_one_set_stored_with_it_and_applied_to_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = data_host(dir.path());
+    add_sample(&host, "waiter@1.0.0", "security-probes", "waiter");
+    let limits = ServiceLimits { timeout_ms: 200, max_memory_mib: 32, max_table_elements: 5_000 };
+    host.deploy(DeployRequest::new("w", r("waiter@1.0.0")).limits(limits)).unwrap();
+    assert_eq!(host.service_spec("w").unwrap().limits, limits);
+    // The stored spec keeps the flat field names data folders always had.
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("services/w.json")).unwrap()).unwrap();
+    assert_eq!(stored["timeout_ms"], 200);
+    assert_eq!(stored["max_table_elements"], 5_000);
+    let err = host.invoke("w", &Input::new(br#"{"op":"sleep","ms":60000}"#.to_vec())).unwrap_err();
+    assert!(matches!(err, Error::Timeout { limit, .. } if limit == Duration::from_millis(200)), "{err:?}");
+    // A redeploy without limits keeps them; another process sees them.
+    host.deploy(DeployRequest::new("w", r("waiter@1.0.0"))).unwrap();
+    host.close();
+    let again = data_host(dir.path());
+    assert_eq!(again.service_spec("w").unwrap().limits, limits);
+}
+
+#[test]
+fn limits_that_cannot_work_are_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = data_host(dir.path());
+    add_sample(&host, "text@1.0.0", "text-tools", "upper");
+    host.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap();
+    let before = host.service_spec("svc").unwrap();
+
+    let zero = ServiceLimits { timeout_ms: 0, ..ServiceLimits::default() };
+    let err = host.deploy(DeployRequest::new("svc", r("text@1.0.0")).limits(zero)).unwrap_err();
+    assert!(matches!(err, Error::InvalidLimits(_)) && err.to_string().contains("timeout_ms"), "{err}");
+
+    // The data host's maximum memory is 256 MiB.
+    let huge = ServiceLimits { max_memory_mib: 1024, ..ServiceLimits::default() };
+    let err = host.deploy(DeployRequest::new("svc", r("text@1.0.0")).limits(huge)).unwrap_err();
+    assert!(matches!(err, Error::HostMaximum { .. }), "{err:?}");
+    assert!(err.to_string().contains("needs 1024 MiB, the limit is 256 MiB"), "{err}");
+    assert_eq!(host.service_spec("svc").unwrap(), before);
+}
+
+#[test]
+fn a_pool_larger_than_the_host_capacity_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::new(HostConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        cache_dir: Some(dir.path().join("cache")),
+        pool: PoolConfig { max_instances: 4, ..PoolConfig::default() },
+        ..HostConfig::default()
+    })
+    .unwrap();
+    add_sample(&host, "text@1.0.0", "text-tools", "upper");
+    let err = host.deploy(DeployRequest::new("many", r("text@1.0.0")).pool(PoolMode::Pooled { size: 5 })).unwrap_err();
+    assert!(matches!(err, Error::HostCapacity { needed: 5, capacity: 4, .. }), "{err:?}");
+    assert!(err.to_string().contains("--max-instances"), "{err}");
+    assert!(host.services().unwrap().is_empty(), "nothing was deployed");
+    // Within the capacity it deploys; a second pool that does not fit next
+    // to the first is refused the same way.
+    host.deploy(DeployRequest::new("three", r("text@1.0.0")).pool(PoolMode::Pooled { size: 3 })).unwrap();
+    let err = host.deploy(DeployRequest::new("two", r("text@1.0.0")).pool(PoolMode::Pooled { size: 2 })).unwrap_err();
+    assert!(matches!(err, Error::HostCapacity { needed: 2, capacity: 4, in_use: 3 }), "{err:?}");
 }

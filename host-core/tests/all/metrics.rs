@@ -103,7 +103,7 @@ fn fuel_used_is_measured_when_the_host_meters_fuel() {
         data_dir: Some(dir.path().to_path_buf()),
         cache_dir: Some(dir.path().join("cache")),
         fuel_per_call: Some(10_000_000),
-        pool: PoolConfig { max_instances: 16, max_memory_bytes: 256 << 20 },
+        pool: PoolConfig { max_instances: 16, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
         ..HostConfig::default()
     })
     .unwrap();

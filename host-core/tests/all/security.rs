@@ -52,7 +52,7 @@ fn secure_host(dir: &std::path::Path) -> Host {
     Host::new(HostConfig {
         data_dir: Some(dir.to_path_buf()),
         cache_dir: Some(dir.join("cache")),
-        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20 },
+        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
         default_limits: CallLimits {
             timeout: Duration::from_millis(500),
             max_memory_bytes: 64 << 20,

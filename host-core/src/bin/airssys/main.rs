@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! airssys inspect FILE.wasm [--json]
-//! airssys call FILE.wasm [--input FILE|-] [--config KEY=VALUE]... [--timeout-ms N] [--max-memory-mib N]
+//! airssys call FILE.wasm [--input FILE|-] [--config KEY=VALUE]... [--timeout-ms N] [--max-memory-mib N] [--max-table-elements N]
 //! airssys bench [--json]
 //! airssys registry add|list|show|history|remove ...   --data-dir DIR
 //! airssys deploy SERVICE NAME@VERSION [--strategy ...]  --data-dir DIR
@@ -21,7 +21,6 @@ use std::{
     io::{Read, Write},
     path::PathBuf,
     process::ExitCode,
-    time::Duration,
 };
 
 use anyhow::{Context, Result, bail};
@@ -59,6 +58,42 @@ struct GlobalArgs {
     /// More log output (guest log lines at debug level and host events).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The host's instance capacity: live instances it can hold at once
+    /// (default: sized from this machine's memory, one per 32 MiB, 256-4096).
+    #[arg(long, global = true, value_name = "N")]
+    max_instances: Option<u32>,
+}
+
+/// A service's limits on every call (the same set as `limits: (...)` in
+/// project.ron and the studio's inspector).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitArgs {
+    /// Wall-clock limit per call, time spent waiting inside the host
+    /// included [default: 10000].
+    #[arg(long, value_name = "N")]
+    timeout_ms: Option<u64>,
+    /// Linear memory per instance [default: 128].
+    #[arg(long, value_name = "N")]
+    max_memory_mib: Option<u64>,
+    /// Elements per table [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
+}
+
+impl LimitArgs {
+    /// Whether any limit was given.
+    pub fn any(&self) -> bool {
+        self.timeout_ms.is_some() || self.max_memory_mib.is_some() || self.max_table_elements.is_some()
+    }
+
+    /// `base` with the limits that were given.
+    pub fn apply(&self, base: host_core::deploy::ServiceLimits) -> host_core::deploy::ServiceLimits {
+        host_core::deploy::ServiceLimits {
+            timeout_ms: self.timeout_ms.unwrap_or(base.timeout_ms),
+            max_memory_mib: self.max_memory_mib.unwrap_or(base.max_memory_mib),
+            max_table_elements: self.max_table_elements.unwrap_or(base.max_table_elements),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,12 +270,8 @@ struct CallArgs {
     /// Configuration passed to init (repeatable).
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     config: Vec<(String, String)>,
-    /// Wall-clock limit per lifecycle call.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    timeout_ms: u64,
-    /// Linear memory cap.
-    #[arg(long, value_name = "N", default_value_t = 128)]
-    max_memory_mib: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Fuel budget per call (turns fuel metering on).
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
@@ -287,6 +318,9 @@ fn init_tracing(verbose: u8) {
 
 fn host_config(global: &GlobalArgs) -> HostConfig {
     let mut config = HostConfig::default();
+    if let Some(max) = global.max_instances {
+        config.pool.max_instances = max;
+    }
     if global.no_cache {
         config.cache_dir = None;
     } else if let Some(dir) = &global.cache_dir {
@@ -459,20 +493,7 @@ fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
     if args.fuel.is_some() {
         config.fuel_per_call = args.fuel;
     }
-    let max_memory = args.max_memory_mib.checked_mul(1024 * 1024).context("--max-memory-mib is too large")?;
-    if max_memory > config.pool.max_memory_bytes {
-        bail!(
-            "--max-memory-mib {} is above the host maximum of {} MiB",
-            args.max_memory_mib,
-            config.pool.max_memory_bytes >> 20
-        );
-    }
-    let limits = CallLimits {
-        timeout: Duration::from_millis(args.timeout_ms),
-        max_memory_bytes: max_memory,
-        fuel: args.fuel,
-        ..CallLimits::default()
-    };
+    let limits = CallLimits { fuel: args.fuel, ..args.limits.apply(Default::default()).call_limits() };
     let host = Host::new(config)?;
     let component = host.load_file(&args.file)?;
     let input = Input::new(read_input(args.input.as_deref())?);

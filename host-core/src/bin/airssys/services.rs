@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use host_core::{
     Host, Input, RemoteRuntime, Runtime,
-    deploy::{DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, Strategy},
+    deploy::{DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, ServiceLimits, Strategy},
     registry::ComponentRef,
 };
 
@@ -134,6 +134,8 @@ pub struct DeployArgs {
     /// the service's grants).
     #[arg(long = "grant", value_name = "CAPABILITY")]
     grants: Vec<host_core::Capability>,
+    #[command(flatten)]
+    limits: crate::LimitArgs,
 }
 
 impl DeployArgs {
@@ -151,8 +153,17 @@ impl DeployArgs {
         })
     }
 
-    fn request(&self) -> DeployRequest {
+    fn request(&self, runtime: &dyn Runtime) -> Result<DeployRequest> {
         let mut request = DeployRequest::new(&self.service, self.component.clone());
+        if self.limits.any() {
+            // The flags given change the service's current limits; the others stay.
+            let current = match runtime.status(Some(&self.service)) {
+                Ok(status) => status.first().map(|s| s.spec.limits).unwrap_or_default(),
+                Err(host_core::Error::UnknownService { .. }) => ServiceLimits::default(),
+                Err(e) => return Err(e.into()),
+            };
+            request.limits = Some(self.limits.apply(current));
+        }
         request.strategy = self.strategy();
         request.pool = match (self.pool, self.per_call) {
             (_, true) => Some(PoolMode::PerCall),
@@ -165,7 +176,7 @@ impl DeployArgs {
         if !self.grants.is_empty() {
             request.grants = Some(self.grants.clone());
         }
-        request
+        Ok(request)
     }
 }
 
@@ -300,7 +311,8 @@ fn report(result: host_core::Result<RolloutRecord>) -> Result<()> {
 }
 
 pub fn deploy(target: &Target, args: DeployArgs) -> Result<()> {
-    with_events(target, |runtime| runtime.deploy(args.request()))
+    let request = args.request(target.runtime())?;
+    with_events(target, |runtime| runtime.deploy(request))
 }
 
 pub fn rollback(target: &Target, service: &str) -> Result<()> {
@@ -336,6 +348,11 @@ pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> 
         println!("{}", spec.name);
         println!("  version    {} ({})", spec.component, spec.digest);
         println!("  strategy   {}   {pool}", spec.strategy.name());
+        let l = &spec.limits;
+        println!(
+            "  limits     {} ms per call, {} MiB memory, {} table elements",
+            l.timeout_ms, l.max_memory_mib, l.max_table_elements
+        );
         let config: Vec<String> = spec.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!("  config     {}", if config.is_empty() { "(none)".into() } else { config.join(" ") });
         let history: Vec<String> = spec.history.iter().map(|h| h.component.version.to_string()).collect();
