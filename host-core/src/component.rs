@@ -79,6 +79,8 @@ pub(crate) enum ContractExports {
 pub(crate) struct Linkers {
     pub sync: Linker<HostState>,
     pub r#async: Linker<HostState>,
+    /// Call every component the async way (the bench measures that path).
+    pub always_async: std::sync::atomic::AtomicBool,
 }
 
 /// Import prefixes that never make a guest wait: streams and pollables
@@ -232,7 +234,9 @@ pub(crate) fn prepare(
     let kind = classify(&top_level)?;
     let link = |e: wasmtime::Error| Error::Link(e.into());
     let entry = match &kind {
-        ComponentKind::Contract { state, .. } if !may_wait(&imports) => {
+        ComponentKind::Contract { state, .. }
+            if !may_wait(&imports) && !linkers.always_async.load(std::sync::atomic::Ordering::Relaxed) =>
+        {
             let pre = linkers.sync.instantiate_pre(&component).map_err(link)?;
             let guest = sync::GuestIndices::new(&pre).map_err(link)?;
             let state = if *state { Some(sync::StateIndices::new(&pre).map_err(link)?) } else { None };

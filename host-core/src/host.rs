@@ -259,6 +259,7 @@ impl Host {
         let linkers = component::Linkers {
             sync: Self::linker(&engine, &config, false)?,
             r#async: Self::linker(&engine, &config, true)?,
+            always_async: Default::default(),
         };
         let cache = match &config.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine::engine_fingerprint(&engine))?),
@@ -312,6 +313,12 @@ impl Host {
             (custom.link)(&mut linker).map_err(link)?;
         }
         Ok(linker)
+    }
+
+    /// From now on, loads components for async calls even when they cannot
+    /// wait in the host (the bench measures that path).
+    pub(crate) fn always_async(&self) {
+        self.inner.linkers.always_async.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The host's settings.

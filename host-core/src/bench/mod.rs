@@ -142,13 +142,18 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         results.push(result("instantiate", "instantiate (pooled, pre-linked)", a, b, Some(1.25)));
     }
 
-    // (b) warm execute
-    for (key, label, size, iters) in [
-        ("warm_execute_1k", "warm execute, 1 KiB", 1024, 2000),
-        ("warm_execute_64k", "warm execute, 64 KiB", 64 * 1024, 200),
+    // (b) warm execute; then the same call made the way a component that
+    // can wait in the host is called (async, under the deadline executor).
+    let async_host = Host::new(HostConfig { cache_dir: None, ..host.config().clone() })?;
+    async_host.always_async();
+    let async_component = async_host.load_bytes(&options.component)?;
+    for (key, label, size, iters, host, component) in [
+        ("warm_execute_1k", "warm execute, 1 KiB", 1024, 2000, &host, &component),
+        ("warm_execute_64k", "warm execute, 64 KiB", 64 * 1024, 200, &host, &component),
+        ("warm_execute_1k_async", "warm execute, 1 KiB, async path", 1024, 2000, &async_host, &async_component),
     ] {
         let input = Input::new(payload(size));
-        let mut ours = host.instantiate(&component)?;
+        let mut ours = host.instantiate(component)?;
         ours.init(&[])?;
         let mut theirs = bare.instantiate()?;
         theirs.init()?;
@@ -166,6 +171,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         )?;
         results.push(result(key, label, a, b, Some(1.15)));
     }
+    drop(async_host);
 
     // (c) fresh instance + execute
     {
