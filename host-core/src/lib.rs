@@ -38,6 +38,7 @@ pub mod remote;
 pub mod security;
 mod stderr_tail;
 pub mod types;
+mod unique;
 pub mod watch;
 
 pub use bindings::wit;

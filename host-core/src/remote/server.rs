@@ -282,7 +282,9 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> std::result::Result<T, Box<Response>> {
     let bytes = body.map_err(|r| Box::new(body_rejection(r)))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    // Strict: a key named twice (a config key, a node id) is refused, not
+    // silently reduced to its last entry.
+    crate::unique::from_json(&bytes).map_err(|e| {
         Box::new(failure(
             StatusCode::BAD_REQUEST,
             "bad-request",
