@@ -7,6 +7,7 @@
 
 mod common;
 mod deploy;
+mod folders;
 mod limits;
 mod loading;
 mod metrics;

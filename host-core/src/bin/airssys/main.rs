@@ -133,10 +133,14 @@ enum Command {
         json: bool,
     },
     /// Make an ed25519 key pair: KEYFILE (secret, 0600) and KEYFILE.pub.
+    /// An existing key is never replaced without --force.
     Keygen {
-        /// Where to write the secret key.
+        /// Where to write the secret key (a missing folder is created 0700).
         #[arg(long, value_name = "KEYFILE")]
         out: PathBuf,
+        /// Replace an existing key pair (the old secret key is lost).
+        #[arg(long)]
+        force: bool,
     },
     /// Sign a component's digest with a secret key.
     Sign {
@@ -311,8 +315,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit { command, service, since, json } => {
             services::audit(&target(&cli.global)?, command, service.as_deref(), since, json)
         }
-        Command::Keygen { out } => {
-            let public = host_core::security::signing::keygen(&out)?;
+        Command::Keygen { out, force } => {
+            let public = host_core::security::signing::keygen(&out, force)?;
             println!("secret key: {}\npublic key: {}.pub ({public})", out.display(), out.display());
             Ok(())
         }
