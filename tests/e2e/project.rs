@@ -90,10 +90,10 @@ fn run_and_test_refuse_a_project_naming_a_key_twice() {
         ),
     ];
     for (body, message, position) in cases {
-        let text = format!(
+        let file = format!(
             "(schema: 1, name: \"p\",\n{body}tests: [(name: \"t\", pipeline: \"p\", input: \"a\", expect: Results([\"A\"]))],\n)\n"
         );
-        std::fs::write(project.join("project.ron"), &text).unwrap();
+        std::fs::write(project.join("project.ron"), &file).unwrap();
         for args in [vec!["run", "--input", "-"], vec!["test"]] {
             let mut args = args.clone();
             args.insert(1, project.to_str().unwrap());
@@ -104,7 +104,7 @@ fn run_and_test_refuse_a_project_naming_a_key_twice() {
             assert!(stderr.contains(position), "{args:?}: {stderr}");
             assert!(out.stdout.is_empty(), "{args:?}: nothing ran: {}", text(&out.stdout));
         }
-        assert_eq!(std::fs::read_to_string(project.join("project.ron")).unwrap(), text, "the file is unchanged");
+        assert_eq!(std::fs::read_to_string(project.join("project.ron")).unwrap(), file, "the file is unchanged");
         assert!(!project.join(".airssys").exists(), "nothing was deployed");
     }
 }

@@ -14,15 +14,28 @@
 //! airssys test PROJECT [--junit FILE]
 //! ```
 
+// Before the modules, so they use them too: printing to a closed stdout
+// ends the process quietly (see `out`) instead of panicking like std's.
+macro_rules! println {
+    () => {
+        $crate::out::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::print(format_args!($($arg)*))
+    };
+}
+
+mod out;
 mod project;
 mod services;
 
-use std::{
-    io::{Read, Write},
-    path::PathBuf,
-    process::ExitCode,
-    time::Duration,
-};
+use std::{io::Read, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -286,7 +299,14 @@ fn init_tracing(verbose: u8) {
         _ => "debug,wasmtime=warn,cranelift=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(log_colors()).init();
+}
+
+/// Colours in log lines only on a terminal, and never with `NO_COLOR` set
+/// (to anything but the empty string, as no-color.org says).
+fn log_colors() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn host_config(global: &GlobalArgs) -> HostConfig {
@@ -481,10 +501,7 @@ fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
     let component = host.load_file(&args.file)?;
     let input = Input::new(read_input(args.input.as_deref())?);
     let output = host.call_once(&component, &args.config, &input, limits)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&output.data).context("cannot write the output")?;
-    stdout.flush().context("cannot write the output")?;
-    Ok(())
+    out::bytes(&output.data).context("cannot write the output")
 }
 
 fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick: bool) -> Result<()> {
