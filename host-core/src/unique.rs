@@ -11,7 +11,7 @@
 //! (`services`, `pipelines.p.nodes`, `services.s.config`, `tests`) to
 //! every error message.
 //!
-//! ```ignore
+//! ```text
 //! #[derive(serde::Deserialize)]
 //! struct File {
 //!     #[serde(deserialize_with = "crate::unique::map")]
