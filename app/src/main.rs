@@ -14,6 +14,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,wasmtime=warn,cranelift=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_colors())
         .init();
 
     let project = std::env::args_os().nth(1).map(std::path::PathBuf::from);
@@ -44,4 +45,11 @@ fn main() -> Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("the studio window could not start: {e}"))
+}
+
+/// Colours in log lines only on a terminal, and never with `NO_COLOR` set
+/// (to anything but the empty string, as no-color.org says).
+fn log_colors() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

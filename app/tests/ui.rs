@@ -565,3 +565,33 @@ fn an_unreachable_server_is_reported_and_the_embedded_runtime_keeps_working() {
     let outcome = harness.state().last_run().unwrap().clone().expect("the embedded runtime still runs");
     assert!(outcome.results.iter().any(|r| r.data == b"STILL HERE"));
 }
+
+#[test]
+fn a_project_naming_a_service_twice_shows_the_error_and_is_never_saved() {
+    let (_tmp, dir) = sample("text-tools");
+    let file = dir.join("project.ron");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let entry = "        \"upper\": (component: \"components/upper.wasm\"),\n";
+    let line = original[..original.find(entry).unwrap()].lines().count() + 2;
+    let text = original.replacen(
+        entry,
+        &format!("{entry}        \"upper\": (component: \"components/word-count.wasm\"),\n"),
+        1,
+    );
+    std::fs::write(&file, &text).unwrap();
+
+    let mut harness = harness(dir.clone());
+    wait_for(&mut harness, "the refusal", |h| !h.state().errors().is_empty() && !h.state().busy());
+    let error = harness.state().errors()[0].clone();
+    assert!(error.contains("duplicate key `upper`") && error.contains("in services"), "{error}");
+    assert!(error.contains(&format!("project.ron:{line}:")), "the repeated entry's line {line}: {error}");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("duplicate key `upper`").is_some(), "the error is shown");
+    assert!(harness.state().project().is_none(), "no version without one of the entries is loaded");
+    assert_eq!(nodes(&harness), 0);
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    harness.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the file is left as it was");
+    assert!(!dir.join(".airssys").exists(), "nothing was deployed");
+}

@@ -40,6 +40,7 @@ pub mod remote;
 pub mod security;
 mod stderr_tail;
 pub mod types;
+mod unique;
 pub mod watch;
 
 pub use bindings::wit;

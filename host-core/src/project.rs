@@ -4,7 +4,10 @@
 //! optionally, `project.ron`: services, pipelines (with node positions for
 //! the studio), test cases and deploy targets. The file is RON with a
 //! `schema` version; maps are sorted, so saving is deterministic and diffs
-//! stay small. Unknown fields are errors, not ignored.
+//! stay small. Unknown fields are errors, not ignored, and so is a key named
+//! twice in any map (services, pipelines, nodes, config) or two tests with
+//! one name: the error gives the repeated entry's line and column, never
+//! "last one wins".
 //!
 //! ```ron
 //! (
@@ -88,14 +91,14 @@ pub struct ProjectFile {
     /// The pipeline `airssys run` uses when none is named.
     #[serde(default)]
     pub default_pipeline: Option<String>,
-    /// Services by name.
-    #[serde(default)]
+    /// Services by name (a name given twice is an error).
+    #[serde(default, deserialize_with = "crate::unique::map")]
     pub services: BTreeMap<String, ServiceEntry>,
-    /// Pipelines by name.
-    #[serde(default)]
+    /// Pipelines by name (a name given twice is an error).
+    #[serde(default, deserialize_with = "crate::unique::map")]
     pub pipelines: BTreeMap<String, PipelineEntry>,
-    /// Test cases, run by `airssys test`.
-    #[serde(default)]
+    /// Test cases, run by `airssys test` (two with one name are an error).
+    #[serde(default, deserialize_with = "crate::unique::named_list")]
     pub tests: Vec<TestCase>,
     /// Where the studio can deploy.
     #[serde(default)]
@@ -108,8 +111,8 @@ pub struct ProjectFile {
 pub struct ServiceEntry {
     /// A path relative to the project (`components/x.wasm`) or `name@version`.
     pub component: String,
-    /// Configuration for `init`.
-    #[serde(default)]
+    /// Configuration for `init` (a key given twice is an error).
+    #[serde(default, deserialize_with = "crate::unique::map")]
     pub config: BTreeMap<String, String>,
     /// Capabilities granted, in textual form (`file-read:/data`, ...).
     #[serde(default)]
@@ -127,7 +130,8 @@ fn default_pool() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineEntry {
-    /// Nodes by id.
+    /// Nodes by id (an id given twice is an error).
+    #[serde(deserialize_with = "crate::unique::map")]
     pub nodes: BTreeMap<String, Node>,
     /// Wires.
     #[serde(default)]
@@ -146,6 +150,13 @@ pub struct TestCase {
     pub input: String,
     /// What must come out.
     pub expect: Expect,
+}
+
+impl crate::unique::Named for TestCase {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    const WHAT: &'static str = "test";
 }
 
 /// The expected outcome of a test case.
@@ -317,9 +328,12 @@ impl Project {
     }
 }
 
-/// Parses project text; on error gives (line, column, message).
+/// Parses project text; on error gives (line, column, message), the
+/// message starting with the part of the file (`in services: duplicate key
+/// `upper`: ...`). A key named twice in any map, or two tests with one
+/// name, are errors at the repeated entry.
 pub fn parse(text: &str) -> std::result::Result<ProjectFile, (usize, usize, String)> {
-    ron::from_str(text).map_err(|e| (e.span.start.line, e.span.start.col, e.code.to_string()))
+    crate::unique::from_ron(text)
 }
 
 /// Serializes a project file deterministically (sorted maps, fixed layout).

@@ -114,11 +114,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens (creating if needed) the registry in `data_dir`.
+    /// Opens (creating if needed) the registry in `data_dir`. Folders it
+    /// creates (the data folder included) are private (0700); an existing
+    /// data folder keeps its mode.
     pub fn open(data_dir: &Path) -> Result<Self> {
         for dir in ["blobs", "names"] {
             let path = data_dir.join(dir);
-            std::fs::create_dir_all(&path).map_err(|e| Error::io("create the registry folder", &path, e))?;
+            fsutil::create_private_dir_all(&path).map_err(|e| Error::io("create the registry folder", &path, e))?;
         }
         Ok(Registry { root: data_dir.to_path_buf() })
     }

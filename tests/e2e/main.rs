@@ -8,6 +8,7 @@
 
 mod cli;
 mod deploy;
+mod files;
 mod project;
 mod remote;
 mod security;

@@ -66,6 +66,50 @@ fn a_failing_case_makes_test_exit_non_zero() {
 }
 
 #[test]
+fn run_and_test_refuse_a_project_naming_a_key_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let project = data.path().join("p");
+    std::fs::create_dir_all(project.join("components")).unwrap();
+    for name in ["upper", "word-count"] {
+        std::fs::copy(
+            repo_root().join(format!("sample-projects/text-tools/components/{name}.wasm")),
+            project.join(format!("components/{name}.wasm")),
+        )
+        .unwrap();
+    }
+    let cases = [
+        (
+            "services: {\n    \"upper\": (component: \"components/upper.wasm\"),\n    \"upper\": (component: \"components/word-count.wasm\"),\n},\npipelines: {\"p\": (nodes: {\"n\": (service: \"upper\")})},\n",
+            "in services: duplicate key `upper`",
+            "project.ron:4:",
+        ),
+        (
+            "services: {\"upper\": (component: \"components/upper.wasm\")},\npipelines: {\"p\": (nodes: {\n    \"n\": (service: \"upper\"),\n    \"n\": (service: \"upper\", on_error: drop),\n})},\n",
+            "in pipelines.p.nodes: duplicate key `n`",
+            "project.ron:5:",
+        ),
+    ];
+    for (body, message, position) in cases {
+        let file = format!(
+            "(schema: 1, name: \"p\",\n{body}tests: [(name: \"t\", pipeline: \"p\", input: \"a\", expect: Results([\"A\"]))],\n)\n"
+        );
+        std::fs::write(project.join("project.ron"), &file).unwrap();
+        for args in [vec!["run", "--input", "-"], vec!["test"]] {
+            let mut args = args.clone();
+            args.insert(1, project.to_str().unwrap());
+            let out = airssys(&args, b"hello", &data.path().join("cache"));
+            let stderr = text(&out.stderr);
+            assert!(!out.status.success(), "{args:?} accepted the project: {}", text(&out.stdout));
+            assert!(stderr.contains(message), "{args:?}: {stderr}");
+            assert!(stderr.contains(position), "{args:?}: {stderr}");
+            assert!(out.stdout.is_empty(), "{args:?}: nothing ran: {}", text(&out.stdout));
+        }
+        assert_eq!(std::fs::read_to_string(project.join("project.ron")).unwrap(), file, "the file is unchanged");
+        assert!(!project.join(".airssys").exists(), "nothing was deployed");
+    }
+}
+
+#[test]
 fn metrics_show_what_earlier_processes_did() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap();

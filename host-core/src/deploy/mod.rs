@@ -147,7 +147,8 @@ pub struct ServiceSpec {
     pub component: ComponentRef,
     /// Its digest.
     pub digest: Digest,
-    /// Configuration passed to `init`.
+    /// Configuration passed to `init` (a key given twice is an error when read).
+    #[serde(deserialize_with = "crate::unique::map")]
     pub config: BTreeMap<String, String>,
     /// Capabilities granted.
     pub grants: Vec<Capability>,
@@ -247,7 +248,8 @@ pub struct DeployRequest {
     pub service: String,
     /// The version to deploy.
     pub component: Option<ComponentRef>,
-    /// Replace the configuration.
+    /// Replace the configuration (a key given twice is an error when read).
+    #[serde(default, deserialize_with = "crate::unique::optional_map")]
     pub config: Option<BTreeMap<String, String>>,
     /// Replace the grants.
     pub grants: Option<Vec<Capability>>,

@@ -43,10 +43,13 @@ pub(crate) struct DataStore {
 }
 
 impl DataStore {
+    /// Opens the data folder `dir`, creating what is missing: folders
+    /// airssys makes (`dir` itself included) are private (0700) from the
+    /// start; a folder that exists keeps its mode (see `fsutil`).
     pub(crate) fn open(dir: &Path) -> Result<Self> {
         let registry = Registry::open(dir)?;
         let services = dir.join("services");
-        std::fs::create_dir_all(&services).map_err(|e| Error::io("create the services folder", &services, e))?;
+        fsutil::create_private_dir_all(&services).map_err(|e| Error::io("create the services folder", &services, e))?;
         Ok(DataStore {
             dir: dir.to_path_buf(),
             registry,

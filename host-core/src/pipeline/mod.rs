@@ -39,7 +39,8 @@ pub const PORT_KEY: &str = "port";
 pub struct Pipeline {
     /// Its name.
     pub name: String,
-    /// Nodes by id.
+    /// Nodes by id (an id given twice is an error when read).
+    #[serde(deserialize_with = "crate::unique::map")]
     pub nodes: BTreeMap<String, Node>,
     /// Wires, in the order they were drawn.
     #[serde(default)]

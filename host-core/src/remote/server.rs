@@ -27,7 +27,12 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{CapabilityBody, ErrorBody, METADATA_HEADER, MissingDetail, PipelineRequest, Runtime};
-use crate::{Error, Host, Input, Result, Value, deploy::DeployRequest, registry::ComponentRef};
+use crate::{
+    Error, Host, Input, Result, Value,
+    deploy::DeployRequest,
+    fsutil::{self, IfExists},
+    registry::ComponentRef,
+};
 
 /// Settings of a server.
 #[derive(Debug, Clone)]
@@ -135,38 +140,42 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
     Ok(RunningServer { addr, stop: Some(stop), thread: Some(thread), _monitor: monitor })
 }
 
-/// Reads the token from `path`, or makes one and writes it there with
-/// owner-only permissions. Returns the token and whether it was new.
+/// Reads the token from `path`, or makes one and writes it there as a
+/// secret (mode 0600 from its first byte, whatever the umask; a missing
+/// folder is created 0700; an existing file is never replaced). Returns the
+/// token and whether it was new.
 pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => return Ok((text.trim().to_string(), false)),
-        Ok(_) => {
-            return Err(Error::Config(format!(
-                "the token file {} is empty; delete it to get a new token",
-                path.display()
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("read the token file", path, e)),
+    if let Some(token) = read_token(path)? {
+        return Ok((token, false));
     }
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no randomness for a token: {e}")))?;
     let token = hex::encode(bytes);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create the token's folder", dir, e))?;
+    match fsutil::write_secret(path, format!("{token}\n").as_bytes(), IfExists::Refuse, "create the token file") {
+        Ok(()) => Ok((token, true)),
+        // Another server made it meanwhile: use that one.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_token(path)?.map(|token| (token, false)).ok_or_else(|| {
+                Error::Config(format!(
+                    "the token file {} was removed while it was made; start the server again",
+                    path.display()
+                ))
+            })
+        }
+        Err(e) => Err(e),
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+}
+
+/// The token in `path`; `None` when there is no such file.
+fn read_token(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
+        Ok(_) => {
+            Err(Error::Config(format!("the token file {} is empty; delete it to get a new token", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read the token file", path, e)),
     }
-    let mut file = options.open(path).map_err(|e| Error::io("create the token file", path, e))?;
-    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write the token file", path, e))?;
-    Ok((token, true))
 }
 
 fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -282,7 +291,9 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> std::result::Result<T, Box<Response>> {
     let bytes = body.map_err(|r| Box::new(body_rejection(r)))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    // Strict: a key named twice (a config key, a node id) is refused, not
+    // silently reduced to its last entry.
+    crate::unique::from_json(&bytes).map_err(|e| {
         Box::new(failure(
             StatusCode::BAD_REQUEST,
             "bad-request",

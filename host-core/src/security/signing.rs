@@ -1,7 +1,8 @@
 //! Signed components: ed25519 over the component's sha256 digest.
 //!
 //! Key files are one line of text: `airssys-ed25519-secret:<64 hex>` (mode
-//! 0600) and `airssys-ed25519-public:<64 hex>`. A signature file is JSON:
+//! 0600 from its first byte; never replaced unless asked) and
+//! `airssys-ed25519-public:<64 hex>`. A signature file is JSON:
 //! `{"digest": "sha256:…", "public_key": "<hex>", "signature": "<hex>"}`.
 //! The signed message is `airssys-component-v1:` followed by the 32 digest
 //! bytes, so a signature cannot be replayed for another purpose.
@@ -15,7 +16,10 @@ use std::path::Path;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::{Digest, Error, Result, fsutil};
+use crate::{
+    Digest, Error, Result,
+    fsutil::{self, IfExists},
+};
 
 const SECRET_PREFIX: &str = "airssys-ed25519-secret:";
 const PUBLIC_PREFIX: &str = "airssys-ed25519-public:";
@@ -63,23 +67,58 @@ fn read_key(path: &Path, prefix: &str) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-/// Makes a key pair: the secret key at `path` (0600), the public key at
-/// `path.pub`. Returns the public key's hex.
-pub fn keygen(path: &Path) -> Result<String> {
+/// Makes a key pair: the secret key at `path` (mode 0600 from its first
+/// byte, whatever the umask) and the public key at `path.pub` (the usual
+/// mode). Returns the public key's hex. A bare file name means the current
+/// folder; a missing folder is created 0700.
+///
+/// Both files are written or neither: a failure removes what this call
+/// wrote. With `replace_existing` false, an existing secret or public key
+/// file is refused ([`Error::Io`] with `AlreadyExists`) and left as it is;
+/// with true, both are replaced (the old key is lost).
+pub fn keygen(path: &Path, replace_existing: bool) -> Result<String> {
+    let public_path = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".pub");
+        std::path::PathBuf::from(name)
+    };
+    let if_exists = if replace_existing { IfExists::Replace } else { IfExists::Refuse };
+    if if_exists == IfExists::Refuse {
+        // Early and clear; the commits below refuse atomically anyway.
+        for (file, action) in [(path, "write the secret key"), (public_path.as_path(), "write the public key")] {
+            if file.symlink_metadata().is_ok() {
+                return Err(Error::io(
+                    action,
+                    file,
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "a key file is already there and was left as it is; choose another name, or replace \
+                         the key pair on purpose (`airssys keygen --force`: the old key is lost)",
+                    ),
+                ));
+            }
+        }
+    }
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| Error::Signature(format!("no entropy for a new key: {e}")))?;
     let secret = SigningKey::from_bytes(&seed);
     let public = hex::encode(secret.verifying_key().to_bytes());
-    fsutil::write_atomic(path, format!("{SECRET_PREFIX}{}\n", hex::encode(seed)).as_bytes())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io("protect the key file", path, e))?;
+    let secret_text = format!("{SECRET_PREFIX}{}\n", hex::encode(seed));
+    let staged_secret = fsutil::stage(path, secret_text.as_bytes(), fsutil::SECRET_MODE, "write the secret key")?;
+    let staged_public = fsutil::stage(
+        &public_path,
+        format!("{PUBLIC_PREFIX}{public}\n").as_bytes(),
+        fsutil::FILE_MODE,
+        "write the public key",
+    )?;
+    staged_secret.commit(if_exists)?;
+    if let Err(e) = staged_public.commit(if_exists) {
+        // Neither, then: take back the secret key this call put in place.
+        if let Err(remove) = std::fs::remove_file(path) {
+            tracing::warn!(error = %remove, path = %path.display(), "cannot remove the new secret key");
+        }
+        return Err(e);
     }
-    let mut public_path = path.as_os_str().to_owned();
-    public_path.push(".pub");
-    fsutil::write_atomic(Path::new(&public_path), format!("{PUBLIC_PREFIX}{public}\n").as_bytes())?;
     Ok(public)
 }
 
@@ -148,7 +187,7 @@ mod tests {
     fn sign_then_verify_and_tampering_fails() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("k");
-        let public = keygen(&key).unwrap();
+        let public = keygen(&key, false).unwrap();
         assert_eq!(read_public_key(&dir.path().join("k.pub")).unwrap(), public);
         let sig = sign(b"component bytes", &key).unwrap();
         verify(&Digest::of(b"component bytes"), &sig, &public).unwrap();
@@ -158,11 +197,60 @@ mod tests {
         assert!(verify(&Digest::of(b"component bytes"), &forged, &public).is_err());
     }
 
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keygen_never_replaces_a_key_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("sub/k.key");
+        let public_path = dir.path().join("sub/k.key.pub");
+        let first = keygen(&key, false).unwrap();
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&dir.path().join("sub")), 0o700, "the folder keygen made is private");
+        let (secret_before, public_before) = (std::fs::read(&key).unwrap(), std::fs::read(&public_path).unwrap());
+
+        let err = keygen(&key, false).unwrap_err();
+        assert!(err.to_string().contains("already there"), "{err}");
+        assert!(err.to_string().contains("--force"), "says how to replace it on purpose: {err}");
+        assert_eq!(std::fs::read(&key).unwrap(), secret_before);
+        assert_eq!(std::fs::read(&public_path).unwrap(), public_before);
+        // A public key alone in the way is refused too, and nothing is written.
+        std::fs::remove_file(&key).unwrap();
+        assert!(keygen(&key, false).is_err());
+        assert!(!key.exists());
+        assert_eq!(std::fs::read(&public_path).unwrap(), public_before);
+        std::fs::write(&key, &secret_before).unwrap();
+
+        let second = keygen(&key, true).unwrap();
+        assert_ne!(second, first);
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(read_public_key(&public_path).unwrap(), second);
+        let sig = sign(b"x", &key).unwrap();
+        verify(&Digest::of(b"x"), &sig, &second).unwrap();
+    }
+
+    #[test]
+    fn a_keygen_that_fails_leaves_neither_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        // The public key cannot be put in place: a folder has its name.
+        std::fs::create_dir(dir.path().join("k.pub")).unwrap();
+        assert!(keygen(&key, true).is_err());
+        assert!(!key.exists(), "the secret key written first was taken back");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["k.pub"], "no temporary file is left");
+    }
+
     #[test]
     fn policy_refuses_unsigned_and_untrusted() {
         let dir = tempfile::tempdir().unwrap();
-        let trusted = keygen(&dir.path().join("a")).unwrap();
-        keygen(&dir.path().join("b")).unwrap();
+        let trusted = keygen(&dir.path().join("a"), false).unwrap();
+        keygen(&dir.path().join("b"), false).unwrap();
         let policy = TrustPolicy { require_signatures: true, trusted_keys: vec![trusted] };
         let digest = Digest::of(b"x");
         assert!(check(&policy, &digest, None).unwrap_err().to_string().contains("unsigned"));

@@ -8,6 +8,7 @@
 mod common;
 mod deadline;
 mod deploy;
+mod folders;
 mod limits;
 mod loading;
 mod metrics;

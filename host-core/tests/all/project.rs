@@ -1,4 +1,5 @@
-//! The project file: parse errors with line and column, strict fields,
+//! The project file: parse errors with line and column, strict fields, no
+//! duplicate keys,
 //! apply + run over the sample projects.
 
 use host_core::{Error, Input, pipeline::RunOptions, project::Project};
@@ -31,6 +32,62 @@ fn unknown_fields_are_errors_not_ignored() {
     assert!(err.to_string().contains("grnats"), "{err}");
     let dir = write_project("(schema: 2, name: \"x\")");
     assert!(Project::open(dir.path()).unwrap_err().to_string().contains("schema 2"));
+}
+
+/// Opens `text` as a project, which must be refused at `line` with a
+/// message naming `map`, the duplicated `key` and the word "duplicate";
+/// the file must be left as it was. Returns the message.
+fn refused_as_duplicate(text: &str, map: &str, key: &str, line: usize) -> String {
+    let dir = write_project(text);
+    let err = Project::open(dir.path()).unwrap_err();
+    let Error::ProjectFile { line: at, column, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*at, line, "{err}");
+    assert!(*column > 1, "{err}");
+    assert!(message.starts_with(&format!("in {map}: duplicate ")), "{err}");
+    assert!(message.contains(&format!("`{key}`")), "{err}");
+    assert!(err.to_string().contains(&format!("project.ron:{line}:{column}: ")), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("project.ron")).unwrap(), text, "the file is unchanged");
+    err.to_string()
+}
+
+#[test]
+fn duplicate_service_names_are_refused_with_their_position() {
+    let text = "(\n    schema: 1,\n    name: \"x\",\n    services: {\n        \"upper\": (component: \"a.wasm\"),\n        \"upper\": (component: \"b.wasm\", config: {\"entry\": \"second\"}),\n    },\n)\n";
+    let message = refused_as_duplicate(text, "services", "upper", 6);
+    assert!(message.contains("duplicate key `upper`"), "{message}");
+}
+
+#[test]
+fn duplicate_pipeline_names_are_refused_with_their_position() {
+    let text = "(\n    schema: 1,\n    name: \"x\",\n    pipelines: {\n        \"p\": (nodes: {\"a\": (service: \"s\")}),\n        \"q\": (nodes: {}),\n        \"p\": (nodes: {\"b\": (service: \"s\")}),\n    },\n)\n";
+    refused_as_duplicate(text, "pipelines", "p", 7);
+}
+
+#[test]
+fn duplicate_node_ids_are_refused_with_their_position() {
+    let text = "(\n    schema: 1,\n    name: \"x\",\n    pipelines: {\n        \"p\": (\n            nodes: {\n                \"n\": (service: \"a\"),\n                \"n\": (service: \"b\", on_error: drop),\n            },\n        ),\n    },\n)\n";
+    refused_as_duplicate(text, "pipelines.p.nodes", "n", 8);
+}
+
+#[test]
+fn duplicate_config_keys_are_refused_with_their_position() {
+    let text = "(\n    schema: 1,\n    name: \"x\",\n    services: {\n        \"s\": (\n            component: \"a.wasm\",\n            config: {\"indent\": \"2\", \"mode\": \"x\",\n                     \"indent\": \"4\"},\n        ),\n    },\n)\n";
+    refused_as_duplicate(text, "services.s.config", "indent", 8);
+}
+
+#[test]
+fn duplicate_test_names_are_refused_with_their_position() {
+    let text = "(\n    schema: 1,\n    name: \"x\",\n    tests: [\n        (name: \"echoes\", pipeline: \"p\", input: \"a\", expect: Results([\"a\"])),\n        (name: \"echoes\", pipeline: \"p\", input: \"b\", expect: Error(\"boom\")),\n    ],\n)\n";
+    let message = refused_as_duplicate(text, "tests", "echoes", 6);
+    assert!(message.contains("duplicate test name `echoes`"), "{message}");
+}
+
+#[test]
+fn a_field_given_twice_is_refused_too() {
+    let dir = write_project("(\n    schema: 1,\n    name: \"x\",\n    name: \"y\",\n)\n");
+    let err = Project::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("duplicate field named `name`"), "{err}");
+    assert!(err.to_string().contains("project.ron:4:"), "{err}");
 }
 
 #[test]

@@ -203,6 +203,42 @@ fn the_http_edges_answer_with_json_errors() {
 }
 
 #[test]
+fn a_request_body_naming_a_key_twice_is_refused_with_400_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path());
+    let url = running.url();
+    let rt = RemoteRuntime::new(&url, TOKEN);
+    rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
+
+    let deploy = br#"{"service": "svc", "component": "text@1.0.0", "config": {"mode": "a", "mode": "b"}}"#;
+    let (status, body) = raw("POST", &format!("{url}/v1/deploy"), Some(TOKEN), deploy.to_vec());
+    assert_eq!(status, 400, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["kind"], "bad-request");
+    assert!(error["error"].as_str().unwrap().contains("in config: duplicate key `mode`"), "{body}");
+    assert!(matches!(rt.status(Some("svc")), Err(Error::Remote { status: 404, .. })), "nothing was deployed");
+
+    // The same request without the repeated key deploys, and runs real WASM.
+    let deploy = br#"{"service": "svc", "component": "text@1.0.0", "config": {"mode": "b"}}"#;
+    let (status, body) = raw("POST", &format!("{url}/v1/deploy"), Some(TOKEN), deploy.to_vec());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(rt.status(Some("svc")).unwrap()[0].spec.config.get("mode").map(String::as_str), Some("b"));
+
+    let run = |nodes: &str| {
+        let body = format!(
+            r#"{{"pipeline": {{"name": "p", "nodes": {nodes}, "wires": []}}, "input": [104, 105], "deadline_ms": 5000, "trace": false}}"#
+        );
+        raw("POST", &format!("{url}/v1/pipelines/run"), Some(TOKEN), body.into_bytes())
+    };
+    let (status, body) = run(r#"{"n": {"service": "svc"}, "n": {"service": "other"}}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("in pipeline.nodes: duplicate key `n`"), "{body}");
+    let (status, body) = run(r#"{"n": {"service": "svc"}}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("[72,73]"), "the run's result is HI: {body}");
+}
+
+#[test]
 fn several_clients_deploy_and_invoke_at_once_and_a_restart_keeps_services() {
     let dir = tempfile::tempdir().unwrap();
     let running = serve(dir.path());

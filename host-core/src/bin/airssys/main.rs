@@ -14,14 +14,28 @@
 //! airssys test PROJECT [--junit FILE]
 //! ```
 
+// Before the modules, so they use them too: printing to a closed stdout
+// ends the process quietly (see `out`) instead of panicking like std's.
+macro_rules! println {
+    () => {
+        $crate::out::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::print(format_args!($($arg)*))
+    };
+}
+
+mod out;
 mod project;
 mod services;
 
-use std::{
-    io::{Read, Write},
-    path::PathBuf,
-    process::ExitCode,
-};
+use std::{io::Read, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -168,10 +182,14 @@ enum Command {
         json: bool,
     },
     /// Make an ed25519 key pair: KEYFILE (secret, 0600) and KEYFILE.pub.
+    /// An existing key is never replaced without --force.
     Keygen {
-        /// Where to write the secret key.
+        /// Where to write the secret key (a missing folder is created 0700).
         #[arg(long, value_name = "KEYFILE")]
         out: PathBuf,
+        /// Replace an existing key pair (the old secret key is lost).
+        #[arg(long)]
+        force: bool,
     },
     /// Sign a component's digest with a secret key.
     Sign {
@@ -313,7 +331,14 @@ fn init_tracing(verbose: u8) {
         _ => "debug,wasmtime=warn,cranelift=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(log_colors()).init();
+}
+
+/// Colours in log lines only on a terminal, and never with `NO_COLOR` set
+/// (to anything but the empty string, as no-color.org says).
+fn log_colors() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn host_config(global: &GlobalArgs) -> HostConfig {
@@ -345,8 +370,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit { command, service, since, json } => {
             services::audit(&target(&cli.global)?, command, service.as_deref(), since, json)
         }
-        Command::Keygen { out } => {
-            let public = host_core::security::signing::keygen(&out)?;
+        Command::Keygen { out, force } => {
+            let public = host_core::security::signing::keygen(&out, force)?;
             println!("secret key: {}\npublic key: {}.pub ({public})", out.display(), out.display());
             Ok(())
         }
@@ -498,10 +523,7 @@ fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
     let component = host.load_file(&args.file)?;
     let input = Input::new(read_input(args.input.as_deref())?);
     let output = host.call_once(&component, &args.config, &input, limits)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&output.data).context("cannot write the output")?;
-    stdout.flush().context("cannot write the output")?;
-    Ok(())
+    out::bytes(&output.data).context("cannot write the output")
 }
 
 fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick: bool) -> Result<()> {

@@ -48,16 +48,13 @@ pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, inpu
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(());
     }
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
     // One result per line: a newline after each that does not end in one.
     for result in &outcome.results {
-        stdout.write_all(&result.data).context("cannot write the output")?;
+        crate::out::bytes(&result.data).context("cannot write the output")?;
         if !result.data.ends_with(b"\n") {
-            stdout.write_all(b"\n")?;
+            crate::out::bytes(b"\n").context("cannot write the output")?;
         }
     }
-    stdout.flush()?;
     Ok(())
 }
 

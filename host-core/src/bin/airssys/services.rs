@@ -2,7 +2,7 @@
 //! Each runs as its own process and sees what earlier ones left in the
 //! data folder.
 
-use std::{collections::BTreeMap, io::Write, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -323,10 +323,7 @@ pub fn invoke(target: &Target, service: &str, input: Vec<u8>) -> Result<()> {
     let output = target.runtime().invoke(service, &Input::new(input));
     target.close();
     let output = output?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&output.data).context("cannot write the output")?;
-    stdout.flush().context("cannot write the output")?;
-    Ok(())
+    crate::out::bytes(&output.data).context("cannot write the output")
 }
 
 pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> {
