@@ -625,6 +625,7 @@ impl Studio {
             }
         }
         self.config_editor(ui, &node.service);
+        self.limits_editor(ui, &node.service);
         if let Some(info) = info {
             ui.separator();
             ui.label(RichText::new("Capabilities").strong());
@@ -661,6 +662,36 @@ impl Studio {
             if ui.add_enabled(previous && !self.deploying, egui::Button::new("Roll back")).clicked() {
                 self.rollback(&node.service);
             }
+        }
+    }
+
+    /// The service's limits on every call (host-core's `ServiceLimits`),
+    /// edited in the project (`limits` of its entry; deployed with the next
+    /// Deploy). Shown are the project's, else the live service's.
+    fn limits_editor(&mut self, ui: &mut Ui, service: &str) {
+        if self.deploying {
+            return;
+        }
+        let live = self.services.get(service).map(|info| info.status.spec.limits);
+        let Some(entry) = self.project.as_mut().and_then(|p| p.file.services.get_mut(service)) else { return };
+        let mut limits = entry.limits.or(live).unwrap_or_default();
+        ui.label(RichText::new("Limits").strong());
+        let mut changed = false;
+        egui::Grid::new("limits").num_columns(2).show(ui, |ui| {
+            let rows: [(&str, &mut u64, std::ops::RangeInclusive<u64>); 3] = [
+                ("Timeout (ms)", &mut limits.timeout_ms, 1..=3_600_000),
+                ("Memory (MiB)", &mut limits.max_memory_mib, 1..=4096),
+                ("Table elements", &mut limits.max_table_elements, 1..=1 << 20),
+            ];
+            for (name, value, range) in rows {
+                let label = ui.label(name);
+                changed |= ui.add(egui::DragValue::new(value).range(range)).labelled_by(label.id).changed();
+                ui.end_row();
+            }
+        });
+        if changed {
+            entry.limits = Some(limits);
+            self.dirty = true;
         }
     }
 

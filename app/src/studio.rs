@@ -354,6 +354,11 @@ impl Studio {
         self.worker.pending > 0
     }
 
+    /// Whether the project has changes not saved to project.ron.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// Whether a deploy or rollback is under way.
     pub fn deploying(&self) -> bool {
         self.deploying
@@ -659,7 +664,13 @@ impl Studio {
                     .unwrap_or_else(|| base.clone());
                 services.insert(
                     name.clone(),
-                    ServiceEntry { component: text, config: BTreeMap::new(), grants: Vec::new(), pool: 2 },
+                    ServiceEntry {
+                        component: text,
+                        config: BTreeMap::new(),
+                        grants: Vec::new(),
+                        pool: 2,
+                        limits: None,
+                    },
                 );
                 name
             }

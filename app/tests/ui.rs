@@ -595,3 +595,27 @@ fn a_project_naming_a_service_twice_shows_the_error_and_is_never_saved() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the file is left as it was");
     assert!(!dir.join(".airssys").exists(), "nothing was deployed");
 }
+
+#[test]
+fn a_services_limits_are_edited_in_the_inspector_saved_and_deployed() {
+    let (_tmp, dir, mut harness) = opened("text-tools");
+    click_node(&mut harness, "upper", egui::Modifiers::NONE);
+    assert!(harness.query_by_label("Limits").is_some(), "the inspector shows the service's limits");
+    type_into(&mut harness, "Timeout (ms)", "2500");
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+    type_into(&mut harness, "Table elements", "20000");
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut harness, "the save", |h| !h.state().is_dirty());
+    let text = std::fs::read_to_string(dir.join("project.ron")).unwrap();
+    assert!(text.contains("timeout_ms: 2500") && text.contains("max_table_elements: 20000"), "{text}");
+    click(&mut harness, "Deployment");
+    click(&mut harness, "Deploy");
+    wait_for(&mut harness, "the deploy", |h| {
+        !h.state().deploying() && h.state().services()["upper"].status.spec.limits.timeout_ms == 2500
+    });
+    let limits = harness.state().services()["upper"].status.spec.limits;
+    assert_eq!((limits.timeout_ms, limits.max_table_elements), (2500, 20_000));
+}

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Capability, Digest, Error, Result,
-    deploy::{DeployRequest, PoolMode, Strategy},
+    deploy::{DeployRequest, PoolMode, ServiceLimits, Strategy},
     pipeline::{Node, Pipeline, Wire},
     registry::ComponentRef,
 };
@@ -120,6 +120,27 @@ pub struct ServiceEntry {
     /// Instances in the pool; 0 means a fresh instance per call.
     #[serde(default = "default_pool")]
     pub pool: usize,
+    /// Bounds on every call, e.g. `limits: (timeout_ms: 2000, max_memory_mib: 256)`
+    /// (fields left out take the defaults; no `limits` keeps the target's).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "bare_limits",
+        deserialize_with = "some_limits"
+    )]
+    pub limits: Option<ServiceLimits>,
+}
+
+/// `limits: (...)` rather than RON's `limits: Some((...))`.
+fn some_limits<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<ServiceLimits>, D::Error> {
+    ServiceLimits::deserialize(d).map(Some)
+}
+
+fn bare_limits<S: serde::Serializer>(limits: &Option<ServiceLimits>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match limits {
+        Some(limits) => limits.serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 fn default_pool() -> usize {
@@ -300,7 +321,11 @@ impl Project {
                 Err(e) => return Err(e),
             };
             let unchanged = current.is_some_and(|spec| {
-                spec.component == reference && spec.config == entry.config && spec.grants == grants && spec.pool == pool
+                spec.component == reference
+                    && spec.config == entry.config
+                    && spec.grants == grants
+                    && spec.pool == pool
+                    && entry.limits.is_none_or(|limits| spec.limits == limits)
             });
             if unchanged {
                 continue;
@@ -308,6 +333,7 @@ impl Project {
             let mut request = DeployRequest::new(name, reference).pool(pool);
             request.config = Some(entry.config.clone());
             request.grants = Some(grants);
+            request.limits = entry.limits;
             request.strategy = strategy.cloned();
             runtime.deploy(request)?;
         }

@@ -36,7 +36,7 @@ fn host(data_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> host_core::Res
     Host::new(HostConfig {
         data_dir,
         cache_dir,
-        pool: PoolConfig { max_instances: 16, max_memory_bytes: 256 << 20 },
+        pool: PoolConfig { max_instances: 16, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
         ..HostConfig::default()
     })
 }

@@ -160,3 +160,28 @@ fn apply_with_a_strategy_rolls_changed_services_out_with_it() {
     assert_eq!(last.strategy, "blue-green");
     assert_eq!(host.status(Some(&service)).unwrap()[0].spec.config.get("note").map(String::as_str), Some("changed"));
 }
+
+#[test]
+fn a_services_limits_come_from_project_ron_and_are_checked_strictly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("components")).unwrap();
+    std::fs::copy(sample_path("text-tools", "upper"), dir.path().join("components/upper.wasm")).unwrap();
+    let text = "(schema: 1, name: \"x\", services: {\"upper\": (component: \"components/upper.wasm\", \
+                limits: (timeout_ms: 1500, max_table_elements: 20000))})";
+    std::fs::write(dir.path().join("project.ron"), text).unwrap();
+    let project = Project::open(dir.path()).unwrap();
+    let host = data_host(&dir.path().join(".airssys"));
+    project.apply(&host).unwrap();
+    let limits = host.service_spec("upper").unwrap().limits;
+    assert_eq!((limits.timeout_ms, limits.max_table_elements), (1500, 20_000));
+    assert_eq!(limits.max_memory_mib, 128, "a field left out takes the default");
+    // Saved back, the limits stay in the file.
+    let saved = host_core::project::to_text(&project.file);
+    assert!(saved.contains("timeout_ms: 1500"), "{saved}");
+
+    let typo = "(schema: 1, name: \"x\", services: {\"upper\": (component: \"components/upper.wasm\", \
+                limits: (timeout: 1500))})";
+    std::fs::write(dir.path().join("project.ron"), typo).unwrap();
+    let err = Project::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::ProjectFile { .. }) && err.to_string().contains("timeout"), "{err}");
+}
