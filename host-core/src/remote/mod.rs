@@ -26,6 +26,7 @@
 //! GET    /v1/trust                         TrustPolicy
 //! PUT    /v1/trust                         TrustPolicy -> 204
 //! GET    /v1/audit/verify                  AuditCheck
+//! POST   /v1/audit/repair                  LogRepair (torn tails moved aside; 409 when the log was edited)
 //! POST   /v1/services/{name}/decisions     {"capability": "...", "allowed": bool} -> 204 (audited)
 //! GET    /v1/metrics                       MetricsSnapshot
 //! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
@@ -52,7 +53,7 @@ use crate::{
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
     security::{
-        audit::{AuditBreak, AuditRecord},
+        audit::{AuditBreak, AuditRecord, LogRepair},
         signing::{ComponentSignature, TrustPolicy},
     },
 };
@@ -84,6 +85,10 @@ pub trait Runtime: Send + Sync {
     fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()>;
     /// Checks the audit log's hash chain.
     fn verify_audit(&self) -> Result<AuditCheck>;
+    /// Moves the torn tails of the audit log and the rollout history (what a
+    /// crash during an append leaves) aside to dated files in the data
+    /// folder and records the repair; refuses an edited audit log.
+    fn repair_audit(&self) -> Result<LogRepair>;
     /// Deploys with a strategy, config and grants.
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord>;
     /// Deploys the version live before the current one.
@@ -133,7 +138,7 @@ impl Runtime for Host {
     }
 
     fn add_signature(&self, signature: &ComponentSignature) -> Result<()> {
-        self.registry()?.store_signature(signature)
+        Host::add_signature(self, signature)
     }
 
     fn trust_policy(&self) -> Result<TrustPolicy> {
@@ -149,6 +154,10 @@ impl Runtime for Host {
             Ok(records) => AuditCheck { records, broken: None },
             Err(broken) => AuditCheck { records: 0, broken: Some(broken) },
         })
+    }
+
+    fn repair_audit(&self) -> Result<LogRepair> {
+        self.repair_logs()
     }
 
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {
