@@ -124,21 +124,31 @@ impl Journal {
     /// file opens for appending. Takes the lock itself.
     pub(crate) fn check_appendable(&self, is_record: impl Fn(&[u8]) -> bool) -> Result<()> {
         let _lock = self.lock()?;
-        let bytes = self.read().map_err(|source| self.unwritable(source))?;
-        self.check_tail(&bytes, is_record)?;
+        self.intact_last_line(is_record)?;
         self.open_append().map(drop)
     }
 
-    /// [`Error::LogTorn`] when the last line of `bytes` is not a complete
-    /// record.
-    pub(crate) fn check_tail(&self, bytes: &[u8], is_record: impl Fn(&[u8]) -> bool) -> Result<()> {
-        match split(bytes).last() {
-            Some(last) if !last.complete || !is_record(last.text) => Err(Error::LogTorn {
-                path: self.path.clone(),
-                line: last.number,
-                reason: torn_reason(last, is_record),
-            }),
-            _ => Ok(()),
+    /// The last line (without its `\n`) once it is known to be a complete
+    /// record; `None` for an empty or missing file. [`Error::LogTorn`] names
+    /// the line otherwise. Reads only the end of the file (the whole file
+    /// only to number a torn line). The caller holds the lock.
+    pub(crate) fn intact_last_line(&self, is_record: impl Fn(&[u8]) -> bool) -> Result<Option<Vec<u8>>> {
+        let last = match fs::File::open(&self.path) {
+            Ok(mut file) => last_line(&mut file).map_err(|source| self.unwritable(source))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(self.unwritable(source)),
+        };
+        match last {
+            Some((text, true)) if is_record(&text) => Ok(Some(text)),
+            None => Ok(None),
+            Some(_) => {
+                let bytes = self.read().map_err(|source| self.unwritable(source))?;
+                let lines = split(&bytes);
+                let torn = lines
+                    .last()
+                    .ok_or_else(|| self.unwritable(std::io::Error::other("the file changed while it was read")))?;
+                Err(Error::LogTorn { path: self.path.clone(), line: torn.number, reason: torn_reason(torn, is_record) })
+            }
         }
     }
 
@@ -191,6 +201,42 @@ impl Journal {
     }
 }
 
+/// The last line of `file`: its bytes without `\n` and whether a `\n` ends
+/// it; `None` when the file is empty. Reads backwards in 64 KiB steps.
+fn last_line(file: &mut fs::File) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const STEP: u64 = 64 * 1024;
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut pos = len;
+    let mut tail: Vec<u8> = Vec::new();
+    loop {
+        let step = pos.min(STEP);
+        pos -= step;
+        let mut chunk = vec![0; step as usize];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        // A `\n` before the final byte ends the line before the last one.
+        let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+        if let Some(end) = body.iter().rposition(|&b| b == b'\n') {
+            tail.drain(..=end);
+            break;
+        }
+        if pos == 0 {
+            break;
+        }
+    }
+    let complete = tail.last() == Some(&b'\n');
+    if complete {
+        tail.pop();
+    }
+    Ok(Some((tail, complete)))
+}
+
 /// The last component of `path`, e.g. `audit.jsonl`.
 pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
@@ -229,6 +275,25 @@ mod tests {
         assert_eq!((lines[2].start, lines[2].complete), (5, false));
         assert!(split(b"").is_empty());
         assert_eq!(split(b"1\n\n").len(), 2);
+    }
+
+    #[test]
+    fn the_last_line_is_read_from_the_end_even_past_a_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let long = "7".repeat(150_000);
+        for (content, last) in [
+            (String::new(), None),
+            ("1\n".to_string(), Some(("1".to_string(), true))),
+            ("1\n22".to_string(), Some(("22".to_string(), false))),
+            (format!("1\n{long}\n"), Some((long.clone(), true))),
+            (format!("{long}\n{long}"), Some((long.clone(), false))),
+            ("1\n\n".to_string(), Some((String::new(), true))),
+        ] {
+            std::fs::write(&path, &content).unwrap();
+            let read = last_line(&mut fs::File::open(&path).unwrap()).unwrap();
+            assert_eq!(read.map(|(t, c)| (String::from_utf8(t).unwrap(), c)), last, "{:.20}", content);
+        }
     }
 
     #[test]

@@ -156,7 +156,10 @@ fn a_torn_audit_log_refuses_changes_until_audit_repair_moves_the_torn_bytes_asid
     let repair = run(d, &["audit", "repair"]);
     assert!(repair.status.success(), "{}", text(&repair.stderr));
     let said = text(&repair.stdout);
-    assert!(said.contains("audit.jsonl: moved the torn tail (line 4 on") && said.contains("rollouts.jsonl: nothing torn"), "{said}");
+    assert!(
+        said.contains("audit.jsonl: moved the torn tail (line 4 on") && said.contains("rollouts.jsonl: nothing torn"),
+        "{said}"
+    );
     let aside: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().path())

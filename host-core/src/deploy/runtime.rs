@@ -29,9 +29,9 @@ use super::{
 };
 use crate::{
     Capability, ComponentKind, Error, Health, Host, Input, LoadedComponent, Output, Result, fsutil,
+    journal::{self, Journal},
     metrics::Metrics,
     registry::{self, ComponentRef, Registry, VersionRecord},
-    journal::{self, Journal},
     security::{
         self, SandboxPolicy,
         audit::{AuditLog, LogRepair},
@@ -108,8 +108,7 @@ impl DataStore {
         let mut line = serde_json::to_vec(record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
         line.push(b'\n');
         let _lock = self.rollouts.lock()?;
-        let bytes = self.rollouts.read().map_err(|e| self.rollouts.unwritable(e))?;
-        self.rollouts.check_tail(&bytes, is_rollout_record)?;
+        self.rollouts.intact_last_line(is_rollout_record)?;
         self.rollouts.append_line(&line)
     }
 

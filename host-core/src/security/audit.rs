@@ -165,9 +165,8 @@ impl AuditLog {
 
     /// [`AuditLog::append`] for a caller holding the lock.
     fn append_locked(&self, event: &str, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
-        let bytes = self.journal.read().map_err(|e| self.journal.unwritable(e))?;
-        self.journal.check_tail(&bytes, is_record)?;
-        let last = journal::split(&bytes).last().and_then(|l| serde_json::from_slice::<AuditRecord>(l.text).ok());
+        let last = self.journal.intact_last_line(is_record)?;
+        let last = last.and_then(|text| serde_json::from_slice::<AuditRecord>(&text).ok());
         let (seq, prev) = match last {
             Some(last) => (last.body.seq + 1, last.hash),
             None => (1, GENESIS.to_string()),
@@ -281,7 +280,11 @@ impl AuditLog {
             Err(broken) => broken,
         };
         if !broken.torn {
-            return Err(Error::LogCorrupt { path: self.path().to_path_buf(), line: broken.line, reason: broken.reason });
+            return Err(Error::LogCorrupt {
+                path: self.path().to_path_buf(),
+                line: broken.line,
+                reason: broken.reason,
+            });
         }
         let from = journal::split(&bytes).get(broken.line - 1).map_or(bytes.len(), |l| l.start);
         let moved = self.move_tail(&self.journal, &bytes, from, broken.line)?;
@@ -424,7 +427,8 @@ mod tests {
         let (_dir, log) = log_with(2);
         tear(&log, 5);
         let before = std::fs::read(log.path()).unwrap();
-        for err in [log.check_appendable().unwrap_err(), log.append("grant", None, serde_json::json!({})).unwrap_err()] {
+        for err in [log.check_appendable().unwrap_err(), log.append("grant", None, serde_json::json!({})).unwrap_err()]
+        {
             assert!(matches!(err, Error::LogTorn { line: 2, .. }), "{err:?}");
             let text = err.to_string();
             assert!(text.contains("audit.jsonl line 2") && text.contains("airssys audit repair"), "{text}");

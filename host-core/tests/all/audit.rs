@@ -335,9 +335,7 @@ fn a_watch_redeploy_on_a_torn_audit_log_is_refused_and_stores_nothing() {
 
     host.repair_logs().unwrap();
     std::fs::write(&file, wasm("word-count")).unwrap();
-    wait_for("the change going live", || {
-        host.service_spec("text").is_ok_and(|s| s.component == r("text@0.1.1"))
-    });
+    wait_for("the change going live", || host.service_spec("text").is_ok_and(|s| s.component == r("text@0.1.1")));
     let events: Vec<String> = events_since_repair(&host);
     assert_eq!(events, ["repair", "registry-add", "watch"]);
     assert!(host.audit_log().unwrap().verify().unwrap().is_ok());
