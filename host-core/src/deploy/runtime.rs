@@ -458,21 +458,21 @@ impl Host {
         let torn = journal::torn_tail(&lines, is_rollout_record).map_or(usize::MAX, |l| l.number);
         let mut records = Vec::new();
         for line in &lines {
+            if line.number >= torn {
+                tracing::warn!(
+                    "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
+                    journal.path().display(),
+                    line.number
+                );
+                break;
+            }
+            // Every line before the torn tail ends in a newline.
             match serde_json::from_slice::<RolloutRecord>(line.text) {
-                Ok(record) if line.complete => {
+                Ok(record) => {
                     if service.is_none_or(|s| s == record.service) {
                         records.push(record);
                     }
                 }
-                _ if line.number >= torn => {
-                    tracing::warn!(
-                        "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
-                        journal.path().display(),
-                        line.number
-                    );
-                    break;
-                }
-                Ok(_) => {}
                 Err(e) => tracing::warn!(
                     "{} line {}: skipping an unreadable rollout record ({e})",
                     journal.path().display(),
@@ -560,7 +560,7 @@ impl Host {
             // Nothing changed: the refusal's own error is what the caller needs.
             Err(e) => {
                 if let Err(audit_error) = audited {
-                    tracing::error!(error = %audit_error, "the refusal below could not be recorded in the audit log");
+                    tracing::error!(error = %audit_error, "cannot record this refusal in the audit log");
                 }
                 if let Some(rollout_error) = unrecorded_rollout {
                     tracing::error!(error = %rollout_error, "the failed rollout could not be recorded in the history");

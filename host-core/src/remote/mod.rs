@@ -68,16 +68,23 @@ pub struct AuditCheck {
 }
 
 /// What the studio and the CLI do with a runtime, embedded or remote.
+///
+/// Audit or refuse: every method that changes state (components,
+/// signatures, the trust policy, deploys, rollbacks, grants, revokes,
+/// decisions) appends its audit record, or is refused before anything
+/// changes when the audit log (or, for deploys, the rollout history) cannot
+/// take one: `Error::LogTorn` names the file and the torn line, and
+/// [`Runtime::repair_audit`] moves the torn bytes aside.
 pub trait Runtime: Send + Sync {
-    /// Validates and stores a component version.
+    /// Validates and stores a component version (audited).
     fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord>;
     /// Every component name with its versions.
     fn components(&self) -> Result<Vec<NameRecord>>;
     /// A stored version's metadata, required capabilities, imports and exports.
     fn describe(&self, reference: &ComponentRef) -> Result<Description>;
-    /// Removes a version no service runs.
+    /// Removes a version no service runs (audited).
     fn remove_component(&self, reference: &ComponentRef) -> Result<()>;
-    /// Keeps a signature (from `airssys sign`) with the component it signs.
+    /// Keeps a signature (from `airssys sign`) with the component it signs (audited).
     fn add_signature(&self, signature: &ComponentSignature) -> Result<()>;
     /// The signature policy.
     fn trust_policy(&self) -> Result<TrustPolicy>;

@@ -13,7 +13,7 @@ use std::{
 
 use host_core::{
     Capability, Error, Host, Input, Result, Runtime,
-    deploy::DeployRequest,
+    deploy::{DeployRequest, Strategy},
     project::Project,
     security::{audit::MovedTail, signing},
     watch::WatchEvent,
@@ -295,6 +295,32 @@ fn a_log_that_cannot_be_appended_to_refuses_changes() {
     assert!(host.audit_log().unwrap().verify().unwrap().is_ok());
 }
 
+#[test]
+fn a_log_lost_during_a_rollout_makes_the_live_change_say_it_is_unrecorded() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let host = two_deploys(dir);
+    let canary = Strategy::Canary { steps: vec![50, 100], interval_ms: 500, min_calls: 0, max_error_increase: 1.0 };
+    let result = std::thread::scope(|scope| {
+        let rollout = scope.spawn(|| host.deploy(DeployRequest::new("svc", r("text@1.0.0")).strategy(canary)));
+        // The check before the change passed; now the log goes away.
+        std::thread::sleep(Duration::from_millis(250));
+        std::fs::rename(dir.join("audit.jsonl"), dir.join("audit.jsonl.kept")).unwrap();
+        std::fs::create_dir(dir.join("audit.jsonl")).unwrap();
+        rollout.join().unwrap()
+    });
+    let err = result.unwrap_err();
+    assert!(matches!(&err, Error::Unrecorded { path, .. } if path.ends_with("audit.jsonl")), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "deploy of text@1.0.0 to `svc` took effect, but its record could not be appended to audit.jsonl"
+        ),
+        "{text}"
+    );
+    assert_eq!(host.service_spec("svc").unwrap().component, r("text@1.0.0"), "it is live, as the error says");
+}
+
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(5);
     while !ready() {
@@ -336,8 +362,9 @@ fn a_watch_redeploy_on_a_torn_audit_log_is_refused_and_stores_nothing() {
     host.repair_logs().unwrap();
     std::fs::write(&file, wasm("word-count")).unwrap();
     wait_for("the change going live", || host.service_spec("text").is_ok_and(|s| s.component == r("text@0.1.1")));
-    let events: Vec<String> = events_since_repair(&host);
-    assert_eq!(events, ["repair", "registry-add", "watch"]);
+    // The spec is written a moment before the outcome's record.
+    wait_for("the redeploy recorded", || events_since_repair(&host).len() == 3);
+    assert_eq!(events_since_repair(&host), ["repair", "registry-add", "watch"]);
     assert!(host.audit_log().unwrap().verify().unwrap().is_ok());
 }
 
