@@ -436,6 +436,79 @@ pub enum Error {
         /// The setting that raises it.
         setting: &'static str,
     },
+
+    /// An append-only log (`audit.jsonl`, `rollouts.jsonl`) ends in a record
+    /// cut short (a crash during an append): it takes no new record until
+    /// `airssys audit repair` moves the torn bytes aside, so changes are
+    /// refused before anything changes.
+    #[error(
+        "{} line {line}: {reason}. Until it is repaired the log takes no new record, so changes are refused \
+         before anything changes, and the refusal itself cannot be recorded. Run `airssys audit repair` to move \
+         the torn bytes aside, then try again: {}",
+        crate::journal::file_name(path),
+        path.display()
+    )]
+    LogTorn {
+        /// The log file.
+        path: PathBuf,
+        /// 1-based number of the torn line.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An append-only log cannot be read or appended to (a read-only file,
+    /// a folder in its place, a full disk), so changes are refused.
+    #[error(
+        "cannot append to {} ({source}), so changes are refused before anything changes, and the refusal \
+         itself cannot be recorded. Make it a writable file again (is a folder or a read-only file in its \
+         place?), then try again: {}",
+        crate::journal::file_name(path),
+        path.display()
+    )]
+    LogUnwritable {
+        /// The log file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The audit log was edited (not cut short by a crash): `audit repair`
+    /// does not touch it, because moving the lines aside would hide that.
+    #[error(
+        "{} line {line}: {reason}. That is not what a crash during an append leaves (a cut-short last line), \
+         so `airssys audit repair` does not move it aside: that would hide an edit. Keep the file as evidence \
+         and restore it from a backup: {}",
+        crate::journal::file_name(path),
+        path.display()
+    )]
+    LogCorrupt {
+        /// The log file.
+        path: PathBuf,
+        /// 1-based number of the first bad line.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A change took effect, but its record could not be appended
+    /// afterwards (the log failed between the check before the change and
+    /// the append after it).
+    #[error(
+        "{change} took effect, but its record could not be appended to {}: {source}. Check the log with \
+         `airssys audit verify`",
+        crate::journal::file_name(path)
+    )]
+    Unrecorded {
+        /// What took effect, e.g. "deploy of text@1.0.0 to `svc`".
+        change: String,
+        /// The log that misses the record.
+        path: PathBuf,
+        /// Why the append failed.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 /// Bytes as MiB, with one decimal when not a whole number.

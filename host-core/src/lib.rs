@@ -32,6 +32,7 @@ pub mod events;
 mod fsutil;
 mod host;
 mod instance;
+mod journal;
 pub mod metrics;
 pub mod pipeline;
 pub mod project;

@@ -4,7 +4,9 @@
 //! service named after the file stem. When a file changes (debounced), its
 //! bytes are validated, stored as the next patch version of that name and
 //! deployed with the service's development strategy (Immediate unless set).
-//! An invalid file is reported and the old version keeps serving.
+//! An invalid file is reported and the old version keeps serving; so is a
+//! change while the audit log or the rollout history cannot take a record
+//! (a torn last line: `airssys audit repair`), with nothing stored.
 
 use std::{
     collections::BTreeSet,
@@ -127,6 +129,8 @@ impl Host {
         if let Some(spec) = live.as_ref().filter(|spec| spec.digest == digest) {
             return Ok(spec.component.clone());
         }
+        // Audit or refuse: nothing is stored unless the deploy can be recorded.
+        self.ensure_recordable(true)?;
         let reference = self.next_version(name, &digest)?;
         self.add_component(&reference, &bytes)?;
         let strategy = live.map(|spec| spec.dev_strategy).unwrap_or(Strategy::Immediate);

@@ -5,11 +5,20 @@
 //! ```text
 //! DATA/services/<name>.json   ServiceSpec, written atomically when a rollout succeeds
 //! DATA/rollouts.jsonl         one RolloutRecord per line, appended and fsynced
+//! DATA/audit.jsonl            the hash-chained audit log (security::audit)
 //! ```
+//!
+//! Audit or refuse: every state change here (registry add and remove,
+//! signatures, deploy, rollback, grant, revoke, the trust policy, watch
+//! redeploys) first checks that its records can be appended (the logs'
+//! last lines are complete records, the files open for appending) and is
+//! refused before anything changes otherwise ([`Error::LogTorn`],
+//! [`Error::LogUnwritable`]); then it appends the record of its outcome. If
+//! that append still fails after the change took effect, the change reports
+//! [`Error::Unrecorded`]. [`Host::repair_logs`] moves torn tails aside.
 
 use std::{
     collections::{BTreeMap, HashMap},
-    io::Write,
     path::{Path, PathBuf},
     sync::{Arc, RwLock, mpsc},
 };
@@ -20,20 +29,30 @@ use super::{
 };
 use crate::{
     Capability, ComponentKind, Error, Health, Host, Input, LoadedComponent, Output, Result, fsutil,
+    journal::{self, Journal},
     metrics::Metrics,
     registry::{self, ComponentRef, Registry, VersionRecord},
     security::{
         self, SandboxPolicy,
-        audit::AuditLog,
-        signing::{self, TrustPolicy},
+        audit::{AuditLog, LogRepair},
+        signing::{self, ComponentSignature, TrustPolicy},
     },
 };
+
+/// The rollout history's file name in a data folder.
+const ROLLOUTS_FILE: &str = "rollouts.jsonl";
+
+/// Whether a line is a whole rollout record.
+fn is_rollout_record(text: &[u8]) -> bool {
+    serde_json::from_slice::<RolloutRecord>(text).is_ok()
+}
 
 /// The data folder's part of a host.
 pub(crate) struct DataStore {
     dir: PathBuf,
     registry: Registry,
     audit: AuditLog,
+    rollouts: Journal,
     services: RwLock<HashMap<String, Arc<Service>>>,
     events: EventBus,
     pub(crate) metrics: Metrics,
@@ -54,6 +73,7 @@ impl DataStore {
             dir: dir.to_path_buf(),
             registry,
             audit: AuditLog::open(dir),
+            rollouts: Journal::new(dir.join(ROLLOUTS_FILE), dir.join("rollouts.lock.d")),
             services: RwLock::new(HashMap::new()),
             events: EventBus::default(),
             metrics: Metrics::new(dir),
@@ -85,16 +105,44 @@ impl DataStore {
         self.services.read().unwrap_or_else(|p| p.into_inner()).get(service).cloned()
     }
 
+    /// Appends to the rollout history; refused, with nothing written, when
+    /// its last line is torn.
     fn append_rollout(&self, record: &RolloutRecord) -> Result<()> {
-        let path = self.dir.join("rollouts.jsonl");
         let mut line = serde_json::to_vec(record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
         line.push(b'\n');
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-            file.write_all(&line)?;
-            file.sync_all()
-        };
-        write().map_err(|e| Error::io("append to the rollout history", &path, e))
+        let _lock = self.rollouts.lock()?;
+        self.rollouts.intact_last_line(is_rollout_record)?;
+        self.rollouts.append_line(&line)
+    }
+
+    /// Refuses unless the audit log (and, for a deploy, the rollout history)
+    /// can take a record now. Called before a change, so a refusal leaves
+    /// everything as it was.
+    fn check_recordable(&self, deploy: bool) -> Result<()> {
+        self.audit.check_appendable()?;
+        if deploy {
+            self.rollouts.check_appendable(is_rollout_record)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the audit record of a change that took effect; a failure
+    /// becomes [`Error::Unrecorded`] naming the change.
+    fn record_change(
+        &self,
+        change: impl FnOnce() -> String,
+        event: &str,
+        service: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        match self.audit.append(event, service, detail) {
+            Ok(_) => Ok(()),
+            Err(source) => Err(Error::Unrecorded {
+                change: change(),
+                path: self.audit.path().to_path_buf(),
+                source: Box::new(source),
+            }),
+        }
     }
 }
 
@@ -121,11 +169,37 @@ impl Host {
     /// Validates `bytes` as a component (compiling it), stores them and
     /// tags them `reference`. Adding the same bytes under the same version
     /// again is a no-op; other bytes under an existing version are refused.
+    ///
+    /// A new version is recorded in the audit log (`registry-add`: component,
+    /// digest, size); while the log cannot take a record, it is refused
+    /// before anything is stored ([`Error::LogTorn`]).
     pub fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord> {
         let data = self.data()?;
+        let digest = crate::Digest::of(bytes);
+        let known = data.registry.resolve(reference).ok().filter(|v| v.digest == digest);
+        if known.is_none() {
+            data.check_recordable(false)?;
+        }
         self.load_named(bytes, Some(reference.name.clone()))?;
-        let digest = data.registry.store_blob(bytes)?;
-        data.registry.tag(reference, digest, bytes.len() as u64)
+        data.registry.store_blob(bytes)?;
+        let record = data.registry.tag(reference, digest, bytes.len() as u64)?;
+        if known.is_none() {
+            let detail =
+                serde_json::json!({ "component": reference, "digest": record.digest, "size_bytes": record.size_bytes });
+            data.record_change(|| format!("registry add of {reference}"), "registry-add", None, detail)?;
+        }
+        Ok(record)
+    }
+
+    /// Keeps a signature (from `airssys sign`) beside the bytes it signs;
+    /// recorded in the audit log (`signature-add`), refused before anything
+    /// is stored while the log cannot take a record.
+    pub fn add_signature(&self, signature: &ComponentSignature) -> Result<()> {
+        let data = self.data()?;
+        data.check_recordable(false)?;
+        data.registry.store_signature(signature)?;
+        let detail = serde_json::json!({ "digest": signature.digest, "public_key": signature.public_key });
+        data.record_change(|| format!("the signature of {}", signature.digest), "signature-add", None, detail)
     }
 
     /// Metadata, required capabilities, imports and exports of a stored
@@ -136,13 +210,20 @@ impl Host {
     }
 
     /// Removes a version from the registry; refused while a service runs it.
+    /// Recorded in the audit log (`registry-remove`: component, digest);
+    /// refused before anything is removed while the log cannot take a
+    /// record.
     pub fn remove_component(&self, reference: &ComponentRef) -> Result<()> {
-        let registry = self.registry()?;
+        let data = self.data()?;
+        let version = data.registry.resolve(reference)?;
+        data.check_recordable(false)?;
         let services = self.services()?;
         let in_use = |digest: &crate::Digest| -> Vec<String> {
             services.iter().filter(|s| self.service_spec(s).is_ok_and(|spec| spec.digest == *digest)).cloned().collect()
         };
-        registry.remove(reference, &in_use)
+        data.registry.remove(reference, &in_use)?;
+        let detail = serde_json::json!({ "component": reference, "digest": version.digest });
+        data.record_change(|| format!("registry remove of {reference}"), "registry-remove", None, detail)
     }
 
     /// Names of the services stored in the data folder, sorted.
@@ -227,12 +308,36 @@ impl Host {
         Ok(fsutil::read_json(&self.data()?.dir.join("trust.json"))?.unwrap_or_default())
     }
 
-    /// Replaces the signature policy; recorded in the audit log.
+    /// Replaces the signature policy; recorded in the audit log (`trust`),
+    /// and refused before anything changes while the log cannot take a
+    /// record.
     pub fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()> {
         let data = self.data()?;
+        data.check_recordable(false)?;
         fsutil::write_json(&data.dir.join("trust.json"), policy)?;
-        data.audit.append("trust", None, serde_json::to_value(policy).unwrap_or_default())?;
-        Ok(())
+        let detail = serde_json::to_value(policy).unwrap_or_default();
+        data.record_change(|| "the new signature policy".to_string(), "trust", None, detail)
+    }
+
+    /// Refuses unless the audit log (and, for a deploy, the rollout
+    /// history) can take a record now: [`Error::LogTorn`] names the file and
+    /// the torn line, [`Error::LogUnwritable`] a file that cannot be
+    /// appended to.
+    pub(crate) fn ensure_recordable(&self, deploy: bool) -> Result<()> {
+        self.data()?.check_recordable(deploy)
+    }
+
+    /// `airssys audit repair`: moves the torn tail of `audit.jsonl`, then of
+    /// `rollouts.jsonl`, to a `NAME.torn-<UTC time>` file in the data folder
+    /// and records each move in the audit log (`repair`). A log whose last
+    /// line is a complete record is left alone. An edited audit log (a
+    /// break that is not a torn last line) is refused with
+    /// [`Error::LogCorrupt`] and nothing is touched.
+    pub fn repair_logs(&self) -> Result<LogRepair> {
+        let data = self.data()?;
+        let audit = data.audit.repair()?;
+        let rollouts = data.audit.repair_other(&data.rollouts, is_rollout_record)?;
+        Ok(LogRepair { audit, rollouts })
     }
 
     /// The digest and component name a service runs in this process, if it
@@ -284,7 +389,9 @@ impl Host {
         capability: &Capability,
         require: bool,
     ) -> Result<RolloutRecord> {
-        self.data()?.audit.append(event, Some(service), serde_json::json!({ "capability": capability }))?;
+        let data = self.data()?;
+        data.check_recordable(true)?;
+        data.audit.append(event, Some(service), serde_json::json!({ "capability": capability }))?;
         let request = DeployRequest {
             service: service.to_string(),
             grants: Some(grants),
@@ -355,24 +462,36 @@ impl Host {
             .collect()
     }
 
-    /// Rollout history, oldest first, optionally of one service.
+    /// Rollout history, oldest first, optionally of one service. An
+    /// unreadable line is skipped with a warning naming the file and line
+    /// (a torn last line: `airssys audit repair` moves it aside).
     pub fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {
-        let path = self.data()?.dir.join("rollouts.jsonl");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("read the rollout history", &path, e)),
-        };
+        let journal = &self.data()?.rollouts;
+        let bytes = journal.read().map_err(|e| Error::io("read the rollout history", journal.path(), e))?;
+        let lines = journal::split(&bytes);
+        let torn = journal::torn_tail(&lines, is_rollout_record).map_or(usize::MAX, |l| l.number);
         let mut records = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            match serde_json::from_str::<RolloutRecord>(line) {
+        for line in &lines {
+            if line.number >= torn {
+                tracing::warn!(
+                    "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
+                    journal.path().display(),
+                    line.number
+                );
+                break;
+            }
+            // Every line before the torn tail ends in a newline.
+            match serde_json::from_slice::<RolloutRecord>(line.text) {
                 Ok(record) => {
                     if service.is_none_or(|s| s == record.service) {
                         records.push(record);
                     }
                 }
-                // A process killed while appending leaves a torn last line.
-                Err(e) => tracing::warn!(line = n + 1, error = %e, "skipping an unreadable rollout record"),
+                Err(e) => tracing::warn!(
+                    "{} line {}: skipping an unreadable rollout record ({e})",
+                    journal.path().display(),
+                    line.number
+                ),
             }
         }
         Ok(records)
@@ -405,11 +524,15 @@ impl Host {
     }
 
     /// Deploys and writes the audit record of the outcome (refusals too).
+    /// Refused before anything changes while the audit log or the rollout
+    /// history cannot take a record.
     fn deploy_checked(&self, request: DeployRequest, trigger: &str, require: bool) -> Result<RolloutRecord> {
         let data = self.data()?;
+        data.check_recordable(true)?;
         let service = request.service.clone();
         let wanted = request.component.as_ref().map(ToString::to_string);
-        let result = self.deploy_inner(request, trigger, require);
+        let mut unrecorded_rollout = None;
+        let result = self.deploy_inner(request, trigger, require, &mut unrecorded_rollout);
         let (event, detail) = match &result {
             Ok(record) => (
                 trigger.to_string(),
@@ -427,13 +550,49 @@ impl Host {
                 (event, serde_json::json!({ "component": wanted, "reason": e.to_string() }))
             }
         };
-        if let Err(e) = data.audit.append(&event, Some(&service), detail) {
-            tracing::error!(error = %e, "cannot write the audit log");
+        let audited = data.audit.append(&event, Some(&service), detail);
+        match result {
+            // Live: the change must not pass as recorded when a log missed it.
+            Ok(record) => {
+                let change = || format!("{trigger} of {} to `{}`", record.to, record.service);
+                if let Err(source) = audited {
+                    return Err(Error::Unrecorded {
+                        change: change(),
+                        path: data.audit.path().to_path_buf(),
+                        source: Box::new(source),
+                    });
+                }
+                if let Some(source) = unrecorded_rollout {
+                    return Err(Error::Unrecorded {
+                        change: change(),
+                        path: data.rollouts.path().to_path_buf(),
+                        source: Box::new(source),
+                    });
+                }
+                Ok(record)
+            }
+            // Nothing changed: the refusal's own error is what the caller needs.
+            Err(e) => {
+                if let Err(audit_error) = audited {
+                    tracing::error!(error = %audit_error, "cannot record this refusal in the audit log");
+                }
+                if let Some(rollout_error) = unrecorded_rollout {
+                    tracing::error!(error = %rollout_error, "the failed rollout could not be recorded in the history");
+                }
+                Err(e)
+            }
         }
-        result
     }
 
-    fn deploy_inner(&self, request: DeployRequest, trigger: &str, require: bool) -> Result<RolloutRecord> {
+    /// `unrecorded_rollout` receives the error of a rollout record that
+    /// could not be appended to the history after the rollout ran.
+    fn deploy_inner(
+        &self,
+        request: DeployRequest,
+        trigger: &str,
+        require: bool,
+        unrecorded_rollout: &mut Option<Error>,
+    ) -> Result<RolloutRecord> {
         let data = self.data()?;
         registry::check_name(&request.service)?;
         let live = self.activate(&request.service)?;
@@ -623,7 +782,9 @@ impl Host {
         }
         record.outcome = outcome.clone();
         record.finished_at_ms = now_ms();
-        data.append_rollout(&record)?;
+        if let Err(e) = data.append_rollout(&record) {
+            *unrecorded_rollout = Some(e);
+        }
         data.events.emit(RolloutEvent::Finished {
             service: record.service.clone(),
             id: record.id.clone(),

@@ -14,7 +14,7 @@ use crate::{
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
     security::{
-        audit::AuditRecord,
+        audit::{AuditRecord, LogRepair},
         signing::{ComponentSignature, TrustPolicy},
     },
 };
@@ -175,6 +175,10 @@ impl Runtime for RemoteRuntime {
 
     fn verify_audit(&self) -> Result<AuditCheck> {
         self.get("/v1/audit/verify")
+    }
+
+    fn repair_audit(&self) -> Result<LogRepair> {
+        self.post("/v1/audit/repair", &serde_json::json!({}))
     }
 
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {

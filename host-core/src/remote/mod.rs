@@ -26,6 +26,7 @@
 //! GET    /v1/trust                         TrustPolicy
 //! PUT    /v1/trust                         TrustPolicy -> 204
 //! GET    /v1/audit/verify                  AuditCheck
+//! POST   /v1/audit/repair                  LogRepair (torn tails moved aside; 409 when the log was edited)
 //! POST   /v1/services/{name}/decisions     {"capability": "...", "allowed": bool} -> 204 (audited)
 //! GET    /v1/metrics                       MetricsSnapshot
 //! GET    /v1/audit?service=S&since_ms=T    [AuditRecord]
@@ -52,7 +53,7 @@ use crate::{
     pipeline::{Pipeline, PipelineRun, RunOptions},
     registry::{ComponentRef, NameRecord, VersionRecord},
     security::{
-        audit::{AuditBreak, AuditRecord},
+        audit::{AuditBreak, AuditRecord, LogRepair},
         signing::{ComponentSignature, TrustPolicy},
     },
 };
@@ -67,16 +68,23 @@ pub struct AuditCheck {
 }
 
 /// What the studio and the CLI do with a runtime, embedded or remote.
+///
+/// Audit or refuse: every method that changes state (components,
+/// signatures, the trust policy, deploys, rollbacks, grants, revokes,
+/// decisions) appends its audit record, or is refused before anything
+/// changes when the audit log (or, for deploys, the rollout history) cannot
+/// take one: `Error::LogTorn` names the file and the torn line, and
+/// [`Runtime::repair_audit`] moves the torn bytes aside.
 pub trait Runtime: Send + Sync {
-    /// Validates and stores a component version.
+    /// Validates and stores a component version (audited).
     fn add_component(&self, reference: &ComponentRef, bytes: &[u8]) -> Result<VersionRecord>;
     /// Every component name with its versions.
     fn components(&self) -> Result<Vec<NameRecord>>;
     /// A stored version's metadata, required capabilities, imports and exports.
     fn describe(&self, reference: &ComponentRef) -> Result<Description>;
-    /// Removes a version no service runs.
+    /// Removes a version no service runs (audited).
     fn remove_component(&self, reference: &ComponentRef) -> Result<()>;
-    /// Keeps a signature (from `airssys sign`) with the component it signs.
+    /// Keeps a signature (from `airssys sign`) with the component it signs (audited).
     fn add_signature(&self, signature: &ComponentSignature) -> Result<()>;
     /// The signature policy.
     fn trust_policy(&self) -> Result<TrustPolicy>;
@@ -84,6 +92,10 @@ pub trait Runtime: Send + Sync {
     fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()>;
     /// Checks the audit log's hash chain.
     fn verify_audit(&self) -> Result<AuditCheck>;
+    /// Moves the torn tails of the audit log and the rollout history (what a
+    /// crash during an append leaves) aside to dated files in the data
+    /// folder and records the repair; refuses an edited audit log.
+    fn repair_audit(&self) -> Result<LogRepair>;
     /// Deploys with a strategy, config and grants.
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord>;
     /// Deploys the version live before the current one.
@@ -133,7 +145,7 @@ impl Runtime for Host {
     }
 
     fn add_signature(&self, signature: &ComponentSignature) -> Result<()> {
-        self.registry()?.store_signature(signature)
+        Host::add_signature(self, signature)
     }
 
     fn trust_policy(&self) -> Result<TrustPolicy> {
@@ -149,6 +161,10 @@ impl Runtime for Host {
             Ok(records) => AuditCheck { records, broken: None },
             Err(broken) => AuditCheck { records: 0, broken: Some(broken) },
         })
+    }
+
+    fn repair_audit(&self) -> Result<LogRepair> {
+        self.repair_logs()
     }
 
     fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {

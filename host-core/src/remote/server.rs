@@ -186,6 +186,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/signatures", put(add_signature))
         .route("/v1/trust", get(trust_policy).put(set_trust_policy))
         .route("/v1/audit/verify", get(verify_audit))
+        .route("/v1/audit/repair", post(repair_audit))
         .route("/v1/services", get(services))
         .route("/v1/services/{name}", get(service))
         .route("/v1/deploy", post(deploy))
@@ -240,6 +241,8 @@ fn error_response(e: &Error) -> Response {
             (StatusCode::CONFLICT, "conflict")
         }
         Error::RolloutFailed(_) => (StatusCode::CONFLICT, "rollout-failed"),
+        Error::LogTorn { .. } => (StatusCode::CONFLICT, "log-torn"),
+        Error::LogCorrupt { .. } => (StatusCode::CONFLICT, "log-corrupt"),
         e if e.is_guest_fault() => (StatusCode::UNPROCESSABLE_ENTITY, "component-failed"),
         Error::Poisoned | Error::PipelineNode { .. } | Error::PipelineTimeout { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "component-failed")
@@ -558,6 +561,10 @@ async fn set_trust_policy(State(state): State<AppState>, body: std::result::Resu
 
 async fn verify_audit(State(state): State<AppState>) -> Response {
     blocking(&state, Runtime::verify_audit).await
+}
+
+async fn repair_audit(State(state): State<AppState>) -> Response {
+    blocking(&state, Runtime::repair_audit).await
 }
 
 /// 204, or the error.

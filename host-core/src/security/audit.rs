@@ -5,17 +5,26 @@
 //! A record's `hash` is sha256 of `prev` + `\n` + the JSON of its body
 //! (`seq`, `time_ms`, `event`, `service`, `detail`); `prev` is the previous
 //! record's `hash` (64 zeros for the first).
+//!
+//! Audit or refuse: a state change first checks that its record can be
+//! appended ([`AuditLog::check_appendable`]: the last line is a complete
+//! record ending in a newline, the file opens for appending) and is refused
+//! before anything changes otherwise; then it appends the record of its
+//! outcome. A torn last line (a crash during an append) is named by file and
+//! line; [`AuditLog::repair`] (`airssys audit repair`) moves exactly those
+//! bytes to `audit.jsonl.torn-<UTC time>` and records a `repair`, after
+//! which the chain verifies. A break anywhere else is an edit, and repair
+//! refuses it rather than hide it.
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-    sync::{Arc, Mutex},
-};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::{Error, Result, fsutil};
+use crate::{
+    Error, Result,
+    journal::{self, Journal},
+};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -56,34 +65,109 @@ fn record_hash(prev: &str, body: &AuditBody) -> String {
 
 /// What `verify` found wrong, at which line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[error("audit log broken at line {line}: {reason}")]
+#[error(
+    "{} line {line}: {reason}{}: {}",
+    journal::file_name(path),
+    if *torn { ". `airssys audit repair` moves it aside" } else { "" },
+    path.display()
+)]
 pub struct AuditBreak {
     /// 1-based line number of the first bad record.
     pub line: usize,
     /// What is wrong.
     pub reason: String,
+    /// The log file (on the machine that keeps it).
+    #[serde(default = "default_path")]
+    pub path: PathBuf,
+    /// Whether this is a torn last line (a crash during an append), which
+    /// `airssys audit repair` moves aside; otherwise the log was edited.
+    #[serde(default)]
+    pub torn: bool,
+}
+
+fn default_path() -> PathBuf {
+    PathBuf::from(FILE)
+}
+
+/// A torn tail that `airssys audit repair` moved aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedTail {
+    /// The log it was cut from: `audit.jsonl` or `rollouts.jsonl`.
+    pub file: String,
+    /// 1-based number of the first torn line.
+    pub line: usize,
+    /// How many bytes were moved (from the start of that line to the end of the file).
+    pub bytes: u64,
+    /// The file of the data folder that now holds exactly those bytes,
+    /// e.g. `audit.jsonl.torn-20240611T103045Z`.
+    pub moved_to: String,
+}
+
+impl MovedTail {
+    fn detail(&self) -> serde_json::Value {
+        serde_json::json!({ "file": self.file, "line": self.line, "bytes": self.bytes, "moved_to": self.moved_to })
+    }
+}
+
+/// What `airssys audit repair` did to each log of a data folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRepair {
+    /// The torn tail moved out of `audit.jsonl`, if it had one.
+    pub audit: Option<MovedTail>,
+    /// The torn tail moved out of `rollouts.jsonl`, if it had one.
+    pub rollouts: Option<MovedTail>,
+}
+
+/// The log's file name in a data folder.
+pub const FILE: &str = "audit.jsonl";
+
+/// Whether a line is a whole audit record (chained or not).
+fn is_record(text: &[u8]) -> bool {
+    serde_json::from_slice::<AuditRecord>(text).is_ok()
 }
 
 /// The audit log of a data folder. Cheap to clone; appends from threads and
 /// processes are serialized.
+///
+/// A change that must be audited first calls [`AuditLog::check_appendable`]
+/// (refused with [`Error::LogTorn`] or [`Error::LogUnwritable`] before
+/// anything changes), then appends its record.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    path: PathBuf,
-    lock_dir: PathBuf,
-    inner: Arc<Mutex<()>>,
+    journal: Journal,
 }
 
 impl AuditLog {
     /// The log in `data_dir`.
     pub fn open(data_dir: &Path) -> Self {
-        AuditLog { path: data_dir.join("audit.jsonl"), lock_dir: data_dir.join("audit.lock.d"), inner: Arc::default() }
+        AuditLog { journal: Journal::new(data_dir.join(FILE), data_dir.join("audit.lock.d")) }
     }
 
-    /// Appends a record chained to the last one.
+    /// The file, `DATA/audit.jsonl`.
+    pub fn path(&self) -> &Path {
+        self.journal.path()
+    }
+
+    /// Refuses unless a record can be appended now: the last line is a
+    /// complete record ending in a newline ([`Error::LogTorn`] names the
+    /// line otherwise) and the file opens for appending
+    /// ([`Error::LogUnwritable`]).
+    pub fn check_appendable(&self) -> Result<()> {
+        self.journal.check_appendable(is_record)
+    }
+
+    /// Appends a record chained to the last one. Refused, with nothing
+    /// written, when the last line is torn ([`Error::LogTorn`]).
     pub fn append(&self, event: &str, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
-        let _thread = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let _process = fsutil::FolderLock::acquire(&self.lock_dir)?;
-        let (seq, prev) = match self.last()? {
+        let _lock = self.journal.lock()?;
+        self.append_locked(event, service, detail)
+    }
+
+    /// [`AuditLog::append`] for a caller holding the lock.
+    fn append_locked(&self, event: &str, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
+        let last = self.journal.intact_last_line(is_record)?;
+        let last = last.and_then(|text| serde_json::from_slice::<AuditRecord>(&text).ok());
+        let (seq, prev) = match last {
             Some(last) => (last.body.seq + 1, last.hash),
             None => (1, GENESIS.to_string()),
         };
@@ -96,71 +180,155 @@ impl AuditLog {
         let record = AuditRecord { body, prev, hash };
         let mut line = serde_json::to_vec(&record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
         line.push(b'\n');
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-            file.write_all(&line)?;
-            file.sync_all()
-        };
-        write().map_err(|e| Error::io("append to the audit log", &self.path, e))?;
+        self.journal.append_line(&line)?;
         Ok(record)
     }
 
-    fn lines(&self) -> Result<Vec<String>> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::io("read the audit log", &self.path, e)),
-        }
+    fn read(&self) -> Result<Vec<u8>> {
+        self.journal.read().map_err(|e| Error::io("read the audit log", self.path(), e))
     }
 
-    fn last(&self) -> Result<Option<AuditRecord>> {
-        let lines = self.lines()?;
-        match lines.iter().rev().find(|l| !l.trim().is_empty()) {
-            Some(line) => serde_json::from_str(line)
-                .map(Some)
-                .map_err(|source| Error::DataCorrupt { path: self.path.clone(), source }),
-            None => Ok(None),
-        }
-    }
-
-    /// Every record (unverified), oldest first.
+    /// Every record (unverified), oldest first. A torn last line is skipped
+    /// with a warning naming the file and line; any other unreadable line
+    /// is [`Error::LogCorrupt`].
     pub fn records(&self) -> Result<Vec<AuditRecord>> {
-        self.lines()?
-            .iter()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|source| Error::DataCorrupt { path: self.path.clone(), source }))
-            .collect()
+        let bytes = self.read()?;
+        let lines = journal::split(&bytes);
+        let torn = journal::torn_tail(&lines, is_record).map_or(usize::MAX, |l| l.number);
+        let mut records = Vec::with_capacity(lines.len());
+        for line in &lines {
+            if line.number >= torn {
+                tracing::warn!(
+                    "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
+                    self.path().display(),
+                    line.number
+                );
+                break;
+            }
+            match serde_json::from_slice(line.text) {
+                Ok(record) => records.push(record),
+                Err(e) => {
+                    return Err(Error::LogCorrupt {
+                        path: self.path().to_path_buf(),
+                        line: line.number,
+                        reason: format!("not a record ({e}), and intact records follow it"),
+                    });
+                }
+            }
+        }
+        Ok(records)
     }
 
     /// Checks the whole chain; returns the number of records, or the first
-    /// bad one.
+    /// bad one (file, line, reason, and whether it is a torn last line).
     pub fn verify(&self) -> Result<std::result::Result<usize, AuditBreak>> {
+        Ok(self.check_chain(&self.read()?))
+    }
+
+    fn check_chain(&self, bytes: &[u8]) -> std::result::Result<usize, AuditBreak> {
+        let lines = journal::split(bytes);
+        let torn = journal::torn_tail(&lines, is_record).map_or(usize::MAX, |l| l.number);
         let mut prev = GENESIS.to_string();
-        let lines = self.lines()?;
-        for (i, line) in lines.iter().enumerate() {
-            let fail = |reason: String| Ok(Err(AuditBreak { line: i + 1, reason }));
-            let record: AuditRecord = match serde_json::from_str(line) {
-                Ok(r) => r,
-                Err(e) => return fail(format!("not a record ({e})")),
+        for line in &lines {
+            let fail = |reason: String, torn: bool| {
+                Err(AuditBreak { line: line.number, reason, path: self.path().to_path_buf(), torn })
             };
-            if record.body.seq != i as u64 + 1 {
-                return fail(format!(
-                    "sequence number {} where {} was expected (a line was removed or moved)",
-                    record.body.seq,
-                    i + 1
-                ));
+            if line.number == torn {
+                return fail(journal::torn_reason(line, is_record), true);
+            }
+            let record: AuditRecord = match serde_json::from_slice(line.text) {
+                Ok(r) => r,
+                Err(e) => return fail(format!("not a record ({e}), and intact records follow it"), false),
+            };
+            if record.body.seq != line.number as u64 {
+                return fail(
+                    format!(
+                        "sequence number {} where {} was expected (a line was removed or moved)",
+                        record.body.seq, line.number
+                    ),
+                    false,
+                );
             }
             if record.prev != prev {
                 return fail(
                     "its `prev` does not match the previous record's hash (a line was removed or moved)".into(),
+                    false,
                 );
             }
             if record_hash(&record.prev, &record.body) != record.hash {
-                return fail("its content does not match its hash (the line was edited)".into());
+                return fail("its content does not match its hash (the line was edited)".into(), false);
             }
             prev = record.hash;
         }
-        Ok(Ok(lines.len()))
+        Ok(lines.len())
+    }
+
+    /// Repairs a torn tail (what a crash during an append leaves): moves the
+    /// bytes from the start of the torn line to the end of the file to
+    /// `audit.jsonl.torn-<UTC time>` beside it, then appends a `repair`
+    /// record (detail: `file`, `line`, `bytes`, `moved_to`), so the chain
+    /// verifies again. `None` when the chain is intact.
+    ///
+    /// Any other break (an edited, removed or moved line, an unreadable line
+    /// with records after it) is refused with [`Error::LogCorrupt`] and
+    /// nothing is touched: moving it aside would hide the edit.
+    pub fn repair(&self) -> Result<Option<MovedTail>> {
+        let _lock = self.journal.lock()?;
+        let bytes = self.journal.read().map_err(|e| self.journal.unwritable(e))?;
+        let broken = match self.check_chain(&bytes) {
+            Ok(_) => return Ok(None),
+            Err(broken) => broken,
+        };
+        if !broken.torn {
+            return Err(Error::LogCorrupt {
+                path: self.path().to_path_buf(),
+                line: broken.line,
+                reason: broken.reason,
+            });
+        }
+        let from = journal::split(&bytes).get(broken.line - 1).map_or(bytes.len(), |l| l.start);
+        let moved = self.move_tail(&self.journal, &bytes, from, broken.line)?;
+        self.append_locked("repair", None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
+        Ok(Some(moved))
+    }
+
+    /// Repairs the torn tail of another log of the data folder, one without
+    /// a chain (`rollouts.jsonl`), and records the repair in this log.
+    /// Unreadable lines followed by readable ones stay (readers skip them
+    /// with a warning). `None` when its last line is a complete record.
+    pub(crate) fn repair_other(&self, other: &Journal, is_record: impl Fn(&[u8]) -> bool) -> Result<Option<MovedTail>> {
+        let _lock = other.lock()?;
+        let bytes = other.read().map_err(|e| other.unwritable(e))?;
+        let lines = journal::split(&bytes);
+        let Some(first) = journal::torn_tail(&lines, is_record) else { return Ok(None) };
+        // The repair must be recordable before anything moves.
+        self.check_appendable()?;
+        let moved = self.move_tail(other, &bytes, first.start, first.number)?;
+        self.append("repair", None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
+        Ok(Some(moved))
+    }
+
+    fn move_tail(&self, journal: &Journal, bytes: &[u8], from: usize, line: usize) -> Result<MovedTail> {
+        let aside = journal.move_aside(bytes, from)?;
+        let moved = MovedTail {
+            file: journal.file_name(),
+            line,
+            bytes: (bytes.len() - from) as u64,
+            moved_to: journal::file_name(&aside),
+        };
+        tracing::info!(file = %moved.file, line, bytes = moved.bytes, moved_to = %aside.display(), "moved a torn tail aside");
+        Ok(moved)
+    }
+}
+
+fn unrecorded(moved: &MovedTail, path: &Path, source: Error) -> Error {
+    Error::Unrecorded {
+        change: format!(
+            "the repair of {} (line {} on, {} bytes, moved to {})",
+            moved.file, moved.line, moved.bytes, moved.moved_to
+        ),
+        path: path.to_path_buf(),
+        source: Box::new(source),
     }
 }
 
@@ -178,9 +346,28 @@ mod tests {
     }
 
     fn rewrite(log: &AuditLog, f: impl FnOnce(&mut Vec<String>)) {
-        let mut lines = log.lines().unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         f(&mut lines);
-        std::fs::write(&log.path, lines.join("\n") + "\n").unwrap();
+        std::fs::write(log.path(), lines.join("\n") + "\n").unwrap();
+    }
+
+    /// Cuts the last `n` bytes off the log, as a crash during an append does.
+    fn tear(log: &AuditLog, n: usize) -> Vec<u8> {
+        let mut bytes = std::fs::read(log.path()).unwrap();
+        let torn = bytes.split_off(bytes.len() - n);
+        std::fs::write(log.path(), &bytes).unwrap();
+        torn
+    }
+
+    fn moved_aside(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| journal::file_name(p).starts_with("audit.jsonl.torn-"))
+            .collect();
+        files.sort();
+        files
     }
 
     #[test]
@@ -222,5 +409,109 @@ mod tests {
         let again = AuditLog::open(dir.path());
         again.append("revoke", Some("svc"), serde_json::json!({})).unwrap();
         assert_eq!(again.verify().unwrap(), Ok(3));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_named_by_file_and_line() {
+        let (_dir, log) = log_with(3);
+        tear(&log, 20);
+        let broken = log.verify().unwrap().unwrap_err();
+        assert_eq!((broken.line, broken.torn), (3, true));
+        let text = broken.to_string();
+        assert!(text.starts_with("audit.jsonl line 3: torn/incomplete record"), "{text}");
+        assert!(text.contains("airssys audit repair") && text.contains(&log.path().display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_torn_tail_refuses_appends_and_writes_nothing() {
+        let (_dir, log) = log_with(2);
+        tear(&log, 5);
+        let before = std::fs::read(log.path()).unwrap();
+        for err in [log.check_appendable().unwrap_err(), log.append("grant", None, serde_json::json!({})).unwrap_err()]
+        {
+            assert!(matches!(err, Error::LogTorn { line: 2, .. }), "{err:?}");
+            let text = err.to_string();
+            assert!(text.contains("audit.jsonl line 2") && text.contains("airssys audit repair"), "{text}");
+            assert!(text.contains("refusal itself cannot be recorded"), "{text}");
+        }
+        assert_eq!(std::fs::read(log.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_record_without_its_newline_is_a_torn_tail() {
+        let (_dir, log) = log_with(2);
+        assert_eq!(tear(&log, 1), b"\n");
+        let broken = log.verify().unwrap().unwrap_err();
+        assert_eq!((broken.line, broken.torn), (2, true));
+        assert!(matches!(log.check_appendable(), Err(Error::LogTorn { line: 2, .. })));
+    }
+
+    #[test]
+    fn repair_moves_exactly_the_torn_bytes_aside_and_records_itself() {
+        let (dir, log) = log_with(3);
+        let full = std::fs::read(log.path()).unwrap();
+        let torn_from = full[..full.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+        tear(&log, 20);
+        let torn = full[torn_from..full.len() - 20].to_vec();
+        let moved = log.repair().unwrap().expect("a torn tail to move");
+        assert_eq!((moved.file.as_str(), moved.line, moved.bytes), ("audit.jsonl", 3, torn.len() as u64));
+        let aside = moved_aside(dir.path());
+        assert_eq!(aside.len(), 1);
+        assert_eq!(journal::file_name(&aside[0]), moved.moved_to);
+        assert_eq!(std::fs::read(&aside[0]).unwrap(), torn);
+        assert_eq!(log.verify().unwrap(), Ok(3));
+        let last = log.records().unwrap().pop().unwrap();
+        assert_eq!((last.body.event.as_str(), last.body.seq), ("repair", 3));
+        assert_eq!(last.body.detail["moved_to"], moved.moved_to.as_str());
+        assert_eq!(last.body.detail["bytes"], torn.len());
+        // Appends work again, and a second repair finds nothing to do.
+        log.append("grant", Some("svc"), serde_json::json!({})).unwrap();
+        assert_eq!(log.verify().unwrap(), Ok(4));
+        assert_eq!(log.repair().unwrap(), None);
+    }
+
+    #[test]
+    fn repair_refuses_an_unreadable_line_with_records_after_it() {
+        let (dir, log) = log_with(4);
+        rewrite(&log, |lines| lines[1].truncate(30));
+        let before = std::fs::read(log.path()).unwrap();
+        let broken = log.verify().unwrap().unwrap_err();
+        assert_eq!((broken.line, broken.torn), (2, false));
+        let err = log.repair().unwrap_err();
+        assert!(matches!(err, Error::LogCorrupt { line: 2, .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("audit.jsonl line 2") && text.contains("hide an edit"), "{text}");
+        assert_eq!(std::fs::read(log.path()).unwrap(), before, "nothing touched");
+        assert!(moved_aside(dir.path()).is_empty());
+        // The listing does not skip it either.
+        assert!(matches!(log.records(), Err(Error::LogCorrupt { line: 2, .. })));
+    }
+
+    #[test]
+    fn repair_refuses_an_edited_last_line() {
+        let (_dir, log) = log_with(3);
+        rewrite(&log, |lines| lines[2] = lines[2].replace("env:V2", "env:EVIL"));
+        let before = std::fs::read(log.path()).unwrap();
+        assert!(matches!(log.repair(), Err(Error::LogCorrupt { line: 3, .. })));
+        assert_eq!(std::fs::read(log.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn the_listing_skips_a_torn_tail_but_keeps_every_record_before_it() {
+        let (_dir, log) = log_with(3);
+        tear(&log, 10);
+        assert_eq!(log.records().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_break_travels_with_its_file_and_kind() {
+        let (_dir, log) = log_with(2);
+        tear(&log, 3);
+        let broken = log.verify().unwrap().unwrap_err();
+        let json = serde_json::to_string(&broken).unwrap();
+        assert_eq!(serde_json::from_str::<AuditBreak>(&json).unwrap(), broken);
+        // An answer without the newer fields still reads.
+        let old: AuditBreak = serde_json::from_str(r#"{"line": 2, "reason": "x"}"#).unwrap();
+        assert_eq!((old.path, old.torn), (PathBuf::from("audit.jsonl"), false));
     }
 }

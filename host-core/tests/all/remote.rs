@@ -8,6 +8,7 @@ use host_core::{
     events::RuntimeEvent,
     pipeline::{Pipeline, RunOptions},
     remote::server::{self, RunningServer, ServerConfig},
+    security::audit::LogRepair,
 };
 
 use crate::{
@@ -124,6 +125,7 @@ fn conformance(rt: &dyn Runtime) {
     rt.set_trust_policy(&policy).unwrap();
     let check = rt.verify_audit().unwrap();
     assert!(check.broken.is_none() && check.records > 5, "{check:?}");
+    assert_eq!(rt.repair_audit().unwrap(), LogRepair::default(), "an intact log is left alone");
 
     // Metrics.
     let metrics = rt.metrics().unwrap();
@@ -148,6 +150,60 @@ fn a_remote_runtime_conforms_over_loopback() {
     // Errors keep their kind across the wire.
     let err = remote.invoke("nope", &Input::new(Vec::new())).unwrap_err();
     assert!(matches!(&err, Error::Remote { status: 404, kind, .. } if kind == "unknown-service"), "{err:?}");
+}
+
+/// A torn audit log, through the trait: changes refused naming the file and
+/// line (the server's), repair moves the torn bytes aside, changes recorded again.
+fn torn_audit_conformance(rt: &dyn Runtime, dir: &std::path::Path) {
+    rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
+    rt.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap();
+    let (line, torn) = crate::audit::tear(dir, "audit.jsonl", 20);
+    let before = crate::audit::disk(dir);
+    let cap: Capability = "env:APP_MODE".parse().unwrap();
+    let refusals = [
+        rt.deploy(DeployRequest::new("svc", r("text@1.0.0")).pool(PoolMode::PerCall)).map(drop).unwrap_err(),
+        rt.grant("svc", &cap).map(drop).unwrap_err(),
+        rt.record_decision("svc", &cap, false).unwrap_err(),
+        rt.remove_component(&r("text@1.0.0")).unwrap_err(),
+        rt.set_trust_policy(&rt.trust_policy().unwrap()).unwrap_err(),
+    ];
+    for err in &refusals {
+        crate::audit::assert_refused(err, "audit.jsonl", line);
+    }
+    assert!(crate::audit::disk(dir) == before, "refused, yet the data folder changed");
+    let broken = rt.verify_audit().unwrap().broken.unwrap();
+    assert_eq!((broken.line, broken.torn), (line, true));
+    assert!(broken.to_string().starts_with(&format!("audit.jsonl line {line}: torn")), "{broken}");
+
+    let repair = rt.repair_audit().unwrap();
+    let moved = repair.audit.unwrap();
+    assert_eq!((moved.line, moved.bytes), (line, torn.len() as u64));
+    assert_eq!(std::fs::read(dir.join(&moved.moved_to)).unwrap(), torn);
+    assert!(rt.verify_audit().unwrap().broken.is_none());
+    rt.grant("svc", &cap).unwrap();
+    let events: Vec<String> = rt.audit(None, None).unwrap().into_iter().map(|a| a.body.event).collect();
+    assert_eq!(events[events.len() - 3..], ["repair", "grant", "grant"]);
+    assert!(rt.verify_audit().unwrap().broken.is_none());
+}
+
+#[test]
+fn the_embedded_host_refuses_and_repairs_a_torn_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    torn_audit_conformance(&data_host(dir.path()), dir.path());
+}
+
+#[test]
+fn a_remote_runtime_refuses_and_repairs_a_torn_audit_log_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path());
+    torn_audit_conformance(&RemoteRuntime::new(&running.url(), TOKEN), dir.path());
+    // An edited log is refused over the wire too, typed.
+    let path = dir.path().join("audit.jsonl");
+    let edited = std::fs::read_to_string(&path).unwrap().replacen("text@1.0.0", "text@6.6.6", 1);
+    std::fs::write(&path, edited).unwrap();
+    let err = RemoteRuntime::new(&running.url(), TOKEN).repair_audit().unwrap_err();
+    assert!(matches!(&err, Error::Remote { status: 409, kind, .. } if kind == "log-corrupt"), "{err:?}");
+    assert!(err.to_string().contains("audit.jsonl line 1"), "{err}");
 }
 
 fn raw(method: &str, url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, String) {

@@ -302,7 +302,7 @@ fn grant_and_revoke_take_effect_and_are_audited() {
     host.revoke("p", &grant).unwrap();
     assert!(!ok(&ask(&host, "p", read)));
     let events: Vec<String> = host.audit_log().unwrap().records().unwrap().into_iter().map(|r| r.body.event).collect();
-    assert_eq!(events, ["deploy", "grant", "grant", "revoke", "revoke"]);
+    assert_eq!(events, ["registry-add", "deploy", "grant", "grant", "revoke", "revoke"]);
 }
 
 #[test]

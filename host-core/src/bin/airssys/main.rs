@@ -167,7 +167,7 @@ enum Command {
         /// The capability, in the same textual form.
         capability: host_core::Capability,
     },
-    /// Show the audit log, or `audit verify` to check its hash chain.
+    /// Show the audit log; `audit verify` checks its hash chain, `audit repair` moves a torn last line aside.
     Audit {
         #[command(subcommand)]
         command: Option<services::AuditCommand>,

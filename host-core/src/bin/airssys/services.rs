@@ -510,8 +510,12 @@ pub fn revoke(target: &Target, service: &str, capability: &host_core::Capability
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain; fails naming the first bad record.
+    /// Check the hash chain; fails naming the file and the first bad line.
     Verify,
+    /// Move a torn last line of audit.jsonl and rollouts.jsonl (what a crash
+    /// during an append leaves) aside to a dated file in the data folder, and
+    /// record the repair; an edited audit log is refused, not repaired.
+    Repair,
 }
 
 /// `--since`: Unix seconds, or an age such as 30s, 15m, 2h, 7d.
@@ -539,15 +543,22 @@ pub fn audit(
     since: Option<u64>,
     json: bool,
 ) -> Result<()> {
-    if let Some(AuditCommand::Verify) = command {
-        let check = target.runtime().verify_audit()?;
-        return match check.broken {
-            None => {
-                println!("audit log intact: {} records", check.records);
-                Ok(())
+    match command {
+        Some(AuditCommand::Verify) => return verify_audit(target),
+        Some(AuditCommand::Repair) => {
+            let repair = target.runtime().repair_audit()?;
+            for (file, moved) in [("audit.jsonl", &repair.audit), ("rollouts.jsonl", &repair.rollouts)] {
+                match moved {
+                    Some(m) => println!(
+                        "{}: moved the torn tail (line {} on, {} bytes) aside to {}; the repair is recorded",
+                        m.file, m.line, m.bytes, m.moved_to
+                    ),
+                    None => println!("{file}: nothing torn"),
+                }
             }
-            Some(broken) => bail!("{broken}"),
-        };
+            return verify_audit(target);
+        }
+        None => {}
     }
     let records = target.runtime().audit(service, since.map(|t| t * 1000))?;
     if json {
@@ -565,6 +576,17 @@ pub fn audit(
         );
     }
     Ok(())
+}
+
+fn verify_audit(target: &Target) -> Result<()> {
+    let check = target.runtime().verify_audit()?;
+    match check.broken {
+        None => {
+            println!("audit log intact: {} records", check.records);
+            Ok(())
+        }
+        Some(broken) => bail!("{broken}"),
+    }
 }
 
 fn read_signature(path: &std::path::Path) -> Result<host_core::security::signing::ComponentSignature> {
