@@ -388,6 +388,16 @@ pub enum Error {
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
+
+    /// Contract functions the component exports (`guest`, `state`) or
+    /// imports (`host`) do not have the contract's types: it was built
+    /// against another shape of `wit/component.wit`.
+    #[error("{}", crate::contract::mismatch_text(mismatches))]
+    ContractShape {
+        /// Every function that differs: interface, function, expected and
+        /// found type, where they first differ.
+        mismatches: Vec<crate::ShapeMismatch>,
+    },
 }
 
 fn missing_text(service: &str, component: &str, missing: &[crate::Capability]) -> String {

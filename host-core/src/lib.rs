@@ -23,12 +23,14 @@
 pub mod bench;
 mod bindings;
 mod component;
+mod contract;
 pub mod deploy;
 mod engine;
 mod error;
 pub mod events;
 mod fsutil;
 mod host;
+mod inspect;
 mod instance;
 pub mod metrics;
 pub mod pipeline;
@@ -42,9 +44,11 @@ pub mod watch;
 
 pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};
+pub use contract::ShapeMismatch;
 pub use engine::LoadOrigin;
 pub use error::{Error, Result, WasmtimeError};
 pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
+pub use inspect::Inspection;
 pub use instance::{HostState, Instance};
 pub use remote::{RemoteRuntime, Runtime};
 pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};

@@ -9,7 +9,11 @@ pub fn airssys_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/airssys
     let bin = exe.parent().and_then(Path::parent).map(|dir| dir.join("airssys")).expect("target folder");
-    assert!(bin.exists(), "{} is missing: run the tests with `cargo test --workspace --release`, which builds it", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace --release`, which builds it",
+        bin.display()
+    );
     bin
 }
 
