@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
+mod contract_shape;
 mod deploy;
 mod limits;
 mod loading;
