@@ -146,6 +146,34 @@ fn a_difference_deep_inside_a_record_is_spelled_out_down_to_the_field() {
 }
 
 #[test]
+fn a_variant_case_with_another_payload_is_refused_naming_the_case() {
+    let bytes = Tiny::default().bytes_replacing(&[(
+        r#"(type $health-t (variant (case "healthy") (case "degraded" string)"#,
+        r#"(type $health-t (variant (case "healthy") (case "degraded" u32)"#,
+    )]);
+    let m = only(refused(&bytes).0);
+    assert_eq!(m.function, "health");
+    assert_eq!(m.difference, "the result > case `degraded`: expected string, found u32");
+    assert_eq!(m.expected, "func() -> variant health-status { healthy, degraded(string), unhealthy(string) }");
+    assert_eq!(m.found, "func() -> variant { healthy, degraded(u32), unhealthy(string) }");
+}
+
+#[test]
+fn a_renamed_enum_case_is_refused_wherever_the_enum_is_used() {
+    let bytes = Tiny::default().bytes_replacing(&[(r#""not-initialized" "internal")"#, r#""not-initialized" "bug")"#)]);
+    let (mismatches, _) = refused(&bytes);
+    // The enum is inside `error`, which `init`, `execute` and `shutdown` return.
+    let functions: Vec<&str> = mismatches.iter().map(|m| m.function.as_str()).collect();
+    assert_eq!(functions, ["init", "execute", "shutdown"]);
+    assert_eq!(
+        mismatches[1].difference,
+        "the result > the error type > field `kind`: expected enum `error-kind` with cases invalid-input, \
+         invalid-config, denied, unavailable, timeout, not-initialized, internal, found cases invalid-input, \
+         invalid-config, denied, unavailable, timeout, not-initialized, bug"
+    );
+}
+
+#[test]
 fn a_wrong_metadata_signature_is_refused() {
     let m = only(refused(&metadata_returns_a_string()).0);
     assert_eq!(m.function, "metadata");
