@@ -2,8 +2,9 @@
 //!
 //! Loading checks the header (so a core module or garbage gets a clear
 //! error), validates and compiles (or reads compiled code back from the disk
-//! cache), classifies the component by its exports, and pre-links it into an
-//! `InstancePre` so instantiation does no name resolution.
+//! cache), classifies the component by its exports, compares its contract
+//! functions with the contract's types (`contract`), and pre-links it into
+//! an `InstancePre` so instantiation does no name resolution.
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 use crate::{
     CONTRACT_VERSION, Error, Result,
     bindings::{GuestIndices, StateIndices, sync},
+    contract::{self, ShapeMismatch, contract_compatible},
     engine::LoadOrigin,
     instance::HostState,
     types::{ComponentKind, Digest},
@@ -206,16 +208,30 @@ pub(crate) fn check_initial_needs(bytes: &[u8], pool: &crate::PoolConfig) -> Res
     Ok(())
 }
 
-/// Classifies and pre-links a compiled component.
-pub(crate) fn prepare(
-    linkers: &Linkers,
+/// A compiled component whose kind is known and whose contract functions
+/// have been compared with the contract; not linked yet.
+pub(crate) struct Surveyed {
+    /// The compiled component.
+    pub component: Component,
+    /// Static introspection.
+    pub info: ComponentInfo,
+    /// Contract functions whose types differ from the contract's (always
+    /// empty for a WASI command).
+    pub mismatches: Vec<ShapeMismatch>,
+}
+
+/// Lists imports and exports, classifies the component by its exports and
+/// compares its contract functions with the contract.
+///
+/// Errors: the classification's ([`Error::ContractVersion`],
+/// [`Error::MissingExport`]); a shape mismatch is not an error here (see
+/// [`link`]), so that `inspect` can still describe such a component.
+pub(crate) fn survey(
     engine: &wasmtime::Engine,
     component: Component,
-    name: String,
     digest: Digest,
     size_bytes: u64,
-    origin: LoadOrigin,
-) -> Result<LoadedComponent> {
+) -> Result<Surveyed> {
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
     let mut exports = Vec::new();
@@ -232,11 +248,26 @@ pub(crate) fn prepare(
     }
     let top_level: Vec<&str> = exports.iter().filter(|e| !e.contains('#')).map(String::as_str).collect();
     let kind = classify(&top_level)?;
+    let mismatches = match kind {
+        ComponentKind::Contract { .. } => contract::check(engine, &component)?,
+        ComponentKind::WasiCommand => Vec::new(),
+    };
+    Ok(Surveyed { component, info: ComponentInfo { digest, size_bytes, kind, imports, exports }, mismatches })
+}
+
+/// Pre-links a surveyed component.
+///
+/// Errors: [`Error::ContractShape`] when a contract function does not have
+/// the contract's type; [`Error::Link`] when an import is not provided.
+pub(crate) fn link(linkers: &Linkers, surveyed: Surveyed, name: String, origin: LoadOrigin) -> Result<LoadedComponent> {
+    let Surveyed { component, info, mismatches } = surveyed;
+    if !mismatches.is_empty() {
+        return Err(Error::ContractShape { mismatches });
+    }
     let link = |e: wasmtime::Error| Error::Link(e.into());
-    let entry = match &kind {
-        ComponentKind::Contract { state, .. }
-            if !may_wait(&imports) && !linkers.always_async.load(std::sync::atomic::Ordering::Relaxed) =>
-        {
+    let always_async = linkers.always_async.load(std::sync::atomic::Ordering::Relaxed);
+    let entry = match &info.kind {
+        ComponentKind::Contract { state, .. } if !may_wait(&info.imports) && !always_async => {
             let pre = linkers.sync.instantiate_pre(&component).map_err(link)?;
             let guest = sync::GuestIndices::new(&pre).map_err(link)?;
             let state = if *state { Some(sync::StateIndices::new(&pre).map_err(link)?) } else { None };
@@ -254,13 +285,7 @@ pub(crate) fn prepare(
             Entry::Command { pre: CommandPre::new(pre).map_err(link)? }
         }
     };
-    Ok(LoadedComponent {
-        name,
-        info: ComponentInfo { digest, size_bytes, kind, imports, exports },
-        origin,
-        component,
-        entry,
-    })
+    Ok(LoadedComponent { name, info, origin, component, entry })
 }
 
 /// Decides the kind from the top-level export names.
@@ -283,15 +308,6 @@ fn classify(exports: &[&str]) -> Result<ComponentKind> {
     }
     let found = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
     Err(Error::MissingExport { found })
-}
-
-/// Semver compatibility for the contract: same major, and for 0.x the same
-/// minor too.
-fn contract_compatible(found: &str) -> bool {
-    let (Ok(found), Ok(ours)) = (semver::Version::parse(found), semver::Version::parse(CONTRACT_VERSION)) else {
-        return false;
-    };
-    if ours.major == 0 { found.major == 0 && found.minor == ours.minor } else { found.major == ours.major }
 }
 
 /// A display name from a path: the file stem.

@@ -509,6 +509,16 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+
+    /// Contract functions the component exports (`guest`, `state`) or
+    /// imports (`host`) do not have the contract's types: it was built
+    /// against another shape of `wit/component.wit`.
+    #[error("{}", crate::contract::mismatch_text(mismatches))]
+    ContractShape {
+        /// Every function that differs: interface, function, expected and
+        /// found type, where they first differ.
+        mismatches: Vec<crate::ShapeMismatch>,
+    },
 }
 
 /// Bytes as MiB, with one decimal when not a whole number.

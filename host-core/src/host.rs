@@ -181,6 +181,14 @@ pub struct Description {
     pub required_capabilities: Vec<Capability>,
 }
 
+/// The outcome of [`Host::load_or_survey`].
+pub(crate) enum Loaded {
+    /// Loaded and pre-linked.
+    Ready(Arc<LoadedComponent>),
+    /// Compiled and surveyed, but its contract functions do not match.
+    Refused(Box<component::Surveyed>),
+}
+
 /// State shared by a host and every instance it makes.
 pub(crate) struct HostShared {
     pub engine: Engine,
@@ -353,26 +361,49 @@ impl Host {
     }
 
     /// Like [`Host::load_bytes`] with a display name for logs.
+    ///
+    /// Errors: the bytes are not a component ([`Error::NotWasm`],
+    /// [`Error::CoreModule`], [`Error::InvalidComponent`]); it implements
+    /// neither the contract nor `wasi:cli/run` ([`Error::MissingExport`]),
+    /// or another contract version ([`Error::ContractVersion`]); a contract
+    /// function it exports or imports does not have the contract's type
+    /// ([`Error::ContractShape`]); an import is not provided ([`Error::Link`]).
     pub fn load_named(&self, bytes: &[u8], name: Option<String>) -> Result<Arc<LoadedComponent>> {
+        match self.load_or_survey(bytes, name)? {
+            Loaded::Ready(component) => Ok(component),
+            Loaded::Refused(surveyed) => Err(Error::ContractShape { mismatches: surveyed.mismatches }),
+        }
+    }
+
+    /// Loads `bytes`, or hands back the surveyed component when its contract
+    /// functions do not have the contract's types (so `inspect` can still
+    /// describe it). A refused component is not kept in the memory table.
+    pub(crate) fn load_or_survey(&self, bytes: &[u8], name: Option<String>) -> Result<Loaded> {
         component::check_header(bytes)?;
         let digest = Digest::of(bytes);
         if let Some(found) = self.lock_loaded().get(&digest) {
-            return Ok(found.clone());
+            return Ok(Loaded::Ready(found.clone()));
         }
         let name = name.unwrap_or_else(|| digest.short());
         component::check_initial_needs(bytes, &self.inner.config.pool)?;
         let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
-        let loaded = Arc::new(component::prepare(
-            &self.inner.linkers,
-            self.engine(),
-            compiled,
-            name,
-            digest,
-            bytes.len() as u64,
-            origin,
-        )?);
+        let surveyed = component::survey(self.engine(), compiled, digest, bytes.len() as u64)?;
+        if !surveyed.mismatches.is_empty() {
+            return Ok(Loaded::Refused(Box::new(surveyed)));
+        }
+        let loaded = Arc::new(component::link(&self.inner.linkers, surveyed, name, origin)?);
         self.lock_loaded().insert(digest, loaded.clone());
-        Ok(loaded)
+        Ok(Loaded::Ready(loaded))
+    }
+
+    /// The linker with WASI's async implementations (calls through it can
+    /// be cut at their deadline while the guest waits in the host).
+    pub(crate) fn async_linker(&self) -> &Linker<HostState> {
+        &self.inner.linkers.r#async
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<HostShared> {
+        &self.inner.shared
     }
 
     pub(crate) fn cached_contract(&self, digest: &Digest) -> Option<crate::pipeline::NodeContract> {

@@ -230,6 +230,7 @@ fn error_response(e: &Error) -> Response {
         | Error::InvalidComponent(_)
         | Error::MissingExport { .. }
         | Error::ContractVersion { .. }
+        | Error::ContractShape { .. }
         | Error::InvalidReference { .. }
         | Error::InvalidStrategy(_)
         | Error::StatefulStrategy { .. }

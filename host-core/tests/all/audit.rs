@@ -130,7 +130,7 @@ fn every_state_change_is_refused_on_a_torn_audit_tail_then_recorded_after_repair
     let dir = data.path();
     let host = two_deploys(dir);
     let keys = tempfile::tempdir().unwrap();
-    signing::keygen(&keys.path().join("k")).unwrap();
+    signing::keygen(&keys.path().join("k"), false).unwrap();
     let signature = signing::sign(&wasm("upper"), &keys.path().join("k")).unwrap();
     let mut policy = host.trust_policy().unwrap();
     policy.trusted_keys.push(signature.public_key.clone());

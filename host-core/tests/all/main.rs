@@ -7,6 +7,7 @@
 
 mod audit;
 mod common;
+mod contract_shape;
 mod deadline;
 mod deploy;
 mod folders;

@@ -215,6 +215,17 @@ impl Tiny<'_> {
     pub fn bytes(&self) -> Vec<u8> {
         wat::parse_str(self.full_text()).expect("test component text parses")
     }
+
+    /// The component bytes after replacing the first occurrence of each
+    /// `(from, to)` in the text: a component of another contract shape.
+    pub fn bytes_replacing(&self, replacements: &[(&str, &str)]) -> Vec<u8> {
+        let mut text = self.full_text();
+        for (from, to) in replacements {
+            assert!(text.contains(from), "`{from}` is not in the template");
+            text = text.replacen(from, to, 1);
+        }
+        wat::parse_str(text).expect("test component text parses")
+    }
 }
 
 /// A contract component whose `execute` is `body`.

@@ -39,7 +39,7 @@ use std::{io::Read, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use host_core::{CallLimits, ComponentKind, Description, Host, HostConfig, Input, bench};
+use host_core::{CallLimits, ComponentKind, Host, HostConfig, Input, Inspection, bench};
 
 #[derive(Debug, Parser)]
 #[command(name = "airssys", version, about = "Run, inspect and benchmark WebAssembly components")]
@@ -457,21 +457,30 @@ fn data_host(global: &GlobalArgs) -> Result<Host> {
 
 fn inspect(global: &GlobalArgs, file: &PathBuf, json: bool) -> Result<()> {
     let host = Host::new(host_config(global))?;
-    let component = host.load_file(file)?;
-    let description = host.describe(&component)?;
+    let inspection = host.inspect_file(file)?;
     if json {
-        let mut doc = serde_json::to_value(&description)?;
+        let mut doc = serde_json::to_value(&inspection)?;
         if let Some(map) = doc.as_object_mut() {
             map.insert("file".into(), file.display().to_string().into());
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_description(file, &description);
+        print_inspection(file, &inspection);
+    }
+    if !inspection.mismatches.is_empty() {
+        let functions: Vec<String> =
+            inspection.mismatches.iter().map(|m| format!("`{}` of {}", m.function, m.interface)).collect();
+        bail!(
+            "this host refuses to load the component: {} does not match the contract (see above). Rebuild it \
+             against wit/component.wit (airssys:component@{})",
+            functions.join(", "),
+            host_core::CONTRACT_VERSION
+        );
     }
     Ok(())
 }
 
-fn print_description(file: &std::path::Path, d: &Description) {
+fn print_inspection(file: &std::path::Path, d: &Inspection) {
     let list = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
     let kind = match &d.info.kind {
         ComponentKind::Contract { version, state } => {
@@ -479,25 +488,42 @@ fn print_description(file: &std::path::Path, d: &Description) {
         }
         ComponentKind::WasiCommand => "WASI command (stdin to stdout)".to_string(),
     };
-    let m = &d.metadata;
     println!("{}", file.display());
     println!("  digest        {}", d.info.digest);
     println!("  size          {} bytes", d.info.size_bytes);
     println!("  kind          {kind}");
-    println!("  name          {} {}", m.name, m.version);
-    println!("  description   {}", m.description);
-    println!("  accepts       {}", list(&m.accepts));
-    println!("  produces      {}", list(&m.produces));
-    println!("  stateful      {}", if m.stateful { "yes" } else { "no" });
-    let caps: Vec<String> = d.required_capabilities.iter().map(ToString::to_string).collect();
-    println!("  capabilities  {}", list(&caps));
+    match &d.metadata {
+        Some(m) => {
+            println!("  name          {} {}", m.name, m.version);
+            println!("  description   {}", m.description);
+            println!("  accepts       {}", list(&m.accepts));
+            println!("  produces      {}", list(&m.produces));
+            println!("  stateful      {}", if m.stateful { "yes" } else { "no" });
+        }
+        None => println!("  metadata      {}", d.metadata_error.as_deref().unwrap_or("not read")),
+    }
+    match &d.required_capabilities {
+        Some(caps) => {
+            let caps: Vec<String> = caps.iter().map(ToString::to_string).collect();
+            println!("  capabilities  {}", list(&caps));
+        }
+        None => println!("  capabilities  {}", d.required_capabilities_error.as_deref().unwrap_or("not read")),
+    }
+    let print_interface = |name: &str, imported: bool| {
+        println!("    {name}");
+        for m in d.mismatches.iter().filter(|m| m.interface == name && m.imported == imported) {
+            println!("      `{}` DOES NOT MATCH the contract: {}", m.function, m.difference);
+            println!("        expected {}", m.expected);
+            println!("        found    {}", m.found);
+        }
+    };
     println!("  imports");
     for import in &d.info.imports {
-        println!("    {import}");
+        print_interface(import, true);
     }
     println!("  exports");
     for export in d.info.exports.iter().filter(|e| !e.contains('#')) {
-        println!("    {export}");
+        print_interface(export, false);
     }
 }
 
