@@ -524,7 +524,7 @@ pub enum Error {
 /// Bytes as MiB, with one decimal when not a whole number.
 fn mib_text(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
-    if bytes % (1024 * 1024) == 0 { format!("{} MiB", bytes >> 20) } else { format!("{mib:.1} MiB") }
+    if bytes.is_multiple_of(1024 * 1024) { format!("{} MiB", bytes >> 20) } else { format!("{mib:.1} MiB") }
 }
 
 fn missing_text(service: &str, component: &str, missing: &[crate::Capability]) -> String {
