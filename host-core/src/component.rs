@@ -164,23 +164,38 @@ pub(crate) struct InitialNeeds {
 /// Reads the declared memory and table sizes (no validation: that is the
 /// compiler's job; a section that does not parse is left to it).
 pub(crate) fn initial_needs(bytes: &[u8]) -> InitialNeeds {
-    use wasmparser::{Parser, Payload};
+    use wasmparser::{Chunk, Parser, Payload};
     let mut needs = InitialNeeds::default();
-    for payload in Parser::new(0).parse_all(bytes) {
+    let mut parser = Parser::new(0);
+    let mut outer = Vec::new();
+    let mut data = bytes;
+    // Section by section, skipping function bodies (most of the bytes).
+    while let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(data, true) {
+        data = &data[consumed..];
         match payload {
-            Ok(Payload::MemorySection(reader)) => {
+            Payload::MemorySection(reader) => {
                 for memory in reader.into_iter().flatten() {
                     let page = 1u64 << memory.page_size_log2.unwrap_or(16);
                     needs.memory_bytes = needs.memory_bytes.max(memory.initial.saturating_mul(page));
                 }
             }
-            Ok(Payload::TableSection(reader)) => {
+            Payload::TableSection(reader) => {
                 for table in reader.into_iter().flatten() {
                     needs.table_elements = needs.table_elements.max(table.ty.initial);
                 }
             }
-            Ok(_) => {}
-            Err(_) => break,
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                data = data.get(size as usize..).unwrap_or_default();
+            }
+            Payload::ModuleSection { parser: inner, .. } | Payload::ComponentSection { parser: inner, .. } => {
+                outer.push(std::mem::replace(&mut parser, inner));
+            }
+            Payload::End(_) => match outer.pop() {
+                Some(up) => parser = up,
+                None => break,
+            },
+            _ => {}
         }
     }
     needs
