@@ -171,15 +171,7 @@ fn folders_the_user_names_keep_their_mode() {
 /// Runs `airssys ARGS` with `stdin`, closing its stdout before it writes
 /// anything; returns its exit status and stderr.
 fn with_stdout_closed(args: &[&str], stdin: &[u8], cache: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(airssys_bin())
-        .args(args)
-        .env("AIRSSYS_CACHE_DIR", cache)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_airssys(args, cache);
     drop(child.stdout.take());
     // The verbs reading stdin write nothing before its end.
     child.stdin.take().unwrap().write_all(stdin).unwrap();

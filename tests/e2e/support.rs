@@ -46,10 +46,10 @@ pub fn sample_components() -> Vec<PathBuf> {
     out
 }
 
-/// Runs `airssys ARGS` with `stdin`, a private compile cache, and returns
-/// its output.
-pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
-    let mut child = Command::new(airssys_bin())
+/// Starts `airssys ARGS` with a private compile cache, no RUST_LOG, and
+/// stdin, stdout and stderr piped.
+pub fn spawn_airssys(args: &[&str], cache: &Path) -> std::process::Child {
+    Command::new(airssys_bin())
         .args(args)
         .env("AIRSSYS_CACHE_DIR", cache)
         .env_remove("RUST_LOG")
@@ -57,7 +57,13 @@ pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("airssys starts");
+        .expect("airssys starts")
+}
+
+/// Runs `airssys ARGS` with `stdin`, a private compile cache, and returns
+/// its output.
+pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
+    let mut child = spawn_airssys(args, cache);
     child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
     child.wait_with_output().expect("airssys finishes")
 }

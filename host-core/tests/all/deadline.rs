@@ -171,15 +171,7 @@ fn a_response_body_that_stalls_is_cut_at_its_deadline() {
 /// A contract component whose `execute` calls the embedder's host function
 /// `acme:clock/wait#forever` and echoes afterwards.
 fn custom_waiting_component() -> Vec<u8> {
-    tiny::Tiny {
-        execute: &format!("(call $forever) {}", tiny::ECHO),
-        prelude: r#"(import "acme:clock/wait" (instance $wait (export "forever" (func))))
-  (core func $forever_lowered (canon lower (func $wait "forever")))"#,
-        module_imports: r#"(import "wait" "forever" (func $forever))"#,
-        with: r#"(with "wait" (instance (export "forever" (func $forever_lowered))))"#,
-        ..Default::default()
-    }
-    .bytes()
+    tiny::importing("acme:clock/wait", "forever", "(func)", "(func)", &format!("(call $forever) {}", tiny::ECHO))
 }
 
 #[test]

@@ -243,7 +243,7 @@ fn inbound_binds_only_granted_ports() {
     );
 }
 
-const KV_EXECUTE: &str = "(i32.store (i32.const 2048) (call $kv_get))
+const KV_EXECUTE: &str = "(i32.store (i32.const 2048) (call $get))
       (i32.store8 (i32.const 32) (i32.const 0))
       (i32.store (i32.const 36) (i32.const 2048))
       (i32.store (i32.const 40) (i32.const 4))
@@ -252,15 +252,7 @@ const KV_EXECUTE: &str = "(i32.store (i32.const 2048) (call $kv_get))
       (i32.const 32)";
 
 fn kv_component() -> Vec<u8> {
-    tiny::Tiny {
-        execute: KV_EXECUTE,
-        prelude: r#"(import "acme:kv/store" (instance $kv (export "get" (func (result u32)))))
-  (core func $kv_get_lowered (canon lower (func $kv "get")))"#,
-        module_imports: r#"(import "kv" "get" (func $kv_get (result i32)))"#,
-        with: r#"(with "kv" (instance (export "get" (func $kv_get_lowered))))"#,
-        ..Default::default()
-    }
-    .bytes()
+    tiny::importing("acme:kv/store", "get", "(func (result u32))", "(func (result i32))", KV_EXECUTE)
 }
 
 #[test]

@@ -228,6 +228,21 @@ impl Tiny<'_> {
     }
 }
 
+/// A contract component that imports one embedder function, `interface`
+/// `#function` with component type `func_type` (e.g. `(func (result u32))`)
+/// and core type `core_type` (e.g. `(func (result i32))`); `execute` calls
+/// it as `$function`.
+pub fn importing(interface: &str, function: &str, func_type: &str, core_type: &str, execute: &str) -> Vec<u8> {
+    let prelude = format!(
+        r#"(import "{interface}" (instance $embedder (export "{function}" {func_type})))
+  (core func $lowered (canon lower (func $embedder "{function}")))"#
+    );
+    let core_type = core_type.strip_prefix("(func").and_then(|t| t.strip_suffix(')')).expect("a (func ...) type");
+    let module_imports = format!(r#"(import "embedder" "{function}" (func ${function} {core_type}))"#);
+    let with = format!(r#"(with "embedder" (instance (export "{function}" (func $lowered))))"#);
+    Tiny { execute, prelude: &prelude, module_imports: &module_imports, with: &with, ..Tiny::default() }.bytes()
+}
+
 /// A contract component whose `execute` is `body`.
 pub fn with_execute(body: &str) -> Vec<u8> {
     Tiny { execute: body, ..Tiny::default() }.bytes()
