@@ -11,6 +11,7 @@ use host_core::{
     metrics::ServiceMetrics,
     pipeline::ErrorPolicy,
     security,
+    types::LogLevel,
 };
 
 use crate::studio::{BAD, BodyView, GOOD, Studio, Tab, WARN, render};
@@ -505,9 +506,9 @@ impl Studio {
         });
         egui::ScrollArea::vertical().id_salt("logs").stick_to_bottom(true).show(ui, |ui| {
             for line in self.logs.iter().filter(|l| names.as_ref().is_none_or(|n| n.contains(&l.component))) {
-                let color = match line.level.as_str() {
-                    "error" => BAD,
-                    "warn" => WARN,
+                let color = match line.level {
+                    LogLevel::Error => BAD,
+                    LogLevel::Warn => WARN,
                     _ => ui.visuals().text_color(),
                 };
                 let fields: String = line.fields.iter().map(|(k, v)| format!(" {k}={v}")).collect();
@@ -515,7 +516,7 @@ impl Studio {
                     RichText::new(format!(
                         "{} {:5} {}: {}{fields}",
                         clock(line.time_ms),
-                        line.level,
+                        line.level.name(),
                         line.component,
                         line.message
                     ))
@@ -543,8 +544,8 @@ impl Studio {
                     let b = &record.body;
                     ui.label(b.seq.to_string());
                     ui.label(clock(b.time_ms));
-                    let color = if b.event.contains("denied") { BAD } else { ui.visuals().text_color() };
-                    ui.label(RichText::new(&b.event).color(color));
+                    let color = if b.event.is_refusal() { BAD } else { ui.visuals().text_color() };
+                    ui.label(RichText::new(b.event.as_str()).color(color));
                     ui.label(b.service.as_deref().unwrap_or("-"));
                     ui.label(RichText::new(b.detail.to_string()).monospace().small());
                     ui.end_row();

@@ -42,8 +42,8 @@ pub struct LogLine {
     pub time_ms: u64,
     /// The component's name.
     pub component: String,
-    /// `trace`, `debug`, `info`, `warn` or `error`.
-    pub level: String,
+    /// Its level.
+    pub level: crate::types::LogLevel,
     /// The message (at most 4 KiB).
     pub message: String,
     /// Structured fields.

@@ -167,14 +167,7 @@ impl bindings::airssys::component::host::Host for HostState {
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0),
                 component: log.component.clone(),
-                level: match level {
-                    LogLevel::Trace => "trace",
-                    LogLevel::Debug => "debug",
-                    LogLevel::Info => "info",
-                    LogLevel::Warn => "warn",
-                    LogLevel::Error => "error",
-                }
-                .to_string(),
+                level: level.into(),
                 message: message.clone(),
                 fields: fields.clone(),
             });

@@ -2,7 +2,7 @@
 //!
 //! A project is a folder holding component files (`components/*.wasm`) and,
 //! optionally, `project.ron`: services, pipelines (with node positions for
-//! the studio), test cases and deploy targets. The file is RON with a
+//! the studio) and test cases. The file is RON with a
 //! `schema` version; maps are sorted, so saving is deterministic and diffs
 //! stay small. Unknown fields are errors, not ignored, and so is a key named
 //! twice in any map (services, pipelines, nodes, config) or two tests with
@@ -100,9 +100,6 @@ pub struct ProjectFile {
     /// Test cases, run by `airssys test` (two with one name are an error).
     #[serde(default, deserialize_with = "crate::unique::named_list")]
     pub tests: Vec<TestCase>,
-    /// Where the studio can deploy.
-    #[serde(default)]
-    pub targets: Vec<Target>,
 }
 
 /// A service of the project.
@@ -189,15 +186,6 @@ pub enum Expect {
     Error(String),
 }
 
-/// A deploy target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Target {
-    /// The runtime inside the studio or CLI process.
-    Embedded,
-    /// An `airssys serve` at this URL.
-    Remote(String),
-}
-
 /// A loaded project: its folder and file.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -207,7 +195,28 @@ pub struct Project {
     pub file: ProjectFile,
 }
 
+/// The folder inside a project that holds its embedded runtime's data
+/// (registry, services, audit log) unless another data folder is named.
+pub const DATA_DIR: &str = ".airssys";
+
 impl Project {
+    /// The project's own data folder: `<project>/.airssys`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join(DATA_DIR)
+    }
+
+    /// The pipeline to run when none is named: `default_pipeline`, else the
+    /// only pipeline, else one named `main`; `None` when the choice is not
+    /// clear (several pipelines, none of them the default).
+    pub fn default_pipeline(&self) -> Option<&str> {
+        let pipelines = &self.file.pipelines;
+        self.file
+            .default_pipeline
+            .as_deref()
+            .or_else(|| (pipelines.len() == 1).then(|| pipelines.keys().next().map(String::as_str)).flatten())
+            .or_else(|| pipelines.contains_key("main").then_some("main"))
+    }
+
     /// Opens a project from its folder or its `project.ron`.
     pub fn open(path: &Path) -> Result<Self> {
         let (dir, file) = if path.is_dir() {

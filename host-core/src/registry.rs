@@ -238,3 +238,40 @@ impl Registry {
         Ok(())
     }
 }
+
+/// The version new bytes of `name` should get, given the versions it has:
+/// the version those very bytes already have (with `true`: reused),
+/// else the next patch after the highest release (pre-releases such as
+/// project-local builds are left out), else `0.1.0` for a new name. Used
+/// by `watch` and by the studio when a `.wasm` is dropped on it.
+pub fn next_version(versions: &[VersionRecord], digest: &Digest) -> (semver::Version, bool) {
+    if let Some(same) = versions.iter().find(|v| v.digest == *digest) {
+        return (same.version.clone(), true);
+    }
+    let next = versions
+        .iter()
+        .map(|v| &v.version)
+        .filter(|v| v.pre.is_empty())
+        .max()
+        .map_or(semver::Version::new(0, 1, 0), |v| semver::Version::new(v.major, v.minor, v.patch + 1));
+    (next, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(version: &str, bytes: &[u8]) -> VersionRecord {
+        VersionRecord { version: version.parse().unwrap(), digest: Digest::of(bytes), size_bytes: 1, added_at: 0 }
+    }
+
+    #[test]
+    fn next_version_reuses_same_bytes_and_bumps_the_highest_release() {
+        assert_eq!(next_version(&[], &Digest::of(b"a")), ("0.1.0".parse().unwrap(), false));
+        let versions =
+            [record("1.0.0", b"a"), record("1.2.3", b"b"), record("0.0.0-local.d12", b"c"), record("2.0.0-rc1", b"d")];
+        assert_eq!(next_version(&versions, &Digest::of(b"b")), ("1.2.3".parse().unwrap(), true));
+        // Pre-releases (project builds, release candidates) are not bumped.
+        assert_eq!(next_version(&versions, &Digest::of(b"new")), ("1.2.4".parse().unwrap(), false));
+    }
+}

@@ -332,17 +332,94 @@ impl From<wit::Error> for GuestError {
 /// A message as the host passes it along: bytes plus metadata.
 pub use wit::{Output, Value};
 
-/// Per-call settings the host passes to `execute`.
-#[derive(Debug, Clone, Default)]
-pub struct CallContext {
-    /// Unique per call; generated when empty.
-    pub request_id: String,
-    /// The pipeline, if any.
-    pub pipeline: Option<String>,
-    /// The pipeline node, if any.
-    pub node: Option<String>,
-    /// Attempt number, starting at 1.
-    pub attempt: u32,
+/// What started a rollout. Serialized as today's strings (`deploy`,
+/// `rollback`, `grant`, `revoke`, `watch`), so data folders stay readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// `deploy` (CLI, API, a project apply, the studio's Deploy).
+    Deploy,
+    /// `rollback`: the previous version of the history again.
+    Rollback,
+    /// A grant redeployed the live version.
+    Grant,
+    /// A revoke redeployed the live version.
+    Revoke,
+    /// `watch` saw a component file change.
+    Watch,
+}
+
+impl Trigger {
+    /// The name as stored and shown (`deploy`, `rollback`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Deploy => "deploy",
+            Trigger::Rollback => "rollback",
+            Trigger::Grant => "grant",
+            Trigger::Revoke => "revoke",
+            Trigger::Watch => "watch",
+        }
+    }
+}
+
+impl PartialEq<&str> for Trigger {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A guest log line's level. Serialized lower case (`trace` ... `error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Finest detail.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something looks wrong.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<crate::bindings::LogLevel> for LogLevel {
+    fn from(level: crate::bindings::LogLevel) -> Self {
+        use crate::bindings::LogLevel as Wit;
+        match level {
+            Wit::Trace => LogLevel::Trace,
+            Wit::Debug => LogLevel::Debug,
+            Wit::Info => LogLevel::Info,
+            Wit::Warn => LogLevel::Warn,
+            Wit::Error => LogLevel::Error,
+        }
+    }
 }
 
 #[cfg(test)]

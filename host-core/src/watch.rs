@@ -134,7 +134,7 @@ impl Host {
         let reference = self.next_version(name, &digest)?;
         self.add_component(&reference, &bytes)?;
         let strategy = live.map(|spec| spec.dev_strategy).unwrap_or(Strategy::Immediate);
-        self.deploy_as(DeployRequest::new(name, reference.clone()).strategy(strategy), "watch")?;
+        self.deploy_as(DeployRequest::new(name, reference.clone()).strategy(strategy), crate::types::Trigger::Watch)?;
         Ok(reference)
     }
 
@@ -145,13 +145,7 @@ impl Host {
             Err(Error::UnknownComponent { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
-        if let Some(existing) = versions.iter().find(|v| v.digest == *digest) {
-            return Ok(ComponentRef { name: name.to_string(), version: existing.version.clone() });
-        }
-        let version = match versions.iter().map(|v| &v.version).max() {
-            Some(latest) => semver::Version::new(latest.major, latest.minor, latest.patch + 1),
-            None => semver::Version::new(0, 1, 0),
-        };
+        let (version, _) = crate::registry::next_version(&versions, digest);
         let reference = ComponentRef { name: name.to_string(), version };
         crate::registry::check_name(name)?;
         Ok(reference)

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::types::Trigger;
 pub use pool::Deployment;
 pub use rollout::{RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
 pub(crate) use runtime::DataStore;
@@ -64,25 +65,127 @@ pub enum Strategy {
     },
 }
 
-impl Strategy {
-    /// The strategy's short name (`immediate`, `blue-green`, ...).
-    pub fn name(&self) -> &'static str {
+/// The four strategies by name, without their parameters: what the CLI's
+/// `--strategy` and the studio's selector choose from. Serialized as the
+/// strategy's short name (`immediate`, `blue-green`, `canary`, `rolling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// See [`Strategy::Immediate`].
+    Immediate,
+    /// See [`Strategy::BlueGreen`].
+    BlueGreen,
+    /// See [`Strategy::Canary`].
+    Canary,
+    /// See [`Strategy::Rolling`].
+    Rolling,
+}
+
+impl StrategyKind {
+    /// Every kind, in the order people meet them.
+    pub const ALL: [StrategyKind; 4] =
+        [StrategyKind::Immediate, StrategyKind::BlueGreen, StrategyKind::Canary, StrategyKind::Rolling];
+
+    /// The short name (`immediate`, `blue-green`, `canary`, `rolling`).
+    pub fn name(self) -> &'static str {
         match self {
-            Strategy::Immediate => "immediate",
-            Strategy::BlueGreen { .. } => "blue-green",
-            Strategy::Canary { .. } => "canary",
-            Strategy::Rolling { .. } => "rolling",
+            StrategyKind::Immediate => "immediate",
+            StrategyKind::BlueGreen => "blue-green",
+            StrategyKind::Canary => "canary",
+            StrategyKind::Rolling => "rolling",
         }
     }
 
-    /// Default blue-green: keep the old pool for 30 s.
-    pub fn blue_green() -> Self {
-        Strategy::BlueGreen { keep_old_ms: 30_000 }
+    /// A label for people (`Blue-green`).
+    pub fn label(self) -> &'static str {
+        match self {
+            StrategyKind::Immediate => "Immediate",
+            StrategyKind::BlueGreen => "Blue-green",
+            StrategyKind::Canary => "Canary",
+            StrategyKind::Rolling => "Rolling",
+        }
+    }
+}
+
+impl PartialEq<&str> for StrategyKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for StrategyKind {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> crate::Result<Self> {
+        StrategyKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            crate::Error::InvalidStrategy(format!(
+                "unknown strategy `{s}`; choose one of immediate, blue-green, canary, rolling"
+            ))
+        })
+    }
+}
+
+impl Strategy {
+    /// Its kind.
+    pub fn kind(&self) -> StrategyKind {
+        match self {
+            Strategy::Immediate => StrategyKind::Immediate,
+            Strategy::BlueGreen { .. } => StrategyKind::BlueGreen,
+            Strategy::Canary { .. } => StrategyKind::Canary,
+            Strategy::Rolling { .. } => StrategyKind::Rolling,
+        }
     }
 
-    /// Default canary: 10, 25, 50, 100 %, 2 s per step, 20 calls, +5 %.
+    /// The strategy's short name (`immediate`, `blue-green`, ...).
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Blue-green: how long the old pool stays warm by default, ms.
+    pub const KEEP_OLD_MS: u64 = 30_000;
+    /// Canary: default weights in percent.
+    pub const CANARY_STEPS: [u32; 4] = [10, 25, 50, 100];
+    /// Canary: default minimum time per step, ms.
+    pub const CANARY_INTERVAL_MS: u64 = 2_000;
+    /// Canary: default calls a step needs before it is judged.
+    pub const CANARY_MIN_CALLS: u64 = 20;
+    /// Canary: default largest allowed canary-minus-baseline error rate.
+    pub const CANARY_MAX_ERROR_INCREASE: f64 = 0.05;
+    /// Rolling: default instances per batch.
+    pub const ROLLING_BATCH: usize = 1;
+
+    /// A strategy of `kind` with the default parameters (the constants
+    /// above): blue-green keeps the old pool 30 s; canary steps 10, 25, 50,
+    /// 100 % every 2 s, judged after 20 calls, rolling back past +5 points
+    /// of error rate; rolling replaces one instance at a time.
+    pub fn defaults(kind: StrategyKind) -> Self {
+        match kind {
+            StrategyKind::Immediate => Strategy::Immediate,
+            StrategyKind::BlueGreen => Strategy::BlueGreen { keep_old_ms: Strategy::KEEP_OLD_MS },
+            StrategyKind::Canary => Strategy::Canary {
+                steps: Strategy::CANARY_STEPS.to_vec(),
+                interval_ms: Strategy::CANARY_INTERVAL_MS,
+                min_calls: Strategy::CANARY_MIN_CALLS,
+                max_error_increase: Strategy::CANARY_MAX_ERROR_INCREASE,
+            },
+            StrategyKind::Rolling => Strategy::Rolling { batch: Strategy::ROLLING_BATCH },
+        }
+    }
+
+    /// Default blue-green (see [`Strategy::defaults`]).
+    pub fn blue_green() -> Self {
+        Strategy::defaults(StrategyKind::BlueGreen)
+    }
+
+    /// Default canary (see [`Strategy::defaults`]).
     pub fn canary() -> Self {
-        Strategy::Canary { steps: vec![10, 25, 50, 100], interval_ms: 2_000, min_calls: 20, max_error_increase: 0.05 }
+        Strategy::defaults(StrategyKind::Canary)
     }
 
     /// Checks the parameters.

@@ -52,14 +52,14 @@ pub struct RolloutRecord {
     pub id: String,
     /// The service.
     pub service: String,
-    /// `deploy`, `rollback` or `watch`.
-    pub trigger: String,
+    /// What started it.
+    pub trigger: crate::types::Trigger,
     /// The version that was live, if any.
     pub from: Option<ComponentRef>,
     /// The version rolled out.
     pub to: ComponentRef,
-    /// The strategy's name.
-    pub strategy: String,
+    /// The strategy.
+    pub strategy: super::StrategyKind,
     /// Steps taken (canary and rolling).
     pub steps: Vec<RolloutStep>,
     /// How it ended.
@@ -85,8 +85,8 @@ pub enum RolloutEvent {
         from: Option<ComponentRef>,
         /// New version.
         to: ComponentRef,
-        /// Strategy name.
-        strategy: String,
+        /// The strategy.
+        strategy: super::StrategyKind,
     },
     /// The new version's health was checked.
     Health {

@@ -34,9 +34,10 @@ use crate::{
     registry::{self, ComponentRef, Registry, VersionRecord},
     security::{
         self, SandboxPolicy,
-        audit::{AuditLog, LogRepair},
+        audit::{AuditEvent, AuditLog, LogRepair},
         signing::{self, ComponentSignature, TrustPolicy},
     },
+    types::Trigger,
 };
 
 /// The rollout history's file name in a data folder.
@@ -131,7 +132,7 @@ impl DataStore {
     fn record_change(
         &self,
         change: impl FnOnce() -> String,
-        event: &str,
+        event: AuditEvent,
         service: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<()> {
@@ -186,7 +187,7 @@ impl Host {
         if known.is_none() {
             let detail =
                 serde_json::json!({ "component": reference, "digest": record.digest, "size_bytes": record.size_bytes });
-            data.record_change(|| format!("registry add of {reference}"), "registry-add", None, detail)?;
+            data.record_change(|| format!("registry add of {reference}"), AuditEvent::RegistryAdd, None, detail)?;
         }
         Ok(record)
     }
@@ -199,7 +200,7 @@ impl Host {
         data.check_recordable(false)?;
         data.registry.store_signature(signature)?;
         let detail = serde_json::json!({ "digest": signature.digest, "public_key": signature.public_key });
-        data.record_change(|| format!("the signature of {}", signature.digest), "signature-add", None, detail)
+        data.record_change(|| format!("the signature of {}", signature.digest), AuditEvent::SignatureAdd, None, detail)
     }
 
     /// Metadata, required capabilities, imports and exports of a stored
@@ -223,7 +224,7 @@ impl Host {
         };
         data.registry.remove(reference, &in_use)?;
         let detail = serde_json::json!({ "component": reference, "digest": version.digest });
-        data.record_change(|| format!("registry remove of {reference}"), "registry-remove", None, detail)
+        data.record_change(|| format!("registry remove of {reference}"), AuditEvent::RegistryRemove, None, detail)
     }
 
     /// Names of the services stored in the data folder, sorted.
@@ -316,7 +317,7 @@ impl Host {
         data.check_recordable(false)?;
         fsutil::write_json(&data.dir.join("trust.json"), policy)?;
         let detail = serde_json::to_value(policy).unwrap_or_default();
-        data.record_change(|| "the new signature policy".to_string(), "trust", None, detail)
+        data.record_change(|| "the new signature policy".to_string(), AuditEvent::Trust, None, detail)
     }
 
     /// Refuses unless the audit log (and, for a deploy, the rollout
@@ -360,7 +361,7 @@ impl Host {
         if !grants.contains(&capability) {
             grants.push(capability.clone());
         }
-        self.redeploy_with_grants(service, grants, "grant", &capability, true)
+        self.redeploy_with_grants(service, grants, Trigger::Grant, &capability, true)
     }
 
     /// Removes a grant and redeploys the live version without it. The
@@ -376,7 +377,7 @@ impl Host {
                 reason: format!("service `{service}` does not hold this grant"),
             });
         }
-        self.redeploy_with_grants(service, grants, "revoke", capability, false)
+        self.redeploy_with_grants(service, grants, Trigger::Revoke, capability, false)
     }
 
     /// Audits a grant change (`event`) and redeploys the live version with
@@ -385,20 +386,24 @@ impl Host {
         &self,
         service: &str,
         grants: Vec<Capability>,
-        event: &str,
+        trigger: Trigger,
         capability: &Capability,
         require: bool,
     ) -> Result<RolloutRecord> {
         let data = self.data()?;
         data.check_recordable(true)?;
-        data.audit.append(event, Some(service), serde_json::json!({ "capability": capability }))?;
+        data.audit.append(
+            AuditEvent::Changed(trigger),
+            Some(service),
+            serde_json::json!({ "capability": capability }),
+        )?;
         let request = DeployRequest {
             service: service.to_string(),
             grants: Some(grants),
             strategy: Some(Strategy::Immediate),
             ..Default::default()
         };
-        self.deploy_checked(request, event, require)
+        self.deploy_checked(request, trigger, require)
     }
 
     /// Refuses a pool that cannot fit next to the instances alive now (the
@@ -501,7 +506,7 @@ impl Host {
     /// rollout. A rollout that rolls back or fails returns
     /// [`Error::RolloutFailed`]; the old version keeps serving.
     pub fn deploy(&self, request: DeployRequest) -> Result<RolloutRecord> {
-        self.deploy_as(request, "deploy")
+        self.deploy_as(request, Trigger::Deploy)
     }
 
     /// Deploys the version that was live before the current one.
@@ -516,17 +521,17 @@ impl Host {
             strategy: Some(Strategy::Immediate),
             ..Default::default()
         };
-        self.deploy_as(request, "rollback")
+        self.deploy_as(request, Trigger::Rollback)
     }
 
-    pub(crate) fn deploy_as(&self, request: DeployRequest, trigger: &str) -> Result<RolloutRecord> {
+    pub(crate) fn deploy_as(&self, request: DeployRequest, trigger: Trigger) -> Result<RolloutRecord> {
         self.deploy_checked(request, trigger, true)
     }
 
     /// Deploys and writes the audit record of the outcome (refusals too).
     /// Refused before anything changes while the audit log or the rollout
     /// history cannot take a record.
-    fn deploy_checked(&self, request: DeployRequest, trigger: &str, require: bool) -> Result<RolloutRecord> {
+    fn deploy_checked(&self, request: DeployRequest, trigger: Trigger, require: bool) -> Result<RolloutRecord> {
         let data = self.data()?;
         data.check_recordable(true)?;
         let service = request.service.clone();
@@ -535,22 +540,22 @@ impl Host {
         let result = self.deploy_inner(request, trigger, require, &mut unrecorded_rollout);
         let (event, detail) = match &result {
             Ok(record) => (
-                trigger.to_string(),
+                AuditEvent::Changed(trigger),
                 serde_json::json!({ "from": record.from, "to": record.to, "strategy": record.strategy }),
             ),
             Err(Error::RolloutFailed(record)) => (
-                format!("{trigger}-failed"),
+                AuditEvent::Failed(trigger),
                 serde_json::json!({ "from": record.from, "to": record.to, "outcome": record.outcome }),
             ),
             Err(e) => {
                 let event = match e {
-                    Error::Signature(_) => "signature-refused".to_string(),
-                    _ => format!("{trigger}-refused"),
+                    Error::Signature(_) => AuditEvent::SignatureRefused,
+                    _ => AuditEvent::Refused(trigger),
                 };
                 (event, serde_json::json!({ "component": wanted, "reason": e.to_string() }))
             }
         };
-        let audited = data.audit.append(&event, Some(&service), detail);
+        let audited = data.audit.append(event, Some(&service), detail);
         match result {
             // Live: the change must not pass as recorded when a log missed it.
             Ok(record) => {
@@ -589,7 +594,7 @@ impl Host {
     fn deploy_inner(
         &self,
         request: DeployRequest,
-        trigger: &str,
+        trigger: Trigger,
         require: bool,
         unrecorded_rollout: &mut Option<Error>,
     ) -> Result<RolloutRecord> {
@@ -663,10 +668,10 @@ impl Host {
         let mut record = RolloutRecord {
             id: rollout_id(),
             service: request.service.clone(),
-            trigger: trigger.to_string(),
+            trigger,
             from: current.as_ref().map(|c| c.component.clone()),
             to: reference.clone(),
-            strategy: strategy.name().to_string(),
+            strategy: strategy.kind(),
             steps: Vec::new(),
             outcome: RolloutOutcome::Succeeded,
             started_at_ms: now_ms(),
@@ -677,7 +682,7 @@ impl Host {
             id: record.id.clone(),
             from: record.from.clone(),
             to: reference.clone(),
-            strategy: record.strategy.clone(),
+            strategy: record.strategy,
         });
 
         let outcome = match &live {
@@ -763,7 +768,7 @@ impl Host {
         if outcome == RolloutOutcome::Succeeded {
             spec.component = reference.clone();
             spec.digest = version.digest;
-            if trigger == "rollback" {
+            if trigger == Trigger::Rollback {
                 spec.history.pop();
             } else {
                 spec.history.push(DeployedVersion {

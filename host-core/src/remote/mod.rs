@@ -221,9 +221,8 @@ impl Runtime for Host {
     }
 
     fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
-        let event = if allowed { "grant-allowed" } else { "grant-denied" };
         self.audit_log()?.append(
-            event,
+            crate::security::audit::AuditEvent::Decision { allowed },
             Some(service),
             serde_json::json!({ "capability": capability, "by": "user" }),
         )?;

@@ -24,9 +24,136 @@ use sha2::{Digest as _, Sha256};
 use crate::{
     Error, Result,
     journal::{self, Journal},
+    types::Trigger,
 };
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What an audit record is about. Stored as the strings data folders have
+/// always held (`deploy`, `grant-refused`, `denied`, ...); a string this
+/// version does not know reads back as [`AuditEvent::Other`], so a log
+/// written by a newer version still verifies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuditEvent {
+    /// A change went live: `deploy`, `rollback`, `grant`, `revoke`, `watch`.
+    Changed(Trigger),
+    /// A rollout ran and did not complete: `deploy-failed`, ...
+    Failed(Trigger),
+    /// Refused before anything changed: `deploy-refused`, ...
+    Refused(Trigger),
+    /// A deploy refused by the signature policy: `signature-refused`.
+    SignatureRefused,
+    /// The sandbox refused something a guest tried: `denied`.
+    Denied,
+    /// The signature policy changed: `trust`.
+    Trust,
+    /// A version was stored: `registry-add`.
+    RegistryAdd,
+    /// A version was removed: `registry-remove`.
+    RegistryRemove,
+    /// A signature was stored: `signature-add`.
+    SignatureAdd,
+    /// A torn tail was moved aside: `repair`.
+    Repair,
+    /// A person answered a capability request: `grant-allowed` / `grant-denied`.
+    Decision {
+        /// Whether the capability was allowed.
+        allowed: bool,
+    },
+    /// An event this version does not know.
+    Other(String),
+}
+
+impl AuditEvent {
+    /// The stored string.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            AuditEvent::Changed(t) => Cow::Borrowed(t.name()),
+            AuditEvent::Failed(t) => Cow::Owned(format!("{t}-failed")),
+            AuditEvent::Refused(t) => Cow::Owned(format!("{t}-refused")),
+            AuditEvent::SignatureRefused => Cow::Borrowed("signature-refused"),
+            AuditEvent::Denied => Cow::Borrowed("denied"),
+            AuditEvent::Trust => Cow::Borrowed("trust"),
+            AuditEvent::RegistryAdd => Cow::Borrowed("registry-add"),
+            AuditEvent::RegistryRemove => Cow::Borrowed("registry-remove"),
+            AuditEvent::SignatureAdd => Cow::Borrowed("signature-add"),
+            AuditEvent::Repair => Cow::Borrowed("repair"),
+            AuditEvent::Decision { allowed: true } => Cow::Borrowed("grant-allowed"),
+            AuditEvent::Decision { allowed: false } => Cow::Borrowed("grant-denied"),
+            AuditEvent::Other(text) => Cow::Borrowed(text),
+        }
+    }
+
+    /// Whether a guest or a person was refused something (views colour these).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AuditEvent::Refused(_)
+                | AuditEvent::SignatureRefused
+                | AuditEvent::Denied
+                | AuditEvent::Decision { allowed: false }
+        )
+    }
+
+    fn parse(text: &str) -> AuditEvent {
+        const TRIGGERS: [Trigger; 5] =
+            [Trigger::Deploy, Trigger::Rollback, Trigger::Grant, Trigger::Revoke, Trigger::Watch];
+        let simple = [
+            AuditEvent::SignatureRefused,
+            AuditEvent::Denied,
+            AuditEvent::Trust,
+            AuditEvent::RegistryAdd,
+            AuditEvent::RegistryRemove,
+            AuditEvent::SignatureAdd,
+            AuditEvent::Repair,
+            AuditEvent::Decision { allowed: true },
+            AuditEvent::Decision { allowed: false },
+        ];
+        if let Some(found) = simple.into_iter().find(|e| e.as_str() == text) {
+            return found;
+        }
+        for t in TRIGGERS {
+            for event in [AuditEvent::Changed(t), AuditEvent::Failed(t), AuditEvent::Refused(t)] {
+                if event.as_str() == text {
+                    return event;
+                }
+            }
+        }
+        AuditEvent::Other(text.to_string())
+    }
+}
+
+impl std::fmt::Display for AuditEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl PartialEq<str> for AuditEvent {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for AuditEvent {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for AuditEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(AuditEvent::parse(&text))
+    }
+}
 
 /// The hashed part of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,8 +162,8 @@ pub struct AuditBody {
     pub seq: u64,
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// `grant`, `revoke`, `deploy`, `rollback`, `deploy-refused`, `denied`, `signature-refused`, ...
-    pub event: String,
+    /// What happened.
+    pub event: AuditEvent,
     /// The service concerned, if any.
     pub service: Option<String>,
     /// Event details.
@@ -158,13 +285,18 @@ impl AuditLog {
 
     /// Appends a record chained to the last one. Refused, with nothing
     /// written, when the last line is torn ([`Error::LogTorn`]).
-    pub fn append(&self, event: &str, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
+    pub fn append(&self, event: AuditEvent, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
         let _lock = self.journal.lock()?;
         self.append_locked(event, service, detail)
     }
 
     /// [`AuditLog::append`] for a caller holding the lock.
-    fn append_locked(&self, event: &str, service: Option<&str>, detail: serde_json::Value) -> Result<AuditRecord> {
+    fn append_locked(
+        &self,
+        event: AuditEvent,
+        service: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<AuditRecord> {
         let last = self.journal.intact_last_line(is_record)?;
         let last = last.and_then(|text| serde_json::from_slice::<AuditRecord>(&text).ok());
         let (seq, prev) = match last {
@@ -175,7 +307,7 @@ impl AuditLog {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let body = AuditBody { seq, time_ms, event: event.to_string(), service: service.map(str::to_string), detail };
+        let body = AuditBody { seq, time_ms, event, service: service.map(str::to_string), detail };
         let hash = record_hash(&prev, &body);
         let record = AuditRecord { body, prev, hash };
         let mut line = serde_json::to_vec(&record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
@@ -288,7 +420,7 @@ impl AuditLog {
         }
         let from = journal::split(&bytes).get(broken.line - 1).map_or(bytes.len(), |l| l.start);
         let moved = self.move_tail(&self.journal, &bytes, from, broken.line)?;
-        self.append_locked("repair", None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
+        self.append_locked(AuditEvent::Repair, None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
         Ok(Some(moved))
     }
 
@@ -304,7 +436,7 @@ impl AuditLog {
         // The repair must be recordable before anything moves.
         self.check_appendable()?;
         let moved = self.move_tail(other, &bytes, first.start, first.number)?;
-        self.append("repair", None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
+        self.append(AuditEvent::Repair, None, moved.detail()).map_err(|e| unrecorded(&moved, self.path(), e))?;
         Ok(Some(moved))
     }
 
@@ -340,7 +472,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(dir.path());
         for i in 0..n {
-            log.append("grant", Some("svc"), serde_json::json!({ "capability": format!("env:V{i}") })).unwrap();
+            log.append(
+                AuditEvent::Changed(Trigger::Grant),
+                Some("svc"),
+                serde_json::json!({ "capability": format!("env:V{i}") }),
+            )
+            .unwrap();
         }
         (dir, log)
     }
@@ -407,7 +544,7 @@ mod tests {
         let (dir, log) = log_with(2);
         drop(log);
         let again = AuditLog::open(dir.path());
-        again.append("revoke", Some("svc"), serde_json::json!({})).unwrap();
+        again.append(AuditEvent::Changed(Trigger::Revoke), Some("svc"), serde_json::json!({})).unwrap();
         assert_eq!(again.verify().unwrap(), Ok(3));
     }
 
@@ -427,8 +564,10 @@ mod tests {
         let (_dir, log) = log_with(2);
         tear(&log, 5);
         let before = std::fs::read(log.path()).unwrap();
-        for err in [log.check_appendable().unwrap_err(), log.append("grant", None, serde_json::json!({})).unwrap_err()]
-        {
+        for err in [
+            log.check_appendable().unwrap_err(),
+            log.append(AuditEvent::Changed(Trigger::Grant), None, serde_json::json!({})).unwrap_err(),
+        ] {
             assert!(matches!(err, Error::LogTorn { line: 2, .. }), "{err:?}");
             let text = err.to_string();
             assert!(text.contains("audit.jsonl line 2") && text.contains("airssys audit repair"), "{text}");
@@ -461,11 +600,11 @@ mod tests {
         assert_eq!(std::fs::read(&aside[0]).unwrap(), torn);
         assert_eq!(log.verify().unwrap(), Ok(3));
         let last = log.records().unwrap().pop().unwrap();
-        assert_eq!((last.body.event.as_str(), last.body.seq), ("repair", 3));
+        assert!(last.body.event == "repair" && last.body.seq == 3, "{last:?}");
         assert_eq!(last.body.detail["moved_to"], moved.moved_to.as_str());
         assert_eq!(last.body.detail["bytes"], torn.len());
         // Appends work again, and a second repair finds nothing to do.
-        log.append("grant", Some("svc"), serde_json::json!({})).unwrap();
+        log.append(AuditEvent::Changed(Trigger::Grant), Some("svc"), serde_json::json!({})).unwrap();
         assert_eq!(log.verify().unwrap(), Ok(4));
         assert_eq!(log.repair().unwrap(), None);
     }
@@ -513,5 +652,39 @@ mod tests {
         // An answer without the newer fields still reads.
         let old: AuditBreak = serde_json::from_str(r#"{"line": 2, "reason": "x"}"#).unwrap();
         assert_eq!((old.path, old.torn), (PathBuf::from("audit.jsonl"), false));
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn events_are_stored_as_the_strings_data_folders_hold_and_unknown_ones_survive() {
+        for text in [
+            "deploy",
+            "rollback-failed",
+            "grant-refused",
+            "watch",
+            "signature-refused",
+            "denied",
+            "trust",
+            "registry-add",
+            "registry-remove",
+            "signature-add",
+            "repair",
+            "grant-allowed",
+            "grant-denied",
+        ] {
+            let event: AuditEvent = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert!(!matches!(event, AuditEvent::Other(_)), "{text} is known");
+            assert_eq!(serde_json::to_value(&event).unwrap(), serde_json::json!(text));
+        }
+        let newer: AuditEvent = serde_json::from_value(serde_json::json!("quota-changed")).unwrap();
+        assert_eq!(newer, AuditEvent::Other("quota-changed".into()));
+        assert_eq!(serde_json::to_value(&newer).unwrap(), serde_json::json!("quota-changed"));
+        assert!(
+            AuditEvent::Refused(Trigger::Deploy).is_refusal() && !AuditEvent::Changed(Trigger::Deploy).is_refusal()
+        );
     }
 }

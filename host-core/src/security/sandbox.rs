@@ -220,7 +220,7 @@ impl SandboxPolicy {
         tracing::warn!(target: "airssys::security", service = %self.service, attempt, reason, "denied");
         if let Some(audit) = &self.audit {
             let detail = serde_json::json!({ "attempt": attempt, "reason": reason });
-            if let Err(e) = audit.append("denied", Some(&self.service), detail) {
+            if let Err(e) = audit.append(super::audit::AuditEvent::Denied, Some(&self.service), detail) {
                 tracing::error!(error = %e, "cannot write the audit log");
             }
         }

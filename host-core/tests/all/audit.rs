@@ -113,7 +113,7 @@ fn assert_moved(dir: &Path, moved: &MovedTail, file: &str, line: usize, torn: &[
 fn events_since_repair(host: &Host) -> Vec<String> {
     let records = host.audit_log().unwrap().records().unwrap();
     let repair = records.iter().rposition(|r| r.body.event == "repair").expect("a repair record");
-    records[repair..].iter().map(|r| r.body.event.clone()).collect()
+    records[repair..].iter().map(|r| r.body.event.to_string()).collect()
 }
 
 fn word_count_serves(host: &Host) {
@@ -229,7 +229,10 @@ fn a_torn_rollout_history_refuses_deploys_until_repaired() {
     let moved = repair.rollouts.as_ref().unwrap();
     assert_moved(dir, moved, "rollouts.jsonl", line, &torn);
     let last = host.audit_log().unwrap().records().unwrap().pop().unwrap();
-    assert_eq!((last.body.event.as_str(), &last.body.detail["file"]), ("repair", &serde_json::json!("rollouts.jsonl")));
+    assert_eq!(
+        (last.body.event.to_string().as_str(), &last.body.detail["file"]),
+        ("repair", &serde_json::json!("rollouts.jsonl"))
+    );
     assert_eq!(last.body.detail["moved_to"], moved.moved_to.as_str());
 
     host.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap();

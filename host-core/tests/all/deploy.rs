@@ -279,7 +279,8 @@ fn rollback_deploys_the_previous_version_and_is_recorded() {
     assert_eq!(host.invoke("svc", &Input::new(b"hello world".to_vec())).unwrap().data, V1_OUT);
     let err = host.rollback("svc").unwrap_err();
     assert!(matches!(err, Error::NothingToRollBack { .. }), "{err:?}");
-    let triggers: Vec<String> = host.rollouts(Some("svc")).unwrap().into_iter().map(|r| r.trigger).collect();
+    let triggers: Vec<String> =
+        host.rollouts(Some("svc")).unwrap().into_iter().map(|r| r.trigger.to_string()).collect();
     assert_eq!(triggers, ["deploy", "deploy", "rollback"]);
 }
 

@@ -70,7 +70,8 @@ fn conformance(rt: &dyn Runtime) {
     let Error::MissingCapabilities { service, missing, .. } = &refused else { panic!("{refused:?}") };
     assert_eq!((service.as_str(), missing.len()), ("files", 1));
     rt.record_decision("files", &missing[0], false).unwrap();
-    let decided: Vec<String> = rt.audit(Some("files"), None).unwrap().into_iter().map(|a| a.body.event).collect();
+    let decided: Vec<String> =
+        rt.audit(Some("files"), None).unwrap().into_iter().map(|a| a.body.event.to_string()).collect();
     assert!(decided.contains(&"grant-denied".to_string()), "{decided:?}");
 
     // Grants and the audit log.
@@ -78,7 +79,8 @@ fn conformance(rt: &dyn Runtime) {
     rt.grant("svc", &cap).unwrap();
     assert!(rt.status(Some("svc")).unwrap()[0].spec.grants.contains(&cap));
     rt.revoke("svc", &cap).unwrap();
-    let events: Vec<String> = rt.audit(Some("svc"), None).unwrap().into_iter().map(|a| a.body.event).collect();
+    let events: Vec<String> =
+        rt.audit(Some("svc"), None).unwrap().into_iter().map(|a| a.body.event.to_string()).collect();
     assert!(events.contains(&"grant".to_string()) && events.contains(&"revoke".to_string()), "{events:?}");
 
     // A pipeline.
@@ -100,7 +102,7 @@ fn conformance(rt: &dyn Runtime) {
                 seen.0 = true
             }
             Ok(RuntimeEvent::Log { line }) if line.component == "text" => {
-                assert!(["trace", "debug", "info", "warn", "error"].contains(&line.level.as_str()), "{line:?}");
+                assert!(["trace", "debug", "info", "warn", "error"].contains(&line.level.name()), "{line:?}");
                 seen.1 = true
             }
             Ok(RuntimeEvent::Metrics { snapshot }) if snapshot.service("svc").is_some() => seen.2 = true,
@@ -181,7 +183,7 @@ fn torn_audit_conformance(rt: &dyn Runtime, dir: &std::path::Path) {
     assert_eq!(std::fs::read(dir.join(&moved.moved_to)).unwrap(), torn);
     assert!(rt.verify_audit().unwrap().broken.is_none());
     rt.grant("svc", &cap).unwrap();
-    let events: Vec<String> = rt.audit(None, None).unwrap().into_iter().map(|a| a.body.event).collect();
+    let events: Vec<String> = rt.audit(None, None).unwrap().into_iter().map(|a| a.body.event.to_string()).collect();
     assert_eq!(events[events.len() - 3..], ["repair", "grant", "grant"]);
     assert!(rt.verify_audit().unwrap().broken.is_none());
 }

@@ -293,7 +293,8 @@ fn grant_and_revoke_take_effect_and_are_audited() {
     assert!(ok(&ask(&host, "p", read.clone())));
     host.revoke("p", &grant).unwrap();
     assert!(!ok(&ask(&host, "p", read)));
-    let events: Vec<String> = host.audit_log().unwrap().records().unwrap().into_iter().map(|r| r.body.event).collect();
+    let events: Vec<String> =
+        host.audit_log().unwrap().records().unwrap().into_iter().map(|r| r.body.event.to_string()).collect();
     assert_eq!(events, ["registry-add", "deploy", "grant", "grant", "revoke", "revoke"]);
 }
 

@@ -51,6 +51,7 @@ fn rewritten_file_serves_within_two_seconds_and_garbage_keeps_the_old_version() 
     });
     assert!(call().unwrap().starts_with(b"{\"lines\""));
     assert_eq!(host.service_spec("text").unwrap().component.to_string(), "text@0.1.1");
-    let triggers: Vec<String> = host.rollouts(Some("text")).unwrap().into_iter().map(|r| r.trigger).collect();
+    let triggers: Vec<String> =
+        host.rollouts(Some("text")).unwrap().into_iter().map(|r| r.trigger.to_string()).collect();
     assert_eq!(triggers, ["watch", "watch"]);
 }

@@ -16,16 +16,13 @@ fn project_target(global: &crate::GlobalArgs, project: &Project) -> Result<crate
         return crate::target(global);
     }
     let mut config = crate::host_config(global);
-    config.data_dir = Some(global.data_dir.clone().unwrap_or_else(|| project.dir.join(".airssys")));
+    config.data_dir = Some(global.data_dir.clone().unwrap_or_else(|| project.data_dir()));
     Ok(crate::services::Target::Local(Host::new(config)?))
 }
 
 fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
-    match name.or(project.file.default_pipeline.as_deref()) {
+    match name.or(project.default_pipeline()) {
         Some(name) => Ok(name),
-        None if project.file.pipelines.len() == 1 => {
-            Ok(project.file.pipelines.keys().next().map(String::as_str).unwrap_or_default())
-        }
         None => bail!(
             "the project has {} pipelines and no default_pipeline; choose one with --pipeline ({})",
             project.file.pipelines.len(),

@@ -5,10 +5,12 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, builder::TypedValueParser};
 use host_core::{
     Host, Input, RemoteRuntime, Runtime,
-    deploy::{DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, ServiceLimits, Strategy},
+    deploy::{
+        DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, ServiceLimits, Strategy, StrategyKind,
+    },
     registry::ComponentRef,
 };
 
@@ -86,12 +88,10 @@ pub enum RegistryCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StrategyName {
-    Immediate,
-    BlueGreen,
-    Canary,
-    Rolling,
+/// `--strategy`: one of host-core's strategy kinds, by name.
+fn strategy_kind() -> impl clap::builder::TypedValueParser<Value = StrategyKind> {
+    clap::builder::PossibleValuesParser::new(StrategyKind::ALL.map(StrategyKind::name))
+        .try_map(|name| name.parse::<StrategyKind>())
 }
 
 #[derive(Debug, Args)]
@@ -101,25 +101,25 @@ pub struct DeployArgs {
     /// NAME@VERSION from the registry.
     component: ComponentRef,
     /// How the new version replaces the live one (default: the service's).
-    #[arg(long, value_enum)]
-    strategy: Option<StrategyName>,
+    #[arg(long, value_parser = strategy_kind())]
+    strategy: Option<StrategyKind>,
     /// blue-green: how long the old pool stays warm for instant rollback.
-    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    #[arg(long, value_name = "MS", default_value_t = Strategy::KEEP_OLD_MS)]
     keep_old_ms: u64,
     /// canary: traffic percentages per step.
-    #[arg(long, value_name = "P,P,...", value_delimiter = ',', default_values_t = [10u32, 25, 50, 100])]
+    #[arg(long, value_name = "P,P,...", value_delimiter = ',', default_values_t = Strategy::CANARY_STEPS)]
     steps: Vec<u32>,
     /// canary: minimum time per step.
-    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    #[arg(long, value_name = "MS", default_value_t = Strategy::CANARY_INTERVAL_MS)]
     step_interval_ms: u64,
     /// canary: calls the canary must serve per step before it is judged.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = Strategy::CANARY_MIN_CALLS)]
     min_calls: u64,
     /// canary: largest allowed canary-minus-baseline error rate (0.05 = 5 points).
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    #[arg(long, value_name = "FRACTION", default_value_t = Strategy::CANARY_MAX_ERROR_INCREASE)]
     max_error_increase: f64,
     /// rolling: instances replaced per batch.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = Strategy::ROLLING_BATCH)]
     batch: usize,
     /// Keep a pool of N live instances.
     #[arg(long, value_name = "N", conflicts_with = "per_call")]
@@ -141,15 +141,15 @@ pub struct DeployArgs {
 impl DeployArgs {
     fn strategy(&self) -> Option<Strategy> {
         Some(match self.strategy? {
-            StrategyName::Immediate => Strategy::Immediate,
-            StrategyName::BlueGreen => Strategy::BlueGreen { keep_old_ms: self.keep_old_ms },
-            StrategyName::Canary => Strategy::Canary {
+            StrategyKind::Immediate => Strategy::Immediate,
+            StrategyKind::BlueGreen => Strategy::BlueGreen { keep_old_ms: self.keep_old_ms },
+            StrategyKind::Canary => Strategy::Canary {
                 steps: self.steps.clone(),
                 interval_ms: self.step_interval_ms,
                 min_calls: self.min_calls,
                 max_error_increase: self.max_error_increase,
             },
-            StrategyName::Rolling => Strategy::Rolling { batch: self.batch },
+            StrategyKind::Rolling => Strategy::Rolling { batch: self.batch },
         })
     }
 
