@@ -519,6 +519,56 @@ pub enum Error {
         /// found type, where they first differ.
         mismatches: Vec<crate::ShapeMismatch>,
     },
+
+    /// A fleet setting is wrong (URL, fleet or node name, credentials file).
+    #[error("fleet: {0}")]
+    FleetConfig(String),
+
+    /// The fleet's NATS server cannot be reached (or has no JetStream).
+    #[error(
+        "cannot reach the fleet's NATS server at {url}: {reason}. A fleet needs a NATS server with JetStream \
+         (`nats-server -js`); check the URL and that it runs"
+    )]
+    FleetUnreachable {
+        /// The NATS URL.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+
+    /// A request to the fleet's stores failed.
+    #[error("fleet: cannot {what}: {reason}")]
+    FleetRequest {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+
+    /// Someone else changed the fleet's desired state of a service first
+    /// (compare-and-set), or holds its rollout lock.
+    #[error(
+        "conflict on service `{service}`: {detail}; nothing was changed: read the current state (`airssys status`) \
+         and try again"
+    )]
+    FleetConflict {
+        /// The service.
+        service: String,
+        /// Who wrote what, at which revision.
+        detail: String,
+    },
+
+    /// No node of the fleet serves the service (no responders: answered at
+    /// once, not after a timeout).
+    #[error(
+        "no node of fleet `{fleet}` runs service `{service}`; deploy it with `airssys deploy {service} NAME@VERSION --fleet URL` (`airssys fleet status` shows what each node runs)"
+    )]
+    NoNodeRuns {
+        /// The fleet.
+        fleet: String,
+        /// The service.
+        service: String,
+    },
 }
 
 /// Bytes as MiB, with one decimal when not a whole number.

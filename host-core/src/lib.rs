@@ -30,6 +30,8 @@ pub mod deploy;
 mod engine;
 mod error;
 pub mod events;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 mod fsutil;
 mod host;
 mod inspect;

@@ -43,6 +43,15 @@ fn new_histogram() -> Histogram<u64> {
     }
 }
 
+/// Orders health readings: healthy < degraded < unhealthy.
+fn severity(health: &Health) -> u8 {
+    match health {
+        Health::Healthy => 0,
+        Health::Degraded(_) => 1,
+        Health::Unhealthy(_) => 2,
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -362,6 +371,7 @@ impl Metrics {
                 latency: Latency::of(&counts),
                 memory_high_water_bytes: high_water,
                 fuel_used: counts.fuel_used,
+                latency_buckets: buckets(&counts.latency),
             };
             match services.last_mut() {
                 Some(last) if last.service == service => last.versions.push(metrics),
@@ -449,8 +459,13 @@ impl StoredVersion {
         self.latency_sum_us = total.latency_sum_us;
         self.fuel_used = total.fuel_used;
         self.memory_high_water_bytes = self.memory_high_water_bytes.max(high_water);
-        self.latency_us = total.latency.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        self.latency_us = buckets(&total.latency);
     }
+}
+
+/// A histogram as (µs, count) buckets.
+fn buckets(histogram: &Histogram<u64>) -> Vec<(u64, u64)> {
+    histogram.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
 }
 
 /// Everything at one moment: for `airssys metrics`, the studio and
@@ -495,6 +510,11 @@ pub struct VersionMetrics {
     pub fuel_used: u64,
     /// Instances alive in the process that took the snapshot.
     pub live_instances: usize,
+    /// The latency histogram as (µs, calls) buckets, so snapshots of several
+    /// processes (a fleet's nodes) merge exactly instead of averaging
+    /// percentiles; empty when there were no calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_buckets: Vec<(u64, u64)>,
 }
 
 /// A latency distribution, in microseconds.
@@ -544,6 +564,76 @@ pub struct NodeMetrics {
 }
 
 impl MetricsSnapshot {
+    /// Several processes' snapshots as one (a fleet's nodes): counts add up,
+    /// latency histograms merge bucket by bucket (percentiles are computed
+    /// from the merged histogram, never averaged), memory high-water marks
+    /// take the largest, live instances add up; each service's health is
+    /// the worst reading.
+    pub fn merge(snapshots: &[MetricsSnapshot]) -> MetricsSnapshot {
+        type VersionKey = (String, String, Digest);
+        let mut versions: BTreeMap<VersionKey, (Counts, u64, usize)> = BTreeMap::new();
+        let mut health: BTreeMap<String, HealthReading> = BTreeMap::new();
+        let mut nodes: BTreeMap<(String, String), NodeCounts> = BTreeMap::new();
+        for snapshot in snapshots {
+            for service in &snapshot.services {
+                if let Some(reading) = &service.health {
+                    let worse =
+                        health.get(&service.service).is_none_or(|h| severity(&reading.health) > severity(&h.health));
+                    if worse {
+                        health.insert(service.service.clone(), reading.clone());
+                    }
+                }
+                for v in &service.versions {
+                    let entry = versions.entry((service.service.clone(), v.version.clone(), v.digest)).or_default();
+                    let mut counts = Counts {
+                        calls: v.calls,
+                        errors: v.errors,
+                        latency_sum_us: v.latency.sum_us,
+                        fuel_used: v.fuel_used,
+                        latency: new_histogram(),
+                    };
+                    for &(us, n) in &v.latency_buckets {
+                        let _ = counts.latency.record_n(us.clamp(1, LATENCY_MAX_US), n);
+                    }
+                    entry.0.add(&counts);
+                    entry.1 = entry.1.max(v.memory_high_water_bytes);
+                    entry.2 += v.live_instances;
+                }
+            }
+            for n in &snapshot.pipelines {
+                nodes.entry((n.pipeline.clone(), n.node.clone())).or_default().add(n.counts);
+            }
+        }
+        let mut services: Vec<ServiceMetrics> = Vec::new();
+        for ((service, version, digest), (counts, high_water, live)) in versions {
+            let metrics = VersionMetrics {
+                version,
+                digest,
+                calls: counts.calls,
+                errors: counts.errors,
+                latency: Latency::of(&counts),
+                memory_high_water_bytes: high_water,
+                fuel_used: counts.fuel_used,
+                live_instances: live,
+                latency_buckets: buckets(&counts.latency),
+            };
+            match services.last_mut() {
+                Some(last) if last.service == service => last.versions.push(metrics),
+                _ => {
+                    services.push(ServiceMetrics { health: health.remove(&service), service, versions: vec![metrics] })
+                }
+            }
+        }
+        MetricsSnapshot {
+            taken_at_ms: snapshots.iter().map(|s| s.taken_at_ms).max().unwrap_or_else(now_ms),
+            services,
+            pipelines: nodes
+                .into_iter()
+                .map(|((pipeline, node), counts)| NodeMetrics { pipeline, node, counts })
+                .collect(),
+        }
+    }
+
     /// The version metrics of `service`, if it served calls.
     pub fn service(&self, service: &str) -> Option<&ServiceMetrics> {
         self.services.iter().find(|s| s.service == service)

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::types::Trigger;
 pub use pool::Deployment;
-pub use rollout::{RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
+pub(crate) use rollout::EventBus;
+pub use rollout::{NodeStep, RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
 pub(crate) use runtime::DataStore;
 pub(crate) use service::Service;
 pub use service::{RoutingTable, ServiceStatus, VersionStatus};

@@ -14,8 +14,9 @@ use crate::{Health, Result, registry::ComponentRef};
 /// How long a retired deployment may take to finish its in-flight calls.
 pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(30);
 
-/// One step of a canary or rolling rollout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One step of a canary or rolling rollout (on one host: a traffic weight
+/// or a batch of instances; across a fleet: a wave of nodes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RolloutStep {
     /// 0-based.
     pub index: usize,
@@ -31,6 +32,22 @@ pub struct RolloutStep {
     pub old_errors: u64,
     /// How long the step took.
     pub duration_ms: u64,
+    /// Across a fleet: the nodes this step moved, and what happened on each
+    /// that did not converge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeStep>,
+}
+
+/// One node in a fleet rollout's step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeStep {
+    /// The node.
+    pub node: String,
+    /// Whether it runs the new version now.
+    pub converged: bool,
+    /// Why not, if it does not (its error, or that it stopped reporting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How a rollout ended.
@@ -294,6 +311,7 @@ impl Rollout<'_> {
             old_calls: old_calls - old_calls0,
             old_errors: old_errors - old_errors0,
             duration_ms: started.elapsed().as_millis() as u64,
+            nodes: Vec::new(),
         };
         let rate = |errors: u64, calls: u64| if calls == 0 { 0.0 } else { errors as f64 / calls as f64 };
         let new_rate = rate(step.new_errors, step.new_calls);
@@ -350,6 +368,7 @@ impl Rollout<'_> {
                 old_calls: old.stats().read().0,
                 old_errors: old.stats().read().1,
                 duration_ms: step_started.elapsed().as_millis() as u64,
+                nodes: Vec::new(),
             });
             index += 1;
         }

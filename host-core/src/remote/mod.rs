@@ -244,7 +244,8 @@ pub struct PipelineRequest {
 }
 
 impl PipelineRequest {
-    fn options(&self) -> RunOptions {
+    /// The run options it carries.
+    pub fn options(&self) -> RunOptions {
         RunOptions { deadline: Duration::from_millis(self.deadline_ms), trace: self.trace }
     }
 }

@@ -182,6 +182,51 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+impl AuditRecord {
+    /// The record that follows `last` (the first of a chain when `None`):
+    /// next sequence number, `prev` = `last`'s hash, its own hash. The one
+    /// rule for the file log and the fleet's stream.
+    pub(crate) fn chained(
+        last: Option<&AuditRecord>,
+        event: AuditEvent,
+        service: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AuditRecord {
+        let (seq, prev) = match last {
+            Some(last) => (last.body.seq + 1, last.hash.clone()),
+            None => (1, GENESIS.to_string()),
+        };
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let body = AuditBody { seq, time_ms, event, service: service.map(str::to_string), detail };
+        let hash = record_hash(&prev, &body);
+        AuditRecord { body, prev, hash }
+    }
+
+    /// Why this record cannot stand at `position` (1-based) after a record
+    /// whose hash is `prev` (the genesis hash for the first), if it cannot.
+    pub(crate) fn chain_fault(&self, position: u64, prev: &str) -> Option<String> {
+        if self.body.seq != position {
+            return Some(format!(
+                "sequence number {} where {position} was expected (a record was removed or moved)",
+                self.body.seq
+            ));
+        }
+        if self.prev != prev {
+            return Some("its `prev` does not match the previous record's hash (a record was removed or moved)".into());
+        }
+        if record_hash(&self.prev, &self.body) != self.hash {
+            return Some("its content does not match its hash (the record was edited)".into());
+        }
+        None
+    }
+}
+
+/// The hash of the first record's predecessor.
+pub(crate) const GENESIS_HASH: &str = GENESIS;
+
 fn record_hash(prev: &str, body: &AuditBody) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
@@ -299,17 +344,7 @@ impl AuditLog {
     ) -> Result<AuditRecord> {
         let last = self.journal.intact_last_line(is_record)?;
         let last = last.and_then(|text| serde_json::from_slice::<AuditRecord>(&text).ok());
-        let (seq, prev) = match last {
-            Some(last) => (last.body.seq + 1, last.hash),
-            None => (1, GENESIS.to_string()),
-        };
-        let time_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let body = AuditBody { seq, time_ms, event, service: service.map(str::to_string), detail };
-        let hash = record_hash(&prev, &body);
-        let record = AuditRecord { body, prev, hash };
+        let record = AuditRecord::chained(last.as_ref(), event, service, detail);
         let mut line = serde_json::to_vec(&record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
         line.push(b'\n');
         self.journal.append_line(&line)?;
@@ -372,23 +407,8 @@ impl AuditLog {
                 Ok(r) => r,
                 Err(e) => return fail(format!("not a record ({e}), and intact records follow it"), false),
             };
-            if record.body.seq != line.number as u64 {
-                return fail(
-                    format!(
-                        "sequence number {} where {} was expected (a line was removed or moved)",
-                        record.body.seq, line.number
-                    ),
-                    false,
-                );
-            }
-            if record.prev != prev {
-                return fail(
-                    "its `prev` does not match the previous record's hash (a line was removed or moved)".into(),
-                    false,
-                );
-            }
-            if record_hash(&record.prev, &record.body) != record.hash {
-                return fail("its content does not match its hash (the line was edited)".into(), false);
+            if let Some(fault) = record.chain_fault(line.number as u64, &prev) {
+                return fail(fault, false);
             }
             prev = record.hash;
         }

@@ -31,6 +31,7 @@ macro_rules! print {
     };
 }
 
+mod fleet;
 mod out;
 mod project;
 mod services;
@@ -76,6 +77,8 @@ struct GlobalArgs {
     /// (default: sized from this machine's memory, one per 32 MiB, 256-4096).
     #[arg(long, global = true, value_name = "N")]
     max_instances: Option<u32>,
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
 }
 
 /// A service's limits on every call (the same set as `limits: (...)` in
@@ -259,15 +262,24 @@ enum Command {
         check_health: bool,
     },
     /// Serve this data folder's runtime over HTTP (JSON API under /v1/,
-    /// bearer token, /healthz, Prometheus /metrics).
+    /// bearer token, /healthz, Prometheus /metrics). With --fleet URL the
+    /// node joins a fleet: the data folder becomes its cache, and it runs
+    /// what the fleet's desired state says.
     Serve {
-        /// Address to listen on (loopback unless told otherwise).
+        /// Address to listen on (loopback unless told otherwise; port 0
+        /// picks a free one).
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7411")]
         listen: std::net::SocketAddr,
         /// Largest request body (an uploaded component), MiB.
         #[arg(long, value_name = "N", default_value_t = 64)]
         max_body_mib: usize,
+        /// This node's name in the fleet (with --fleet; default: the hostname).
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
     },
+    /// A fleet's nodes and what each runs (with --fleet URL).
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Services, their versions and recent rollouts.
     Status {
         /// One service (default: all).
@@ -402,13 +414,21 @@ fn run(cli: Cli) -> Result<()> {
         Command::Metrics { prometheus, json, check_health } => {
             services::metrics(&target(&cli.global)?, prometheus, json, check_health)
         }
-        Command::Serve { listen, max_body_mib } => serve(&cli.global, listen, max_body_mib),
+        Command::Serve { listen, max_body_mib, node } => serve(&cli.global, listen, max_body_mib, node),
+        Command::Fleet(command) => fleet::run(&cli.global.fleet, command),
         Command::Status { service, json } => services::status(&target(&cli.global)?, service.as_deref(), json),
     }
 }
 
-/// The data folder in this process, or the remote runtime of `--remote`.
+/// The data folder in this process, the remote runtime of `--remote`, or
+/// the fleet of `--fleet`.
 fn target(global: &GlobalArgs) -> Result<services::Target> {
+    if let Some(config) = global.fleet.config()? {
+        if global.remote.is_some() {
+            bail!("--fleet and --remote name two different runtimes; pass one");
+        }
+        return Ok(services::Target::Fleet(fleet::connect(config)?));
+    }
     match (&global.remote, &global.token_file) {
         (Some(url), Some(token_file)) => {
             Ok(services::Target::Remote(host_core::RemoteRuntime::from_token_file(url, token_file)?))
@@ -418,10 +438,14 @@ fn target(global: &GlobalArgs) -> Result<services::Target> {
     }
 }
 
-fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize) -> Result<()> {
+fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize, node: Option<String>) -> Result<()> {
     use host_core::remote::server;
     if global.remote.is_some() {
         bail!("`airssys serve` serves a data folder; drop --remote");
+    }
+    let fleet = global.fleet.config()?;
+    if node.is_some() && fleet.is_none() {
+        bail!("--node names this server in a fleet: add --fleet nats://HOST:PORT");
     }
     let host = data_host(global)?;
     let data_dir = host.config().data_dir.clone().unwrap_or_default();
@@ -433,7 +457,17 @@ fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize)
         );
     }
     let config = server::ServerConfig { listen, token: token.clone(), max_body_bytes: max_body_mib << 20 };
-    let running = server::start(host, config)?;
+    let running = server::start(host.clone(), config)?;
+    // With --fleet: join it (an unreachable NATS ends the server here, with
+    // a message, within the connect timeout).
+    let _node = match fleet {
+        Some(config) => {
+            let joined = fleet::join(host, config, node, running.url())?;
+            eprintln!("node {} joined the fleet", joined.node());
+            Some(joined)
+        }
+        None => None,
+    };
     if created {
         // Printed once: the file keeps it (owner-only permissions).
         eprintln!("new token (kept in {}): {token}", token_file.display());

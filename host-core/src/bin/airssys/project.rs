@@ -12,7 +12,7 @@ use host_core::{
 /// The `--remote` runtime, else a host on `--data-dir`, else on the
 /// project's own `.airssys/` folder.
 fn project_target(global: &crate::GlobalArgs, project: &Project) -> Result<crate::services::Target> {
-    if global.remote.is_some() {
+    if global.remote.is_some() || global.fleet.fleet.is_some() {
         return crate::target(global);
     }
     let mut config = crate::host_config(global);

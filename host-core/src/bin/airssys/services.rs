@@ -14,10 +14,12 @@ use host_core::{
     registry::ComponentRef,
 };
 
-/// Where a verb acts: a data folder in this process, or `airssys serve`.
+/// Where a verb acts: a data folder in this process, `airssys serve`, or a
+/// fleet of them.
 pub enum Target {
     Local(Host),
     Remote(RemoteRuntime),
+    Fleet(host_core::fleet::FleetRuntime),
 }
 
 impl Target {
@@ -25,6 +27,7 @@ impl Target {
         match self {
             Target::Local(host) => host,
             Target::Remote(remote) => remote,
+            Target::Fleet(fleet) => fleet,
         }
     }
 
@@ -36,6 +39,7 @@ impl Target {
                 "`airssys {verb}` works on a data folder only, not on a remote runtime ({}); drop --remote",
                 remote.url()
             ),
+            Target::Fleet(_) => bail!("`airssys {verb}` works on a data folder only, not on a fleet; drop --fleet"),
         }
     }
 
@@ -250,6 +254,22 @@ pub fn registry(target: &Target, command: RegistryCommand) -> Result<()> {
 /// Runs `action` while printing its rollout events to stderr (local runs;
 /// a remote rollout reports its outcome).
 fn with_events(target: &Target, action: impl FnOnce(&dyn Runtime) -> host_core::Result<RolloutRecord>) -> Result<()> {
+    if let Target::Fleet(fleet) = target {
+        // A fleet rollout runs in this process: print its waves as they go.
+        let events = fleet.subscribe_rollouts();
+        let printer = std::thread::spawn(move || {
+            for event in events {
+                let done = matches!(event, RolloutEvent::Finished { .. });
+                print_event(event);
+                if done {
+                    return;
+                }
+            }
+        });
+        let result = action(fleet);
+        drop(printer);
+        return report(result);
+    }
     let Target::Local(host) = target else {
         return report(action(target.runtime()));
     };
@@ -279,6 +299,16 @@ fn print_event(event: RolloutEvent) {
             eprintln!("rollout {service}: {from} -> {to} ({strategy})");
         }
         RolloutEvent::Health { version, health, .. } => eprintln!("  health of {version}: {health:?}"),
+        RolloutEvent::Step { step, .. } if !step.nodes.is_empty() => {
+            eprintln!("  wave {}: {:.0}% of nodes on the new version", step.index + 1, step.new_weight_percent);
+            for node in &step.nodes {
+                match (&node.reason, node.converged) {
+                    (_, true) => eprintln!("    {}: converged", node.node),
+                    (Some(reason), false) => eprintln!("    {}: {reason}", node.node),
+                    (None, false) => eprintln!("    {}: not converged", node.node),
+                }
+            }
+        }
         RolloutEvent::Step { step, .. } => eprintln!(
             "  step {}: new version at {:.1}%, new {} calls / {} errors, old {} calls / {} errors",
             step.index + 1,
