@@ -127,12 +127,16 @@ pub(crate) async fn lock(stores: &Stores, service: &str, holder: LockHolder) -> 
         Ok(revision) => Ok(revision),
         Err(()) => {
             let other = store::get_json::<LockHolder>(&stores.locks, &key).await?;
+            let state = match get(stores, service).await? {
+                Some((d, revision)) => format!("its desired state is at revision {revision}, written by {}", d.writer),
+                None => "it has no desired state yet".to_string(),
+            };
             let detail = match other {
                 Some((other, _)) => format!(
-                    "rollout {} by {} has run since {} ms; one rollout per service at a time",
+                    "rollout {} by {} has run since {} ms ({state}); one rollout per service at a time",
                     other.rollout, other.holder, other.since_ms
                 ),
-                None => "another rollout just ended; try again".to_string(),
+                None => format!("another rollout just ended ({state}); try again"),
             };
             Err(Error::FleetConflict { service: service.to_string(), detail })
         }

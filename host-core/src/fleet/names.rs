@@ -104,6 +104,11 @@ impl FleetNames {
         format!("airssys.{}.control", self.fleet)
     }
 
+    /// Every node answers here with a fresh metrics snapshot (no queue group).
+    pub fn metrics_request(&self) -> String {
+        format!("airssys.{}.metrics", self.fleet)
+    }
+
     /// Events a node publishes (rollout progress, guest log lines).
     pub fn events(&self, node: &str) -> String {
         format!("airssys.{}.events.{node}", self.fleet)

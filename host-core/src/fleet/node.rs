@@ -133,6 +133,7 @@ impl FleetNode {
         runtime.spawn(agent.clone().report_loop(stopped.clone()));
         runtime.spawn(agent.clone().serve_control(stopped.clone()));
         runtime.spawn(agent.clone().serve_pipelines(stopped.clone()));
+        runtime.spawn(agent.clone().serve_metrics(stopped.clone()));
         agent.clone().forward_events(runtime.handle().clone(), stopped);
         tracing::info!(node = %agent.node, fleet = %agent.stores.names.fleet(), "joined the fleet");
         Ok(FleetNode { runtime: Some(runtime), agent, stop })
@@ -486,6 +487,27 @@ impl Agent {
                 blocking(move || check_deploy(&host, &spec, &strategy)).await??;
                 Ok(b"{}".to_vec())
             }
+        }
+    }
+
+    /// Answers every metrics request with a fresh snapshot (all nodes
+    /// answer: the client merges them).
+    async fn serve_metrics(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let Ok(mut requests) = self.stores.client.subscribe(self.stores.names.metrics_request()).await else {
+            tracing::warn!("cannot subscribe to metrics requests");
+            return;
+        };
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => return,
+                message = requests.next() => match message { Some(m) => m, None => return },
+            };
+            let host = self.host.clone();
+            let result = match blocking(move || host.metrics()).await {
+                Ok(Ok(snapshot)) => to_json(&snapshot),
+                Ok(Err(e)) | Err(e) => Err(e),
+            };
+            Replier { client: self.stores.client.clone(), node: self.node.clone() }.send(message.reply, result).await;
         }
     }
 

@@ -217,10 +217,41 @@ impl FleetRuntime {
     }
 }
 
+/// Asks every node for a fresh snapshot and merges them; a node that does
+/// not answer within a second counts with its last reported one.
 async fn merged_metrics(stores: &Stores) -> Result<MetricsSnapshot> {
-    let snapshots: Vec<MetricsSnapshot> =
-        store::list_json::<MetricsSnapshot>(&stores.nodes, "metrics/").await?.into_iter().map(|(_, m)| m).collect();
-    Ok(MetricsSnapshot::merge(&snapshots))
+    let nodes = live_nodes(stores).await?;
+    let inbox = stores.client.new_inbox();
+    let mut replies = stores
+        .client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| Error::FleetRequest { what: "ask for metrics".into(), reason: e.to_string() })?;
+    stores
+        .client
+        .publish_with_reply(stores.names.metrics_request(), inbox, "".into())
+        .await
+        .map_err(|e| Error::FleetRequest { what: "ask for metrics".into(), reason: e.to_string() })?;
+    let mut fresh: std::collections::BTreeMap<String, MetricsSnapshot> = std::collections::BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while fresh.len() < nodes.len() {
+        match tokio::time::timeout_at(deadline, replies.next()).await {
+            Ok(Some(message)) if wire::is_ok(message.headers.as_ref()) => {
+                let node =
+                    message.headers.as_ref().and_then(|h| h.get(wire::NODE)).map(|v| v.to_string()).unwrap_or_default();
+                if let Ok(snapshot) = serde_json::from_slice(&message.payload) {
+                    fresh.insert(node, snapshot);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    for (key, snapshot) in store::list_json::<MetricsSnapshot>(&stores.nodes, "metrics/").await? {
+        let node = key.trim_start_matches("metrics/").to_string();
+        fresh.entry(node).or_insert(snapshot);
+    }
+    Ok(MetricsSnapshot::merge(&fresh.into_values().collect::<Vec<_>>()))
 }
 
 impl Runtime for FleetRuntime {
@@ -385,14 +416,20 @@ impl Runtime for FleetRuntime {
         wire::metadata_header(&mut headers, &input.metadata);
         let fleet = self.stores().names.fleet().to_string();
         let subject = self.stores().names.invoke(service);
-        let message =
+        let sent =
             self.block_on(self.client.request(subject, headers, input.data.clone(), self.client.timeout, || {
                 Error::NoNodeRuns { fleet, service: service.to_string() }
-            }))?;
+            }));
+        let message = match sent {
+            // No node answers: a service the fleet does not have at all is
+            // unknown; one it has is running nowhere.
+            Err(Error::NoNodeRuns { .. }) if self.block_on(desired::get(self.stores(), service))?.is_none() => {
+                return Err(Error::UnknownService { name: service.to_string() });
+            }
+            other => other?,
+        };
         let metadata = wire::metadata_of(message.headers.as_ref())?;
-        let ok = wire::is_ok(message.headers.as_ref());
         let data = Client::answer(message)?;
-        debug_assert!(ok);
         Ok(Output { data, metadata })
     }
 

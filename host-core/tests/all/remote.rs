@@ -27,7 +27,7 @@ fn serve(dir: &std::path::Path) -> RunningServer {
 }
 
 /// Written once, run against every implementation.
-fn conformance(rt: &dyn Runtime) {
+pub fn conformance(rt: &dyn Runtime) {
     let live = rt.subscribe(std::time::Duration::from_millis(100)).unwrap();
     // Components.
     let record = rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
