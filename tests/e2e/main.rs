@@ -10,6 +10,7 @@ mod cli;
 mod contract_shape;
 mod deploy;
 mod files;
+mod fleet;
 mod project;
 mod remote;
 mod security;

@@ -71,3 +71,61 @@ pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// A `nats-server` with JetStream on a random loopback port, its storage in
+/// a temporary folder; stopped on drop.
+pub struct Nats {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Nats {
+    /// Starts one, or returns `None` (the test is skipped, with a note)
+    /// when `nats-server` is missing outside CI; under `CI=true` a missing
+    /// server fails the test.
+    pub fn start() -> Option<Nats> {
+        let dir = tempfile::tempdir().unwrap();
+        let spawned = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", "-1", "-js", "-sd"])
+            .arg(dir.path())
+            .arg("--ports_file_dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("nats-server must run under CI (apt-get install nats-server): {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: nats-server is not available ({e}); apt-get install nats-server");
+                return None;
+            }
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let ports = std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .find(|e| e.file_name().to_string_lossy().ends_with(".ports"));
+            if let Some(ports) = ports
+                && let Ok(text) = std::fs::read_to_string(ports.path())
+                && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
+                && let Some(url) = json["nats"][0].as_str()
+            {
+                return Some(Nats { child, _dir: dir, url: url.to_string() });
+            }
+            assert!(std::time::Instant::now() < deadline, "nats-server did not report its port");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

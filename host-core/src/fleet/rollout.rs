@@ -315,7 +315,10 @@ impl Coordinator<'_> {
 /// How a node stands for `desired`.
 fn node_step(node: &str, report: Option<&NodeStatus>, desired: &DesiredService) -> NodeStep {
     let (target, digest, _) = desired.target_for(node);
-    let Some(report) = report else {
+    // Reports come every 2 s; three missed ones mean the node is gone
+    // (killed: its entry would otherwise linger until it expires).
+    let stale = report.is_none_or(|r| super::now_ms().saturating_sub(r.updated_at_ms) > 6_000);
+    let Some(report) = report.filter(|_| !stale) else {
         return NodeStep { node: node.to_string(), converged: false, reason: Some(GONE.to_string()) };
     };
     match report.services.get(&desired.spec.name) {
