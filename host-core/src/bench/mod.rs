@@ -22,6 +22,8 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 mod capacity;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 mod swap;
 
 pub use capacity::CapacityReport;
@@ -403,6 +405,12 @@ fn compare(
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// Milliseconds since the Unix epoch.
+#[cfg(feature = "fleet")]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// A temporary folder removed on drop.

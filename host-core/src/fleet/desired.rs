@@ -70,7 +70,18 @@ pub(crate) async fn get(stores: &Stores, service: &str) -> Result<Option<(Desire
 
 /// Every service's desired state, by name.
 pub(crate) async fn list(stores: &Stores) -> Result<Vec<DesiredService>> {
-    Ok(store::list_json::<DesiredService>(&stores.desired, SERVICE_PREFIX).await?.into_iter().map(|(_, d)| d).collect())
+    Ok(list_with_revisions(stores).await?.into_iter().map(|(d, _)| d).collect())
+}
+
+/// Every service's desired state with its revision, by name.
+pub(crate) async fn list_with_revisions(stores: &Stores) -> Result<Vec<(DesiredService, u64)>> {
+    let mut out = Vec::new();
+    for (key, _) in store::list_json::<serde_json::Value>(&stores.desired, SERVICE_PREFIX).await? {
+        if let Some(found) = store::get_json::<DesiredService>(&stores.desired, &key).await? {
+            out.push(found);
+        }
+    }
+    Ok(out)
 }
 
 /// Writes the desired state of a service if it is still at `expected`

@@ -173,11 +173,11 @@ impl Agent {
 
     /// Converges every service of the desired state.
     async fn converge_all(self: &Arc<Self>) {
-        match desired::list(&self.stores).await {
+        match desired::list_with_revisions(&self.stores).await {
             Ok(all) => {
                 self.apply_trust().await;
-                for d in all {
-                    self.converge(&d).await;
+                for (d, revision) in all {
+                    self.converge(&d, revision).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the desired state"),
@@ -200,7 +200,7 @@ impl Agent {
 
     /// Makes the local host run what `desired` says this node should, and
     /// records how that went for the next report.
-    async fn converge(self: &Arc<Self>, desired: &DesiredService) {
+    async fn converge(self: &Arc<Self>, desired: &DesiredService, revision: u64) {
         let _one = self.converging.lock().await;
         let service = desired.spec.name.clone();
         let (target, digest, strategy) = desired.target_for(&self.node);
@@ -217,6 +217,7 @@ impl Agent {
             error: None,
             health: None,
             live_instances: live.as_ref().map_or(0, |s| s.versions.iter().map(|v| v.live_instances).sum()),
+            revision,
         };
         match outcome {
             Ok(()) => report.converged = live.is_some_and(|s| matches_spec(&s.spec, desired, &target, digest)),
@@ -428,7 +429,7 @@ impl Agent {
                         Some(Ok(entry)) if entry.key == names::TRUST_KEY => self.apply_trust().await,
                         Some(Ok(entry)) if entry.key.starts_with(names::SERVICE_PREFIX) => {
                             if let Ok(d) = serde_json::from_slice::<DesiredService>(&entry.value) {
-                                self.converge(&d).await;
+                                self.converge(&d, entry.revision).await;
                             }
                         }
                         Some(_) => {}

@@ -150,6 +150,7 @@ impl Coordinator<'_> {
         spec.digest = version.digest;
         // A node checks what every node would refuse, before anything changes.
         let check = ControlRequest::CheckDeploy { spec: Box::new(spec.clone()), strategy: strategy.clone() };
+        tracing::debug!(target: "airssys::fleet", service = %spec.name, "checking the deploy on a node");
         self.client.control(check).await?;
 
         let mut nodes: Vec<String> = live_nodes(self.stores()).await?.into_iter().map(|n| n.node).collect();
@@ -220,7 +221,9 @@ impl Coordinator<'_> {
                 revision = desired::put(self.stores(), &desired, Some(revision)).await?;
             }
             let started = Instant::now();
-            let outcome = self.wait_for(&desired, wave, wave_limit).await?;
+            tracing::debug!(target: "airssys::fleet", service = %desired.spec.name, wave = index, nodes = ?wave, "wave starts");
+            let outcome = self.wait_for(&desired, revision, wave, wave_limit).await?;
+            tracing::debug!(target: "airssys::fleet", service = %desired.spec.name, wave = index, ?outcome, "wave done");
             let step = RolloutStep {
                 index,
                 new_weight_percent: 100.0 * waves[..=index].iter().map(Vec::len).sum::<usize>() as f64
@@ -249,12 +252,19 @@ impl Coordinator<'_> {
 
     /// Waits until every node of `wave` runs the new version, failed, or
     /// stopped reporting; then says how each node ended.
-    async fn wait_for(&self, desired: &DesiredService, wave: &[String], limit: Duration) -> Result<Vec<NodeStep>> {
+    async fn wait_for(
+        &self,
+        desired: &DesiredService,
+        revision: u64,
+        wave: &[String],
+        limit: Duration,
+    ) -> Result<Vec<NodeStep>> {
         let deadline = Instant::now() + limit;
         loop {
             let reports: BTreeMap<String, NodeStatus> =
                 live_nodes(self.stores()).await?.into_iter().map(|n| (n.node.clone(), n)).collect();
-            let steps: Vec<NodeStep> = wave.iter().map(|node| node_step(node, reports.get(node), desired)).collect();
+            let steps: Vec<NodeStep> =
+                wave.iter().map(|node| node_step(node, reports.get(node), desired, revision)).collect();
             let pending = steps.iter().any(|s| !s.converged && s.reason.is_none());
             if !pending {
                 return Ok(steps);
@@ -289,10 +299,10 @@ impl Coordinator<'_> {
             desired.spec.history.pop();
             desired.rollout = None;
             desired.written_at_ms = super::now_ms();
-            desired::put(self.stores(), &desired, Some(revision)).await?;
+            let revision = desired::put(self.stores(), &desired, Some(revision)).await?;
             // Best effort: the nodes converge back on their own.
             let nodes: Vec<String> = live_nodes(self.stores()).await?.into_iter().map(|n| n.node).collect();
-            let _ = self.wait_for(&desired, &nodes, WAVE_SLACK).await;
+            let _ = self.wait_for(&desired, revision, &nodes, WAVE_SLACK).await;
         }
         let outcome = RolloutOutcome::RolledBack(format!("every node went back to the previous version: {reason}"));
         let record = self.finish(record, outcome).await?;
@@ -312,8 +322,10 @@ impl Coordinator<'_> {
     }
 }
 
-/// How a node stands for `desired`.
-fn node_step(node: &str, report: Option<&NodeStatus>, desired: &DesiredService) -> NodeStep {
+/// How a node stands for `desired`, judged by a report that answers its
+/// revision `revision` or a later one (an older one says nothing about
+/// this change).
+fn node_step(node: &str, report: Option<&NodeStatus>, desired: &DesiredService, revision: u64) -> NodeStep {
     let (target, digest, _) = desired.target_for(node);
     // Reports come every 2 s; three missed ones mean the node is gone
     // (killed: its entry would otherwise linger until it expires).
@@ -322,14 +334,16 @@ fn node_step(node: &str, report: Option<&NodeStatus>, desired: &DesiredService) 
         return NodeStep { node: node.to_string(), converged: false, reason: Some(GONE.to_string()) };
     };
     match report.services.get(&desired.spec.name) {
-        Some(s) if s.target_digest == digest && s.error.is_some() => NodeStep {
+        Some(s) if s.revision < revision => NodeStep { node: node.to_string(), converged: false, reason: None },
+        Some(s) if s.target != target || s.target_digest != digest => {
+            NodeStep { node: node.to_string(), converged: false, reason: None }
+        }
+        Some(s) if s.error.is_some() => NodeStep {
             node: node.to_string(),
             converged: false,
             reason: Some(format!("{target}: {}", s.error.as_deref().unwrap_or_default())),
         },
-        Some(s) if s.target_digest == digest && s.converged => {
-            NodeStep { node: node.to_string(), converged: true, reason: None }
-        }
+        Some(s) if s.converged => NodeStep { node: node.to_string(), converged: true, reason: None },
         _ => NodeStep { node: node.to_string(), converged: false, reason: None },
     }
 }

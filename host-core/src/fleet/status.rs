@@ -49,6 +49,11 @@ pub struct NodeService {
     pub health: Option<Health>,
     /// Instances alive on the node.
     pub live_instances: usize,
+    /// The revision of the service's desired state this report answers
+    /// (a client waits for reports at or past the revision it wrote; no
+    /// clocks compared).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// Why a node does not run what the fleet wants, if it does not.

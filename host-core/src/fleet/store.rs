@@ -190,13 +190,20 @@ pub(crate) async fn get_json<T: DeserializeOwned>(store: &kv::Store, key: &str) 
 }
 
 /// Every JSON value whose key starts with `prefix`, with its key.
+///
+/// The keys come from one stream-info request listing the bucket's
+/// subjects: a KV `keys()` watcher can keep waiting for the end of a bucket
+/// that is written all the time (node reports every 2 s).
 pub(crate) async fn list_json<T: DeserializeOwned>(store: &kv::Store, prefix: &str) -> Result<Vec<(String, T)>> {
-    let mut keys = store.keys().await.map_err(nats_err("list KV keys"))?;
+    let head = format!("$KV.{}.", store.name);
+    let mut subjects = store.stream.info_with_subjects(format!("{head}>")).await.map_err(nats_err("list KV keys"))?;
     let mut wanted = Vec::new();
-    while let Some(key) = keys.next().await {
-        let key = key.map_err(nats_err("list KV keys"))?;
-        if key.starts_with(prefix) {
-            wanted.push(key);
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(nats_err("list KV keys"))?;
+        if let Some(key) = subject.strip_prefix(&head)
+            && key.starts_with(prefix)
+        {
+            wanted.push(key.to_string());
         }
     }
     wanted.sort();

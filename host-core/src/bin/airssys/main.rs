@@ -126,7 +126,8 @@ enum Command {
     },
     /// Run init, one execute and shutdown; write the output to stdout.
     Call(CallArgs),
-    /// Measure airssys against bare wasmtime on the same component.
+    /// Measure airssys against bare wasmtime on the same component (with
+    /// --fleet [URL]: a fleet's throughput, latency and rolling deploys).
     Bench {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -594,7 +595,18 @@ fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick:
         }
         None => (bench::BUNDLED_UPPER.to_vec(), "bundled sample upper.wasm".to_string()),
     };
-    let _ = global;
+    if let Some(url) = &global.fleet.fleet {
+        // `--fleet URL`: the fleet's figures on that NATS server; `--fleet`
+        // alone: on a nats-server this bench starts.
+        let url = (!url.is_empty()).then_some(url.as_str());
+        let report = bench::fleet::run(url, &bytes, quick)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "component": name, "fleet": report }))?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
     let report = bench::run(&bench::BenchOptions { component: bytes, component_name: name, quick })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
