@@ -61,7 +61,7 @@ pub struct FleetConfig {
     pub name: String,
     /// A file with the NATS credentials: a `.creds` file (JWT and nkey
     /// seed), an nkey seed (`SU...`), `user:password`, or a token. It must
-    /// not be readable by group or others.
+    /// not be readable by others (its owner and group only).
     pub credentials: Option<PathBuf>,
     /// How long connecting may take before the fleet counts as unreachable.
     pub connect_timeout: Duration,

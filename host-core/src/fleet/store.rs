@@ -110,8 +110,10 @@ async fn credentials(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // Group-readable is allowed (a Kubernetes secret mounted for the
+        // pod's group); readable or writable by everyone is not.
         let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
+        if meta.permissions().mode() & 0o007 != 0 {
             return Err(bad(format!(
                 "readable by others (mode {:o}); make it private: chmod 600 {}",
                 meta.permissions().mode() & 0o777,

@@ -22,7 +22,7 @@ pub struct FleetArgs {
     #[arg(long, global = true, value_name = "NAME", default_value = "default")]
     pub fleet_name: String,
     /// A file with the NATS credentials: a .creds file, an nkey seed,
-    /// `user:password` or a token (mode 0600). Also $AIRSSYS_FLEET_CREDS.
+    /// `user:password` or a token (not readable by others). Also $AIRSSYS_FLEET_CREDS.
     #[arg(long, global = true, value_name = "FILE", env = "AIRSSYS_FLEET_CREDS")]
     pub fleet_creds: Option<PathBuf>,
     /// How long connecting to NATS may take, ms.
