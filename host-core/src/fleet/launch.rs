@@ -29,6 +29,13 @@ impl LocalNats {
     /// Errors: [`Error::FleetUnreachable`] when the program is missing
     /// (install it: `apt-get install nats-server`) or does not start.
     pub fn start() -> Result<Self> {
+        LocalNats::start_with_args(&[])
+    }
+
+    /// [`LocalNats::start`] with extra `nats-server` options, e.g.
+    /// `["--user", "u", "--pass", "p"]` for a server that asks clients to
+    /// authenticate.
+    pub fn start_with_args(extra: &[&str]) -> Result<Self> {
         let program = std::env::var_os("AIRSSYS_NATS_SERVER").unwrap_or_else(|| "nats-server".into());
         let dir = std::env::temp_dir().join(format!("airssys-nats-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create a folder for nats-server", &dir, e))?;
@@ -39,6 +46,7 @@ impl LocalNats {
             .arg(&dir)
             .arg("--ports_file_dir")
             .arg(&dir)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

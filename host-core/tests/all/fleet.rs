@@ -252,3 +252,49 @@ fn a_node_restarted_after_a_rollout_converges_to_the_desired_version() {
         thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_node_refuses_bytes_that_do_not_match_their_digest() {
+    let Some(nats) = nats() else { return };
+    let _nodes = [node(&nats, "n1")];
+    let fleet = client(&nats);
+    let record = fleet.add_component(&r("text@1.0.0"), &bytes("text-tools", "upper")).unwrap();
+    // Someone with write access to NATS swaps the stored bytes.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let blobs = js.get_object_store("airssys_default_blobs").await.unwrap();
+        let other = bytes("text-tools", "word-count");
+        blobs.put(record.digest.hex().as_str(), &mut other.as_slice()).await.unwrap();
+    });
+    let err = fleet.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap_err();
+    assert!(matches!(&err, Error::Remote { message, .. } if message.contains("corrupt")), "{err:?}");
+    assert!(matches!(fleet.status(Some("svc")), Err(Error::UnknownService { .. })), "nothing was deployed");
+}
+
+#[test]
+fn nats_credentials_come_from_a_private_file() {
+    let Some(nats) = LocalNats::start_with_args(&["--user", "airssys", "--pass", "s3cret"]).ok() else {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "nats-server must run under CI");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("nats.creds");
+    std::fs::write(&creds, "airssys:s3cret\n").unwrap();
+    let with = |file: Option<std::path::PathBuf>| {
+        let mut config = FleetConfig::new(nats.url());
+        config.credentials = file;
+        config.connect_timeout = Duration::from_secs(3);
+        FleetRuntime::connect(config)
+    };
+    // Without credentials, or with a file others can read: refused.
+    assert!(matches!(with(None), Err(Error::FleetUnreachable { .. })));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = with(Some(creds.clone())).unwrap_err();
+    assert!(matches!(err, Error::FleetConfig(_)) && err.to_string().contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fleet = with(Some(creds)).unwrap();
+    assert!(fleet.components().unwrap().is_empty());
+}
