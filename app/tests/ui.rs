@@ -160,7 +160,7 @@ fn after_the_user_allows_the_capability_the_deploy_succeeds() {
     // The grant waits in the project until saved; then project.ron keeps it.
     assert!(harness.query_by_label("unsaved changes").is_some());
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
-    harness.run_steps(2);
+    wait_for(&mut harness, "the save", |h| !h.state().is_dirty());
     let saved = host_core::project::Project::open(&dir).unwrap();
     assert_eq!(saved.file.services["files"].grants.len(), 1, "{:?}", saved.file.services["files"]);
     assert!(saved.file.services["files"].grants[0].starts_with("file-read:/data="));
@@ -474,8 +474,7 @@ fn save_as_moves_the_project_and_remembers_it_among_recent_projects() {
     assert_eq!(next.settings(), settings);
     // Saving into a folder that holds a project is refused, nothing lost.
     harness.state_mut().save_as(copy.clone());
-    harness.run_steps(1);
-    assert!(harness.state().errors().iter().any(|e| e.contains("already holds a project")));
+    wait_for(&mut harness, "the refusal", |h| h.state().errors().iter().any(|e| e.contains("already holds a project")));
 }
 
 #[test]
