@@ -8,7 +8,10 @@
 mod apply;
 mod replies;
 
-use std::{collections::BTreeMap, collections::BTreeSet, collections::VecDeque, path::PathBuf};
+use std::{
+    collections::{BTreeMap, BTreeSet, VecDeque},
+    path::PathBuf,
+};
 
 use host_core::{
     deploy::RolloutEvent,
@@ -60,7 +63,7 @@ impl Studio {
         studio
     }
 
-    /// Carries out one action, then whatever its answers ask for later.
+    /// Carries out one action (`apply`, the one place that does).
     fn dispatch(&mut self, action: Action) {
         apply::apply(&mut self.state, &mut self.worker, action);
     }
