@@ -702,3 +702,23 @@ fn a_save_that_fails_is_reported_and_the_project_stays_unsaved() {
     let saved = host_core::project::Project::open(&dir).unwrap();
     assert!(saved.pipeline("shout-and-count").unwrap().nodes.contains_key("pretty-2"), "the edit was kept");
 }
+
+#[test]
+fn an_input_file_is_read_off_the_ui_thread_and_a_missing_one_is_reported() {
+    let (tmp, _dir, mut harness) = opened("text-tools");
+    let file = tmp.path().join("input.txt");
+    std::fs::write(&file, "from a file").unwrap();
+    harness.state_mut().load_input(file);
+    wait_for(&mut harness, "the input", |h| h.state().input() == "from a file" && !h.state().busy());
+    click(&mut harness, "Run");
+    wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert!(outcome.results.iter().any(|r| r.data == b"FROM A FILE"), "{outcome:?}");
+
+    let missing = tmp.path().join("missing.txt");
+    harness.state_mut().load_input(missing.clone());
+    wait_for(&mut harness, "the refusal", |h| !h.state().busy());
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains(&format!("cannot read {}", missing.display())).is_some());
+    assert_eq!(harness.state().input(), "from a file", "the input stays");
+}

@@ -210,6 +210,12 @@ impl Studio {
         self.dispatch(Action::SaveAs(dir));
     }
 
+    /// Reads a file into the run console's input (on the runtime thread;
+    /// what "Load input…" does with the file picked).
+    pub fn load_input(&mut self, path: PathBuf) {
+        self.dispatch(Action::LoadInput(path));
+    }
+
     /// Sets the run console's input.
     pub fn set_input(&mut self, input: &str) {
         self.state.view.input = input.to_string();
