@@ -87,7 +87,10 @@ pub fn on_reply(state: &mut State, reply: Reply, then: &mut Vec<Action>) {
             session.tell(format!("{how} {reference}: drag it from the palette onto the canvas"));
         }
         Reply::Saved { file, revision } => {
-            doc.saved_at(revision);
+            // A save of a project since closed says nothing of this one.
+            if doc.project.as_ref().is_some_and(|p| file.parent() == Some(p.dir.as_path())) {
+                doc.saved_at(revision);
+            }
             session.tell(format!("saved {}", file.display()));
             match session.after_save.take() {
                 Some(Leave::Quit) => session.quit = true,
