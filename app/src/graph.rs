@@ -1,6 +1,8 @@
 //! The pipeline being edited: a `Snarl` of nodes that converts to and from
 //! host-core's `Pipeline`, the wiring rule (host-core's media-type check),
-//! and undo/redo by snapshots.
+//! the nodes changed since a deploy, and undo/redo by snapshots. Pure
+//! functions and data: nothing here holds studio state, draws or talks to
+//! a runtime.
 
 use std::collections::BTreeMap;
 
@@ -182,16 +184,23 @@ pub fn changed_nodes(
         .collect()
 }
 
-/// Undo and redo by whole-pipeline snapshots (pipelines are small).
-#[derive(Debug, Default)]
-pub struct History {
-    undo: Vec<Pipeline>,
-    redo: Vec<Pipeline>,
+/// Undo and redo by whole snapshots (pipelines and service entries are
+/// small): `T` is what one step restores.
+#[derive(Debug)]
+pub struct History<T = Pipeline> {
+    undo: Vec<T>,
+    redo: Vec<T>,
 }
 
-impl History {
+impl<T> Default for History<T> {
+    fn default() -> Self {
+        History { undo: Vec::new(), redo: Vec::new() }
+    }
+}
+
+impl<T: PartialEq> History<T> {
     /// Records the state before an edit.
-    pub fn push(&mut self, before: Pipeline) {
+    pub fn push(&mut self, before: T) {
         if self.undo.last() != Some(&before) {
             self.undo.push(before);
             self.redo.clear();
@@ -199,14 +208,14 @@ impl History {
     }
 
     /// The state to go back to, given the current one.
-    pub fn undo(&mut self, current: Pipeline) -> Option<Pipeline> {
+    pub fn undo(&mut self, current: T) -> Option<T> {
         let previous = self.undo.pop()?;
         self.redo.push(current);
         Some(previous)
     }
 
     /// The state to go forward to, given the current one.
-    pub fn redo(&mut self, current: Pipeline) -> Option<Pipeline> {
+    pub fn redo(&mut self, current: T) -> Option<T> {
         let next = self.redo.pop()?;
         self.undo.push(current);
         Some(next)
@@ -275,7 +284,7 @@ mod tests {
 
     #[test]
     fn undo_and_redo_walk_the_snapshots() {
-        let mut h = History::default();
+        let mut h: History = History::default();
         let a = Pipeline::new("p").node("a", "upper");
         let b = a.clone().node("b", "upper");
         h.push(a.clone());

@@ -1,13 +1,17 @@
 //! airssys-studio: the desktop studio over host-core.
 //!
-//! The studio holds no runtime logic: every action is a call of host-core's
-//! `Runtime` trait made on a worker thread ([`worker`]); the window edits
-//! the pipeline graph ([`graph`], [`canvas`]) and shows what comes back.
+//! The studio holds no runtime logic: every request is a call of
+//! host-core's `Runtime` trait made on the runtime thread ([`worker`]).
+//! The window is state ([`state`]) drawn by views ([`views`]) that push
+//! actions ([`action`]); [`studio`] applies the actions and the runtime's
+//! replies. [`graph`] converts the canvas to and from host-core's
+//! pipelines. This file only lists the modules.
 
-pub mod canvas;
+pub mod action;
 pub mod graph;
-pub mod panels;
+pub mod state;
 pub mod studio;
+pub mod views;
 pub mod worker;
 
 pub use studio::Studio;

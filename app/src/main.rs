@@ -3,7 +3,9 @@
 //! `airssys-studio [PROJECT_DIR]` opens a project's pipelines in a node
 //! editor, with a palette of its services and the registry, an inspector,
 //! and tabs for runs, deploys, metrics, guest logs and the audit log, on the
-//! embedded runtime or an `airssys serve` server.
+//! embedded runtime or an `airssys serve` server. This file is the entry
+//! point only (logging, the window, the settings eframe kept); the studio
+//! itself is the library's.
 
 use anyhow::Result;
 

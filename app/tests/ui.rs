@@ -160,7 +160,7 @@ fn after_the_user_allows_the_capability_the_deploy_succeeds() {
     // The grant waits in the project until saved; then project.ron keeps it.
     assert!(harness.query_by_label("unsaved changes").is_some());
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
-    harness.run_steps(2);
+    wait_for(&mut harness, "the save", |h| !h.state().is_dirty());
     let saved = host_core::project::Project::open(&dir).unwrap();
     assert_eq!(saved.file.services["files"].grants.len(), 1, "{:?}", saved.file.services["files"]);
     assert!(saved.file.services["files"].grants[0].starts_with("file-read:/data="));
@@ -474,8 +474,7 @@ fn save_as_moves_the_project_and_remembers_it_among_recent_projects() {
     assert_eq!(next.settings(), settings);
     // Saving into a folder that holds a project is refused, nothing lost.
     harness.state_mut().save_as(copy.clone());
-    harness.run_steps(1);
-    assert!(harness.state().errors().iter().any(|e| e.contains("already holds a project")));
+    wait_for(&mut harness, "the refusal", |h| h.state().errors().iter().any(|e| e.contains("already holds a project")));
 }
 
 #[test]
@@ -618,4 +617,108 @@ fn a_services_limits_are_edited_in_the_inspector_saved_and_deployed() {
     });
     let limits = harness.state().services()["upper"].status.spec.limits;
     assert_eq!((limits.timeout_ms, limits.max_table_elements), (2500, 20_000));
+}
+
+#[test]
+fn undoing_a_registry_component_added_to_the_canvas_removes_its_service_entry() {
+    let (tmp, dir, mut harness) = opened("text-tools");
+    let file = tmp.path().join("shouty.wasm");
+    std::fs::copy(dir.join("components/upper.wasm"), &file).unwrap();
+    drop_file(&mut harness, file);
+    wait_for(&mut harness, "the registry", |h| h.query_by_label("Add shouty").is_some());
+    let services = |h: &Harness<'_, Studio>| h.state().project().unwrap().file.services.clone();
+    let (before_nodes, before_services) = (nodes(&harness), services(&harness));
+
+    click(&mut harness, "Add shouty");
+    assert_eq!(nodes(&harness), before_nodes + 1);
+    assert_eq!(services(&harness)["shouty"].component, "shouty@0.1.0", "the component became a service");
+    click(&mut harness, "Undo");
+    assert_eq!(nodes(&harness), before_nodes, "undo removes the node");
+    assert_eq!(services(&harness), before_services, "and the service entry it brought: nothing is left behind");
+    click(&mut harness, "Redo");
+    assert_eq!(nodes(&harness), before_nodes + 1);
+    assert!(services(&harness).contains_key("shouty"), "redo brings both back");
+}
+
+#[test]
+fn configuration_error_policy_and_limits_edits_are_each_undone_by_undo() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    let upper = |h: &Harness<'_, Studio>| h.state().project().unwrap().file.services["upper"].clone();
+    let policy = |h: &Harness<'_, Studio>| h.state().current_pipeline().nodes["upper"].on_error;
+    let original = upper(&harness);
+    click_node(&mut harness, "upper", egui::Modifiers::NONE);
+    type_into(&mut harness, "New key", "greeting");
+    click(&mut harness, "Add key");
+    type_into(&mut harness, "greeting", "hi");
+    click(&mut harness, "On error");
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Drop").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Timeout (ms)", "2500");
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+    assert_eq!(upper(&harness).config.get("greeting").map(String::as_str), Some("hi"));
+    assert_eq!(upper(&harness).limits.map(|l| l.timeout_ms), Some(2500));
+    assert_eq!(policy(&harness), host_core::pipeline::ErrorPolicy::Drop);
+    assert!(harness.state().is_dirty());
+
+    click(&mut harness, "Undo");
+    assert_eq!(upper(&harness).limits, original.limits, "the limits edit is one step");
+    assert_eq!(policy(&harness), host_core::pipeline::ErrorPolicy::Drop);
+    click(&mut harness, "Undo");
+    assert_eq!(policy(&harness), host_core::pipeline::ErrorPolicy::Fail, "the error policy edit");
+    assert_eq!(upper(&harness).config.get("greeting").map(String::as_str), Some("hi"));
+    click(&mut harness, "Undo");
+    assert_eq!(upper(&harness).config.get("greeting").map(String::as_str), Some(""), "typing the value is one step");
+    click(&mut harness, "Undo");
+    assert_eq!(upper(&harness), original, "adding the key was the first step");
+    click(&mut harness, "Redo");
+    assert!(upper(&harness).config.contains_key("greeting"));
+}
+
+#[test]
+fn a_save_that_fails_is_reported_and_the_project_stays_unsaved() {
+    let (_tmp, dir, mut harness) = opened("text-tools");
+    click(&mut harness, "Add pretty");
+    assert!(harness.state().is_dirty());
+    // project.ron cannot be replaced: a folder stands at its path.
+    let file = dir.join("project.ron");
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut harness, "the failure", |h| !h.state().errors().is_empty() && !h.state().busy());
+    assert!(harness.state().errors()[0].contains("project.ron"), "{:?}", harness.state().errors());
+    assert!(harness.state().is_dirty(), "nothing was saved");
+    harness.run_steps(2);
+    assert!(harness.query_by_label("unsaved changes").is_some());
+    assert!(harness.query_by_label(&harness.state().errors()[0]).is_some(), "the status bar shows why");
+
+    // Once the path is free again, the same edit is saved.
+    std::fs::remove_dir(&file).unwrap();
+    std::fs::write(&file, original).unwrap();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut harness, "the save", |h| !h.state().is_dirty());
+    let saved = host_core::project::Project::open(&dir).unwrap();
+    assert!(saved.pipeline("shout-and-count").unwrap().nodes.contains_key("pretty-2"), "the edit was kept");
+}
+
+#[test]
+fn an_input_file_is_read_off_the_ui_thread_and_a_missing_one_is_reported() {
+    let (tmp, _dir, mut harness) = opened("text-tools");
+    let file = tmp.path().join("input.txt");
+    std::fs::write(&file, "from a file").unwrap();
+    harness.state_mut().load_input(file);
+    wait_for(&mut harness, "the input", |h| h.state().input() == "from a file" && !h.state().busy());
+    click(&mut harness, "Run");
+    wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert!(outcome.results.iter().any(|r| r.data == b"FROM A FILE"), "{outcome:?}");
+
+    let missing = tmp.path().join("missing.txt");
+    harness.state_mut().load_input(missing.clone());
+    wait_for(&mut harness, "the refusal", |h| !h.state().busy());
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains(&format!("cannot read {}", missing.display())).is_some());
+    assert_eq!(harness.state().input(), "from a file", "the input stays");
 }

@@ -1,25 +1,30 @@
-//! How the node editor draws pipeline nodes (egui-snarl viewer): titles
-//! `node · service@version`, one input, a pin per output port, live calls
-//! and errors with a health dot, wires refused when host-core's media-type
-//! rule says no.
+//! How the node editor draws pipeline nodes (egui-snarl's `SnarlViewer`):
+//! titles `node · service@version`, one input, a pin per output port, live
+//! calls and errors with a health dot, the changed-since-deploy marker,
+//! and wires refused when host-core's media-type rule says no. It reads
+//! the live figures and records what the canvas needs (refusals, node
+//! rects, the view transform); the graph edits it makes are egui-snarl's
+//! own (wires, duplicate, delete), reported by the canvas.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use std::collections::BTreeSet;
-
-use egui::{Color32, RichText, Ui, emath::TSTransform};
+use egui::{RichText, Ui, emath::TSTransform};
 use egui_snarl::{
     InPin, NodeId, OutPin, Snarl,
     ui::{PinInfo, SnarlViewer},
 };
-use host_core::{Health, metrics::MetricsSnapshot};
+use host_core::{Health, metrics::MetricsSnapshot, pipeline::ERROR_PORT};
 
 use crate::{
-    graph::{GraphNode, can_connect},
+    graph::{GraphNode, can_connect, fresh_id},
+    views::{
+        format::short_version,
+        theme::{BAD, GOOD, IDLE, WARN},
+    },
     worker::ServiceInfo,
 };
 
-/// The viewer, rebuilt each frame from the studio's state.
+/// The viewer, rebuilt each frame from the state.
 #[derive(Debug)]
 pub struct Viewer<'a> {
     pub services: &'a BTreeMap<String, ServiceInfo>,
@@ -41,11 +46,6 @@ pub struct Viewer<'a> {
     /// A view to set this frame (fit the nodes in).
     pub set_view: Option<TSTransform>,
 }
-
-const OK: Color32 = Color32::from_rgb(70, 180, 90);
-const WARN: Color32 = Color32::from_rgb(230, 170, 40);
-const BAD: Color32 = Color32::from_rgb(220, 70, 60);
-const IDLE: Color32 = Color32::from_rgb(140, 140, 140);
 
 impl SnarlViewer<GraphNode> for Viewer<'_> {
     fn title(&mut self, node: &GraphNode) -> String {
@@ -79,7 +79,7 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
     ) -> impl egui_snarl::ui::SnarlPin + 'static {
         let port =
             snarl.get_node(pin.id.node).and_then(|n| n.outputs().get(pin.id.output).cloned()).unwrap_or_default();
-        let color = if port == "error" { BAD } else { OK };
+        let color = if port == ERROR_PORT { BAD } else { GOOD };
         ui.label(RichText::new(port).small());
         PinInfo::circle().with_fill(color)
     }
@@ -105,7 +105,7 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
                 (IDLE, format!("`{}` is not deployed yet: press Deploy", node.service))
             }
             (_, false) => (BAD, format!("no service named `{}` in this project", node.service)),
-            (Some(Health::Healthy), _) => (OK, "healthy".to_string()),
+            (Some(Health::Healthy), _) => (GOOD, "healthy".to_string()),
             (Some(Health::Degraded(why)), _) => (WARN, format!("degraded: {why}")),
             (Some(Health::Unhealthy(why)), _) => (BAD, format!("unhealthy: {why}")),
             (None, true) => (IDLE, "no health reading yet".to_string()),
@@ -165,7 +165,7 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
     ) {
         if ui.button("Duplicate").clicked() {
             if let Some((copy, pos)) = snarl.get_node_info(node).map(|info| (info.value.clone(), info.pos)) {
-                let id = crate::graph::fresh_id(snarl, &copy.service);
+                let id = fresh_id(snarl, &copy.service);
                 snarl.insert_node(pos + egui::vec2(40.0, 40.0), GraphNode { id, ..copy });
             }
             ui.close();
@@ -174,48 +174,5 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
             snarl.remove_node(node);
             ui.close();
         }
-    }
-}
-
-/// The view that shows every node of `rects` (graph coordinates) inside
-/// `area` (screen), never zoomed in beyond 1:1.
-pub fn fit(rects: &[(NodeId, egui::Rect)], area: egui::Rect) -> Option<TSTransform> {
-    let bounds = rects.iter().map(|(_, r)| *r).reduce(|a, b| a.union(b))?;
-    let target = area.shrink(24.0);
-    if bounds.width() <= 0.0 || bounds.height() <= 0.0 || target.width() <= 0.0 || target.height() <= 0.0 {
-        return None;
-    }
-    let scale = (target.width() / bounds.width()).min(target.height() / bounds.height()).min(1.0);
-    Some(TSTransform::new(target.center().to_vec2() - bounds.center().to_vec2() * scale, scale))
-}
-
-/// `name@version`, with the long local pre-release of project files
-/// (`0.0.0-local.d<digest>`) cut to `local.<6 hex>`.
-pub fn short_version(reference: &str) -> String {
-    match reference.split_once(&format!("@0.0.0-{}", host_core::project::LOCAL_PRE)) {
-        Some((name, digest)) => format!("{name}@local.{}", &digest[..digest.len().min(6)]),
-        None => reference.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_shows_every_node_inside_the_area_without_zooming_in() {
-        let rects = [
-            (NodeId(0), egui::Rect::from_min_size(egui::pos2(-100.0, 0.0), egui::vec2(200.0, 60.0))),
-            (NodeId(1), egui::Rect::from_min_size(egui::pos2(1500.0, 400.0), egui::vec2(200.0, 60.0))),
-        ];
-        let area = egui::Rect::from_min_size(egui::pos2(250.0, 60.0), egui::vec2(860.0, 620.0));
-        let view = fit(&rects, area).unwrap();
-        for (_, rect) in rects {
-            assert!(area.contains_rect(view * rect), "{:?} inside {area:?}", view * rect);
-        }
-        assert!(view.scaling < 1.0);
-        let small = [(NodeId(0), egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(100.0, 50.0)))];
-        assert_eq!(fit(&small, area).unwrap().scaling, 1.0, "a small graph is not blown up");
-        assert!(fit(&[], area).is_none());
     }
 }

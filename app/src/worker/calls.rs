@@ -1,9 +1,9 @@
-//! The studio's runtime thread. Every action is a call of host-core's
-//! `Runtime` trait made here, off the UI thread; results come back as
-//! messages and wake the UI. Deploys and rollbacks (a canary takes many
-//! seconds and needs traffic) run on threads of their own, so pipeline runs
-//! keep working while a rollout is under way. Rollout progress, guest log
-//! lines and metrics arrive from one subscription per runtime.
+//! The runtime thread's side: it owns the `Runtime` in use (the embedded
+//! `Host` on the project's data folder, or a `RemoteRuntime`), turns each
+//! [`Request`] into host-core calls (and the studio's file I/O), and sends
+//! the [`Reply`] back through the [`Outbox`], which wakes the UI. Deploys,
+//! grants and rollbacks run on threads of their own. Knows nothing of the
+//! studio's state or widgets.
 
 use std::{
     collections::BTreeMap,
@@ -11,162 +11,47 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
-        mpsc::{Receiver, Sender, TryRecvError, channel},
+        mpsc::{Receiver, Sender},
     },
     time::Duration,
 };
 
 use host_core::{
-    Capability, Description, Digest, Error, Host, HostConfig, Input, RemoteRuntime, Runtime,
-    deploy::{RolloutRecord, ServiceStatus, Strategy},
-    events::RuntimeEvent,
-    pipeline::{NodeContract, Pipeline, PipelineRun, RunOptions},
-    project::Project,
-    registry::{ComponentRef, VersionRecord},
-    security::audit::AuditRecord,
+    Capability, Digest, Error, Host, HostConfig, Input, RemoteRuntime, Runtime,
+    deploy::Strategy,
+    pipeline::RunOptions,
+    project::{PROJECT_FILE, Project},
+    registry::{self, ComponentRef},
 };
 
-/// Where the studio deploys and runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The runtime inside the studio, on the project's `.airssys/` folder.
-    Embedded,
-    /// An `airssys serve` at a URL, with its token file.
-    Remote { url: String, token_file: PathBuf },
-}
-
-/// What the UI asks for.
-#[derive(Debug)]
-pub enum Request {
-    /// Open a project folder: store and deploy its services on the target.
-    Open(PathBuf),
-    /// Use another target from now on, and apply the project there.
-    Connect { target: Target, project: Option<PathBuf> },
-    /// Run a pipeline on an input, keeping every node's output.
-    Run { pipeline: Pipeline, input: Vec<u8> },
-    /// Store and deploy the project's changed services with `strategy`.
-    Deploy { project: Box<Project>, strategy: Strategy },
-    /// Roll a service back to the version it ran before.
-    Rollback { service: String },
-    /// The user's answers in the grant dialog for `service`: each requested
-    /// capability (its scope possibly narrowed) and whether it is allowed.
-    /// Every answer is audited; the allowed ones become the service's grants
-    /// and the project is applied again (with `strategy`).
-    Decide { project: Box<Project>, service: String, decisions: Vec<(Capability, bool)>, strategy: Option<Strategy> },
-    /// Store a `.wasm` file (dropped on the window) in the registry.
-    AddFile(PathBuf),
-    /// The registry, the audit log and the rollouts, now.
-    Refresh,
-}
-
-/// A service of the open project as the studio shows it.
-#[derive(Debug, Clone)]
-pub struct ServiceInfo {
-    /// `name@version` deployed.
-    pub version: String,
-    /// Its component's description.
-    pub description: Description,
-    /// What the runtime holds for it: config, grants, history, weights.
-    pub status: ServiceStatus,
-}
-
-impl ServiceInfo {
-    /// Media types, for the wiring rule.
-    pub fn contract(&self) -> NodeContract {
-        contract_of(&self.description)
-    }
-}
-
-/// The media types a description declares.
-pub fn contract_of(description: &Description) -> NodeContract {
-    NodeContract { accepts: description.metadata.accepts.clone(), produces: description.metadata.produces.clone() }
-}
-
-/// A component name in the registry, for the palette.
-#[derive(Debug, Clone)]
-pub struct RegistryEntry {
-    /// The name.
-    pub name: String,
-    /// Its versions, oldest first.
-    pub versions: Vec<VersionRecord>,
-    /// The newest version's description (`None` if it cannot be described).
-    pub description: Option<Description>,
-}
-
-impl RegistryEntry {
-    /// `name@newest version`.
-    pub fn latest(&self) -> Option<ComponentRef> {
-        self.versions.last().map(|v| ComponentRef { name: self.name.clone(), version: v.version.clone() })
-    }
-}
-
-/// What comes back.
-#[derive(Debug)]
-pub enum Reply {
-    /// The project is applied (opened, deployed, or granted) and its
-    /// services described; `granted`: the user's grants were added to it.
-    Opened { project: Box<Project>, services: BTreeMap<String, ServiceInfo>, granted: bool },
-    /// Opening or applying the project failed.
-    OpenFailed { dir: PathBuf, message: String },
-    /// Something the user asked for failed (deploy, rollback, add).
-    Failed { action: String, message: String },
-    /// The target changed (no project to apply).
-    Connected,
-    /// The new target could not be used; `kept` is still in use.
-    ConnectFailed { kept: Target, message: String },
-    /// A service needs capabilities nobody granted: ask the user.
-    NeedsGrants {
-        project: Box<Project>,
-        service: String,
-        component: String,
-        missing: Vec<Capability>,
-        strategy: Option<Strategy>,
-    },
-    /// A run finished.
-    Ran(Result<PipelineRun, String>),
-    /// A rollback finished.
-    RolledBack { record: Box<RolloutRecord>, services: BTreeMap<String, ServiceInfo> },
-    /// A dropped file is in the registry (`reused`: those bytes were
-    /// already stored under this version).
-    Added { reference: ComponentRef, reused: bool },
-    /// The registry, the audit log and recent rollouts.
-    Refreshed { registry: Vec<RegistryEntry>, audit: Vec<AuditRecord>, rollouts: Vec<RolloutRecord> },
-    /// Rollout progress, a guest log line or metrics, as they happen.
-    Event(Box<RuntimeEvent>),
-}
-
-impl Reply {
-    /// Whether this answers a request (events and refreshes come unasked
-    /// or are not waited for).
-    fn answers(&self) -> bool {
-        !matches!(self, Reply::Event(_) | Reply::Refreshed { .. })
-    }
-}
+use crate::worker::messages::{RegistryEntry, Reply, Request, ServiceInfo, Target};
 
 /// How often the subscription brings metrics.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
 /// Audit records the studio keeps.
 const AUDIT_SHOWN: usize = 500;
 
-/// The handle the UI holds.
-#[derive(Debug)]
-pub struct Worker {
-    requests: Sender<Request>,
-    replies: Receiver<Reply>,
-    /// Requests sent and not answered yet.
-    pub pending: usize,
-}
-
 type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Sends replies to the UI and wakes it; cloned into deploy threads.
 #[derive(Clone)]
-struct Outbox {
+pub struct Outbox {
     tx: Sender<Reply>,
     wake: Wake,
 }
 
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").finish_non_exhaustive()
+    }
+}
+
 impl Outbox {
+    /// Replies go into `tx`; `wake` is called after each.
+    pub fn new(tx: Sender<Reply>, wake: impl Fn() + Send + Sync + 'static) -> Self {
+        Outbox { tx, wake: Arc::new(wake) }
+    }
+
     fn send(&self, reply: Reply) -> bool {
         let sent = self.tx.send(reply).is_ok();
         (self.wake)();
@@ -174,8 +59,8 @@ impl Outbox {
     }
 }
 
-/// The runtime thread's state.
-struct State {
+/// What the runtime thread holds.
+struct Thread {
     runtime: Option<Arc<dyn Runtime>>,
     target: Target,
     cache_dir: Option<PathBuf>,
@@ -184,60 +69,24 @@ struct State {
     generation: Arc<AtomicU64>,
 }
 
-impl Worker {
-    /// Starts the thread; `wake` is called after each reply (repaint).
-    /// `cache_dir` is the compile cache (`None`: the user's default).
-    pub fn start(wake: impl Fn() + Send + Sync + 'static, cache_dir: Option<PathBuf>) -> Self {
-        let (requests, inbox) = channel::<Request>();
-        let (tx, replies) = channel::<Reply>();
-        let outbox = Outbox { tx, wake: Arc::new(wake) };
-        std::thread::Builder::new()
-            .name("studio-runtime".into())
-            .spawn(move || {
-                let mut state = State {
-                    runtime: None,
-                    target: Target::Embedded,
-                    cache_dir,
-                    outbox,
-                    generation: Arc::new(AtomicU64::new(0)),
-                };
-                for request in inbox {
-                    if let Some(reply) = state.handle(request)
-                        && !state.outbox.send(reply)
-                    {
-                        break;
-                    }
-                }
-                // The window closed: store this session's metrics.
-                state.replace_runtime(None);
-            })
-            .ok();
-        Worker { requests, replies, pending: 0 }
-    }
-
-    /// Sends a request.
-    pub fn send(&mut self, request: Request) {
-        let counted = !matches!(request, Request::Refresh);
-        if self.requests.send(request).is_ok() && counted {
-            self.pending += 1;
+/// The runtime thread: answers each request of `inbox` through `outbox`
+/// until the UI is gone; `cache_dir` is the compile cache (`None`: the
+/// user's default).
+pub fn run(inbox: Receiver<Request>, outbox: Outbox, cache_dir: Option<PathBuf>) {
+    let mut thread =
+        Thread { runtime: None, target: Target::Embedded, cache_dir, outbox, generation: Arc::new(AtomicU64::new(0)) };
+    for request in inbox {
+        if let Some(reply) = thread.handle(request)
+            && !thread.outbox.send(reply)
+        {
+            break;
         }
     }
-
-    /// The next reply, if one arrived.
-    pub fn poll(&mut self) -> Option<Reply> {
-        match self.replies.try_recv() {
-            Ok(reply) => {
-                if reply.answers() {
-                    self.pending = self.pending.saturating_sub(1);
-                }
-                Some(reply)
-            }
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
-    }
+    // The window closed: store this session's metrics.
+    thread.replace_runtime(None);
 }
 
-impl State {
+impl Thread {
     /// Handles one request; `None` when a thread of its own answers.
     fn handle(&mut self, request: Request) -> Option<Reply> {
         match request {
@@ -257,24 +106,27 @@ impl State {
                             Target::Embedded => "start the embedded runtime".to_string(),
                             Target::Remote { url, .. } => format!("connect to {url}"),
                         };
-                        Some(Reply::ConnectFailed { kept: self.target.clone(), message: format!("cannot {what}: {e}") })
+                        Some(Reply::ConnectFailed { kept: self.target.clone(), cause: format!("cannot {what}: {e}") })
                     }
                 }
             }
             Request::Deploy { project, strategy } => {
-                let dir = project.dir.clone();
-                self.in_background(Reply::OpenFailed { dir, message: "no runtime".into() }, move |rt| {
-                    apply(rt, *project, Some(strategy))
+                self.in_background(Reply::DeployFailed { cause: NO_RUNTIME.into() }, move |rt| {
+                    match apply(rt, *project, Some(strategy)) {
+                        Applied::Done(project, services) => Reply::Deployed { project, services },
+                        Applied::NeedsGrants(reply) => reply,
+                        Applied::Failed(_, cause) => Reply::DeployFailed { cause },
+                    }
                 })
             }
             Request::Decide { project, service, decisions, strategy } => {
                 let dir = project.dir.clone();
-                self.in_background(Reply::OpenFailed { dir, message: "no runtime".into() }, move |rt| {
+                self.in_background(Reply::GrantFailed { dir, cause: NO_RUNTIME.into() }, move |rt| {
                     decide(rt, *project, &service, decisions, strategy)
                 })
             }
             Request::Rollback { service } => {
-                let failed = Reply::Failed { action: format!("roll back `{service}`"), message: "no runtime".into() };
+                let failed = Reply::Failed { action: format!("roll back `{service}`"), cause: NO_RUNTIME.into() };
                 self.in_background(failed, move |rt| match rt.rollback(&service) {
                     Ok(record) => {
                         let services = describe_all(rt, None).unwrap_or_default();
@@ -292,13 +144,25 @@ impl State {
                 let Some(rt) = &self.runtime else {
                     return Some(Reply::Failed {
                         action: "add a component".into(),
-                        message: "open a project first".into(),
+                        cause: "open a project first".into(),
                     });
                 };
                 self.outbox.send(add_file(rt.as_ref(), &path));
                 Some(refresh(rt.as_ref()))
             }
             Request::Refresh => self.runtime.as_deref().map(refresh),
+            Request::Save { project, revision } => Some(match project.save() {
+                Ok(()) => Reply::Saved { file: project.dir.join(PROJECT_FILE), revision },
+                Err(e) => Reply::SaveFailed { cause: e.to_string() },
+            }),
+            Request::SaveAs { mut project, dir } => Some(match project.save_as(&dir) {
+                Ok(()) => Reply::SavedAs { dir: project.dir },
+                Err(e) => Reply::SaveFailed { cause: e.to_string() },
+            }),
+            Request::LoadInput(path) => Some(match std::fs::read(&path) {
+                Ok(bytes) => Reply::InputLoaded { text: String::from_utf8_lossy(&bytes).into_owned() },
+                Err(e) => Reply::InputFailed { path, cause: e.to_string() },
+            }),
         }
     }
 
@@ -316,7 +180,7 @@ impl State {
         });
         match spawned {
             Ok(_) => None,
-            Err(e) => Some(Reply::Failed { action: "start a rollout".into(), message: e.to_string() }),
+            Err(e) => Some(Reply::Failed { action: "start a rollout".into(), cause: e.to_string() }),
         }
     }
 
@@ -350,7 +214,7 @@ impl State {
     fn open(&mut self, dir: PathBuf) -> Reply {
         match self.start(&dir) {
             Ok((rt, project)) => self.take_runtime(rt, project),
-            Err(e) => Reply::OpenFailed { dir, message: e.to_string() },
+            Err(e) => Reply::OpenFailed { dir, cause: e.to_string() },
         }
     }
 
@@ -360,7 +224,7 @@ impl State {
         let project = Project::open(dir)?;
         let rt: Arc<dyn Runtime> = match &self.target {
             Target::Embedded => {
-                let mut config = HostConfig { data_dir: Some(project.dir.join(".airssys")), ..HostConfig::default() };
+                let mut config = HostConfig { data_dir: Some(project.data_dir()), ..HostConfig::default() };
                 if let Some(cache) = &self.cache_dir {
                     config.cache_dir = Some(cache.clone());
                 }
@@ -378,14 +242,21 @@ impl State {
     /// Uses `rt` from now on and applies the project there.
     fn take_runtime(&mut self, rt: Arc<dyn Runtime>, project: Project) -> Reply {
         self.replace_runtime(Some(rt.clone()));
-        let reply = apply(rt.as_ref(), project, None);
+        let reply = match apply(rt.as_ref(), project, None) {
+            Applied::Done(project, services) => Reply::Opened { project, services },
+            Applied::NeedsGrants(reply) => reply,
+            Applied::Failed(dir, cause) => Reply::OpenFailed { dir, cause },
+        };
         self.outbox.send(refresh(rt.as_ref()));
         reply
     }
 }
 
+/// What the request fails with when no project opened a runtime yet.
+const NO_RUNTIME: &str = "no runtime";
+
 fn failed_to(action: &str, error: &Error) -> Reply {
-    Reply::Failed { action: action.to_string(), message: error.to_string() }
+    Reply::Failed { action: action.to_string(), cause: error.to_string() }
 }
 
 /// Audits the user's decisions; applies the project with the allowed ones
@@ -399,15 +270,12 @@ fn decide(
 ) -> Reply {
     for (capability, allowed) in &decisions {
         if let Err(e) = rt.record_decision(service, capability, *allowed) {
-            return Reply::OpenFailed { dir: project.dir.clone(), message: format!("cannot audit: {e}") };
+            return Reply::GrantFailed { dir: project.dir.clone(), cause: format!("cannot audit: {e}") };
         }
     }
-    let denied: Vec<String> = decisions.iter().filter(|(_, allowed)| !allowed).map(|(c, _)| c.to_string()).collect();
+    let denied: Vec<Capability> = decisions.iter().filter(|(_, allowed)| !allowed).map(|(c, _)| c.clone()).collect();
     if !denied.is_empty() {
-        return Reply::OpenFailed {
-            dir: project.dir.clone(),
-            message: format!("service `{service}` was not deployed: it needs {}, which you denied", denied.join(", ")),
-        };
+        return Reply::Denied { dir: project.dir.clone(), service: service.to_string(), denied };
     }
     if let Some(entry) = project.file.services.get_mut(service) {
         for (capability, _) in decisions {
@@ -417,26 +285,42 @@ fn decide(
             }
         }
     }
-    let mut reply = apply(rt, project, strategy);
-    if let Reply::Opened { granted, .. } = &mut reply {
-        *granted = true;
+    match apply(rt, project, strategy) {
+        Applied::Done(project, services) => Reply::Granted { project, services },
+        Applied::NeedsGrants(reply) => reply,
+        Applied::Failed(dir, cause) => Reply::GrantFailed { dir, cause },
     }
-    reply
+}
+
+/// How applying a project went.
+enum Applied {
+    /// Live, with its services described.
+    Done(Box<Project>, BTreeMap<String, ServiceInfo>),
+    /// A service needs grants (a `Reply::NeedsGrants`).
+    NeedsGrants(Reply),
+    /// The project's folder and the cause.
+    Failed(PathBuf, String),
 }
 
 /// Stores and deploys the project's services, then describes them; a
 /// service whose capabilities are not granted goes to the user.
-fn apply(rt: &dyn Runtime, project: Project, strategy: Option<Strategy>) -> Reply {
+fn apply(rt: &dyn Runtime, project: Project, strategy: Option<Strategy>) -> Applied {
     match project.apply_with(rt, strategy.as_ref()) {
         Ok(()) => {}
         Err(Error::MissingCapabilities { service, component, missing }) => {
-            return Reply::NeedsGrants { project: Box::new(project), service, component, missing, strategy };
+            return Applied::NeedsGrants(Reply::NeedsGrants {
+                project: Box::new(project),
+                service,
+                component,
+                missing,
+                strategy,
+            });
         }
-        Err(e) => return Reply::OpenFailed { dir: project.dir.clone(), message: e.to_string() },
+        Err(e) => return Applied::Failed(project.dir.clone(), e.to_string()),
     }
     match describe_all(rt, Some(&project)) {
-        Ok(services) => Reply::Opened { project: Box::new(project), services, granted: false },
-        Err(e) => Reply::OpenFailed { dir: project.dir.clone(), message: e.to_string() },
+        Ok(services) => Applied::Done(Box::new(project), services),
+        Err(e) => Applied::Failed(project.dir.clone(), e.to_string()),
     }
 }
 
@@ -486,35 +370,30 @@ pub fn name_for(path: &Path) -> String {
     if name.is_empty() { "component".to_string() } else { name }
 }
 
-/// Stores a dropped file: the same bytes keep their version; new bytes get
-/// the next patch version of the name (0.1.0 for a new name).
+/// Stores a dropped file under host-core's rule for new bytes
+/// (`registry::next_version`): the same bytes keep their version, new bytes
+/// get the next patch version of the name (0.1.0 for a new name).
 fn add_file(rt: &dyn Runtime, path: &Path) -> Reply {
     let action = format!("add {}", path.display());
     if path.extension().is_none_or(|e| e != "wasm") {
-        return Reply::Failed { action, message: "only .wasm component files can be added to the registry".into() };
+        return Reply::Failed { action, cause: "only .wasm component files can be added to the registry".into() };
     }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) => return Reply::Failed { action, message: e.to_string() },
+        Err(e) => return Reply::Failed { action, cause: e.to_string() },
     };
     let name = name_for(path);
-    let digest = Digest::of(&bytes);
     let versions = match rt.components() {
         Ok(records) => records.into_iter().find(|r| r.name == name).map(|r| r.versions).unwrap_or_default(),
         Err(e) => return failed_to(&action, &e),
     };
-    if let Some(same) = versions.iter().find(|v| v.digest == digest) {
-        return Reply::Added { reference: ComponentRef { name, version: same.version.clone() }, reused: true };
-    }
-    let version = versions
-        .iter()
-        .map(|v| &v.version)
-        .filter(|v| v.pre.is_empty())
-        .max()
-        .map_or(semver::Version::new(0, 1, 0), |v| semver::Version::new(v.major, v.minor, v.patch + 1));
+    let (version, reused) = registry::next_version(&versions, &Digest::of(&bytes));
     let reference = ComponentRef { name, version };
+    if reused {
+        return Reply::Added { reference, reused };
+    }
     match rt.add_component(&reference, &bytes) {
-        Ok(_) => Reply::Added { reference, reused: false },
+        Ok(_) => Reply::Added { reference, reused },
         Err(e) => failed_to(&action, &e),
     }
 }

@@ -1,0 +1,157 @@
+//! The deployment tab: the strategy form (kinds, labels and defaults from
+//! host-core's `StrategyKind` and `Strategy::defaults`; the form is the
+//! view's own), Deploy with the traffic switch, this session's rollouts
+//! with their live progress, and the services with their versions'
+//! weights and Roll back. Deploys, rollbacks and traffic are actions.
+
+use egui::RichText;
+use host_core::deploy::{RolloutOutcome, StrategyKind};
+
+use crate::{
+    action::Action,
+    state::{
+        live::{Live, progress},
+        session::Session,
+        view::DeployForm,
+    },
+    views::{
+        format::short_version,
+        theme::{BAD, GOOD, WARN},
+    },
+    worker::Target,
+};
+
+/// Draws the tab; `changed`: how many canvas nodes changed since the last
+/// deploy.
+pub fn show(
+    ui: &mut egui::Ui,
+    live: &Live,
+    session: &Session,
+    changed: usize,
+    form: &mut DeployForm,
+    out: &mut Vec<Action>,
+) {
+    ui.horizontal(|ui| {
+        ui.label("Strategy");
+        for kind in StrategyKind::ALL {
+            ui.selectable_value(&mut form.kind, kind, kind.label());
+        }
+        ui.separator();
+        parameters(ui, form);
+    });
+    ui.horizontal(|ui| {
+        let target = match &session.target {
+            Target::Embedded => "the embedded runtime".to_string(),
+            Target::Remote { url, .. } => url.clone(),
+        };
+        if ui
+            .add_enabled(!session.deploying, egui::Button::new(RichText::new("Deploy").strong()))
+            .on_hover_text(format!("store and roll out every changed service on {target}"))
+            .clicked()
+        {
+            out.push(Action::Deploy(form.clone()));
+        }
+        ui.label(RichText::new(format!("to {target}")).weak());
+        let mut traffic = session.traffic;
+        if ui
+            .checkbox(&mut traffic, "Send traffic")
+            .on_hover_text("run the pipeline on the console's input again and again (a canary needs calls)")
+            .changed()
+        {
+            out.push(Action::SetTraffic(traffic));
+        }
+        if changed > 0 {
+            ui.label(RichText::new(format!("{changed} node(s) changed since the last deploy")).color(WARN));
+        }
+    });
+    ui.separator();
+    // One scroll area for the rest: the panel may be short.
+    egui::ScrollArea::vertical().id_salt("deploy-body").auto_shrink([false, true]).show(ui, |ui| {
+        ui.columns(2, |columns| {
+            columns[0].label(RichText::new("Rollouts").strong());
+            rollouts(&mut columns[0], live, session);
+            columns[1].label(RichText::new("Services").strong());
+            services(&mut columns[1], live, session, out);
+        });
+    });
+}
+
+/// The chosen kind's parameters.
+fn parameters(ui: &mut egui::Ui, form: &mut DeployForm) {
+    match form.kind {
+        StrategyKind::Immediate => {
+            ui.label(RichText::new("swap at once; in-flight calls finish on the old version").weak());
+        }
+        StrategyKind::BlueGreen => {
+            let l = ui.label("keep old pool (s)");
+            ui.add(egui::DragValue::new(&mut form.keep_old_s).range(0..=3600)).labelled_by(l.id);
+        }
+        StrategyKind::Canary => {
+            let l = ui.label("weights %");
+            ui.add(egui::TextEdit::singleline(&mut form.steps).desired_width(110.0)).labelled_by(l.id);
+            let l = ui.label("step (ms)");
+            ui.add(egui::DragValue::new(&mut form.interval_ms).range(100..=600_000)).labelled_by(l.id);
+            let l = ui.label("min calls");
+            ui.add(egui::DragValue::new(&mut form.min_calls).range(0..=100_000)).labelled_by(l.id);
+            let l = ui.label("max error increase %");
+            ui.add(egui::DragValue::new(&mut form.max_error_increase_pct).range(0.0..=100.0)).labelled_by(l.id);
+        }
+        StrategyKind::Rolling => {
+            let l = ui.label("batch");
+            ui.add(egui::DragValue::new(&mut form.batch).range(1..=64)).labelled_by(l.id);
+        }
+    }
+}
+
+/// Each rollout of this session, newest first, with its progress, and the
+/// last errors.
+fn rollouts(ui: &mut egui::Ui, live: &Live, session: &Session) {
+    let list = progress(&live.rollout_events);
+    if list.is_empty() {
+        ui.label(RichText::new("No rollout in this session yet.").weak());
+    }
+    for p in list.iter().take(8) {
+        ui.label(&p.title);
+        let (fraction, text, color) = match &p.outcome {
+            None => {
+                let w = p.weight.unwrap_or(0.0);
+                (w / 100.0, format!("in progress · new version at {w:.0} %"), WARN)
+            }
+            Some(RolloutOutcome::Succeeded) => (1.0, "succeeded".to_string(), GOOD),
+            Some(RolloutOutcome::RolledBack(why)) => (0.0, format!("rolled back: {why}"), BAD),
+            Some(RolloutOutcome::Failed(why)) => (0.0, format!("failed: {why}"), BAD),
+        };
+        ui.add(egui::ProgressBar::new(fraction as f32).text(RichText::new(text).color(color)));
+        if let Some(health) = &p.health {
+            ui.label(RichText::new(format!("health {health}")).small().weak());
+        }
+    }
+    for error in session.errors.iter().rev().take(5) {
+        ui.colored_label(BAD, error);
+    }
+}
+
+/// The deployed services with their versions' weights and Roll back.
+fn services(ui: &mut egui::Ui, live: &Live, session: &Session, out: &mut Vec<Action>) {
+    egui::Grid::new("deployed-services").striped(true).show(ui, |ui| {
+        for (name, info) in &live.services {
+            ui.label(name);
+            let weights: Vec<String> = info
+                .status
+                .versions
+                .iter()
+                .map(|v| format!("{} {:.0} %", short_version(&v.component.to_string()), v.weight_percent))
+                .collect();
+            ui.label(RichText::new(weights.join(" · ")).monospace().small());
+            let previous = info.status.spec.history.len() >= 2;
+            if ui
+                .add_enabled(previous && !session.deploying, egui::Button::new(format!("Roll back {name}")))
+                .on_disabled_hover_text("no earlier version to go back to")
+                .clicked()
+            {
+                out.push(Action::Rollback(name.clone()));
+            }
+            ui.end_row();
+        }
+    });
+}
