@@ -722,3 +722,91 @@ fn an_input_file_is_read_off_the_ui_thread_and_a_missing_one_is_reported() {
     assert!(harness.query_by_label_contains(&format!("cannot read {}", missing.display())).is_some());
     assert_eq!(harness.state().input(), "from a file", "the input stays");
 }
+
+/// A nats-server for one test, or `None` (skipped, with a note) when the
+/// program is missing outside CI.
+fn nats() -> Option<host_core::fleet::LocalNats> {
+    match host_core::fleet::LocalNats::start() {
+        Ok(nats) => Some(nats),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("nats-server must run under CI: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_fleet_target_deploys_to_every_node_runs_there_and_shows_the_nodes() {
+    use host_core::{
+        Host, HostConfig, Runtime,
+        fleet::{FleetConfig, FleetNode, FleetRuntime, NodeConfig},
+    };
+    let Some(nats) = nats() else { return };
+    let (tmp, _dir, mut harness) = opened("text-tools");
+    let _nodes: Vec<FleetNode> = ["n1", "n2"]
+        .into_iter()
+        .map(|name| {
+            let data = tmp.path().join(name);
+            let host = Host::new(HostConfig {
+                data_dir: Some(data.clone()),
+                cache_dir: Some(tmp.path().join("cache")),
+                ..HostConfig::default()
+            })
+            .unwrap();
+            let config = NodeConfig { fleet: FleetConfig::new(nats.url()), node: name.into(), api: None };
+            FleetNode::start(host, config).unwrap()
+        })
+        .collect();
+
+    type_into(&mut harness, "Fleet URL", nats.url());
+    type_into(&mut harness, "Fleet name", "default");
+    click(&mut harness, "Connect fleet");
+    wait_for(&mut harness, "the project on the fleet", |h| {
+        matches!(h.state().target(), app::worker::Target::Fleet { .. })
+            && !h.state().busy()
+            && h.query_by_label("Add upper").is_some()
+    });
+    assert!(harness.state().errors().is_empty(), "{:?}", harness.state().errors());
+    // Every node reports every service of the project as converged.
+    wait_for(&mut harness, "both nodes converged", |h| {
+        h.state().fleet().is_some_and(|f| {
+            f.nodes.len() == 2 && !f.services.is_empty() && f.services.iter().all(|s| s.converged.len() == 2)
+        })
+    });
+    let fleet = FleetRuntime::connect(FleetConfig::new(nats.url())).unwrap();
+    let names: Vec<String> = fleet.status(None).unwrap().into_iter().map(|s| s.spec.name).collect();
+    assert_eq!(names, ["compact", "count", "pretty", "upper"]);
+
+    // A run goes through the nodes.
+    type_input(&mut harness, "across the fleet");
+    click(&mut harness, "Run");
+    wait_for(&mut harness, "the fleet run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the run succeeds");
+    assert!(outcome.results.iter().any(|r| r.data == b"ACROSS THE FLEET"), "{outcome:?}");
+
+    // The deployment tab lists the nodes and what each runs.
+    harness.state_mut().set_tab(app::state::settings::Tab::Deploy);
+    harness.run_steps(3);
+    assert!(harness.query_by_label_contains("fleet `default`: 2 node(s)").is_some(), "the target bar's summary");
+    assert!(harness.query_all_by_label("n1").count() >= 4, "a row per service of node n1");
+    assert!(harness.query_all_by_label("converged").count() >= 8, "every service converged on both nodes");
+}
+
+#[test]
+fn an_unreachable_fleet_is_reported_and_the_embedded_runtime_keeps_working() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    type_into(&mut harness, "Fleet URL", &format!("nats://127.0.0.1:{port}"));
+    click(&mut harness, "Connect fleet");
+    wait_for(&mut harness, "the refusal", |h| !h.state().errors().is_empty() && !h.state().busy());
+    let error = &harness.state().errors()[0];
+    assert!(error.contains(&format!("cannot connect to fleet `default` at nats://127.0.0.1:{port}")), "{error}");
+    assert_eq!(harness.state().target(), &app::worker::Target::Embedded, "the target in use stays");
+    type_input(&mut harness, "still here");
+    click(&mut harness, "Run");
+    wait_for(&mut harness, "the run", |h| h.state().last_run().is_some());
+    let outcome = harness.state().last_run().unwrap().clone().expect("the embedded runtime still runs");
+    assert!(outcome.results.iter().any(|r| r.data == b"STILL HERE"));
+}

@@ -12,6 +12,7 @@ use std::{
 use host_core::{
     deploy::{RolloutEvent, RolloutOutcome, RolloutRecord},
     events::LogLine,
+    fleet::FleetStatus,
     metrics::{MetricsSnapshot, ServiceMetrics, VersionMetrics},
     security::audit::AuditRecord,
 };
@@ -48,6 +49,10 @@ pub struct Live {
     pub rollouts: Vec<RolloutRecord>,
     /// Rollout progress events of this session, oldest first.
     pub rollout_events: Vec<RolloutEvent>,
+    /// When the target is a fleet: its nodes as last read, and why the
+    /// last read failed (if it did; the nodes read before stay shown).
+    pub fleet: Option<FleetStatus>,
+    pub fleet_error: Option<String>,
 }
 
 impl Default for Live {
@@ -64,6 +69,8 @@ impl Default for Live {
             audit: Vec::new(),
             rollouts: Vec::new(),
             rollout_events: Vec::new(),
+            fleet: None,
+            fleet_error: None,
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct Settings {
     /// The remote form's fields.
     pub remote_url: String,
     pub remote_token_file: String,
+    /// The fleet form's fields: NATS URL(s), fleet name, credentials file
+    /// (empty: none).
+    pub fleet_url: String,
+    pub fleet_name: String,
+    pub fleet_creds: String,
     /// The tab shown under the canvas (`None`: the run console).
     pub tab: Option<Tab>,
     /// How the console shows bodies (`None`: as text).
@@ -47,6 +52,10 @@ pub struct Settings {
 const RECENT: usize = 8;
 /// The remote form's URL until the user types another.
 const REMOTE_URL: &str = "http://127.0.0.1:7411";
+/// The fleet form's URL and name until the user types others (NATS's
+/// default port; host-core's default fleet name).
+const FLEET_URL: &str = "nats://127.0.0.1:4222";
+const FLEET_NAME: &str = "default";
 
 impl Settings {
     /// The settings of a first run.
@@ -59,6 +68,12 @@ impl Settings {
     pub fn completed(mut self) -> Self {
         if self.remote_url.is_empty() {
             self.remote_url = REMOTE_URL.to_string();
+        }
+        if self.fleet_url.is_empty() {
+            self.fleet_url = FLEET_URL.to_string();
+        }
+        if self.fleet_name.is_empty() {
+            self.fleet_name = FLEET_NAME.to_string();
         }
         self.tab = Some(self.tab());
         self.body_view = Some(self.body_view());

@@ -39,6 +39,9 @@ pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
             session.opening.clone_from(&project);
             session.target = target.clone();
             session.notice = None;
+            // Another target's nodes are not this one's.
+            live.fleet = None;
+            live.fleet_error = None;
             worker.send(Request::Connect { target, project });
         }
         Action::Save => save(state, worker),

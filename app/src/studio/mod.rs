@@ -16,6 +16,7 @@ use std::{
 use host_core::{
     deploy::RolloutEvent,
     events::LogLine,
+    fleet::FleetStatus,
     pipeline::{Pipeline, PipelineRun},
     project::Project,
     registry::ComponentRef,
@@ -301,6 +302,11 @@ impl Studio {
     /// Audit records as last listed.
     pub fn audit(&self) -> &[AuditRecord] {
         &self.state.live.audit
+    }
+
+    /// The fleet's nodes as last read (the target is a fleet).
+    pub fn fleet(&self) -> Option<&FleetStatus> {
+        self.state.live.fleet.as_ref()
     }
 
     /// Rollout progress received.

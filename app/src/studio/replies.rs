@@ -114,6 +114,11 @@ pub fn on_reply(state: &mut State, reply: Reply, then: &mut Vec<Action>) {
             live.audit = audit;
             live.rollouts = rollouts;
         }
+        Reply::Fleet(Ok(status)) => {
+            live.fleet = Some(*status);
+            live.fleet_error = None;
+        }
+        Reply::Fleet(Err(cause)) => live.fleet_error = Some(cause),
         Reply::Event(event) => match *event {
             RuntimeEvent::Metrics { snapshot } => live.take_metrics(snapshot),
             RuntimeEvent::Rollout { event } => live.rollout_events.push(event),

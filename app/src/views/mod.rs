@@ -61,7 +61,7 @@ pub fn panels(
     dialogs::help(ui, &mut view.help);
     dialogs::grants(ui, session, out);
     toolbar::toolbar(ui, doc, settings, view, out);
-    toolbar::target_bar(ui, session, settings, out);
+    toolbar::target_bar(ui, session, live, settings, out);
     toolbar::status_bar(ui, session);
     if doc.project.is_some() {
         palette::show(ui, live, out);

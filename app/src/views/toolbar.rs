@@ -13,6 +13,7 @@ use crate::{
     action::Action,
     state::{
         document::Document,
+        live::Live,
         session::{Level, Session},
         settings::Settings,
         view::ViewState,
@@ -99,8 +100,10 @@ pub fn toolbar(
     });
 }
 
-/// The target bar: the embedded runtime, or a server's URL and token file.
-pub fn target_bar(ui: &mut egui::Ui, session: &Session, settings: &mut Settings, out: &mut Vec<Action>) {
+/// The target bar: the embedded runtime, a server's URL and token file,
+/// or a fleet's NATS URL, name and credentials file (with its nodes once
+/// connected).
+pub fn target_bar(ui: &mut egui::Ui, session: &Session, live: &Live, settings: &mut Settings, out: &mut Vec<Action>) {
     egui::Panel::top("target").show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.label("Target");
@@ -124,7 +127,55 @@ pub fn target_bar(ui: &mut egui::Ui, session: &Session, settings: &mut Settings,
                 ui.label(RichText::new(format!("connected to {url}")).color(GOOD));
             }
         });
+        ui.horizontal(|ui| {
+            let url = ui.label("Fleet URL");
+            ui.add(egui::TextEdit::singleline(&mut settings.fleet_url).desired_width(220.0))
+                .on_hover_text("the NATS server(s) of the fleet, e.g. nats://127.0.0.1:4222")
+                .labelled_by(url.id);
+            let name = ui.label("Fleet name");
+            ui.add(egui::TextEdit::singleline(&mut settings.fleet_name).desired_width(90.0)).labelled_by(name.id);
+            let creds = ui.label("Credentials file");
+            ui.add(egui::TextEdit::singleline(&mut settings.fleet_creds).desired_width(200.0))
+                .on_hover_text("a .creds, nkey seed, user:password or token file readable by you only; empty: none")
+                .labelled_by(creds.id);
+            if ui.button("Connect fleet").clicked() {
+                let creds = settings.fleet_creds.trim();
+                out.push(Action::Connect(Target::Fleet {
+                    url: settings.fleet_url.trim().to_string(),
+                    name: settings.fleet_name.trim().to_string(),
+                    credentials: (!creds.is_empty()).then(|| PathBuf::from(creds)),
+                }));
+            }
+            if let Target::Fleet { name, .. } = &session.target {
+                fleet_summary(ui, name, live);
+            }
+        });
     });
+}
+
+/// The fleet in use: how many nodes report, how many services are behind.
+fn fleet_summary(ui: &mut egui::Ui, name: &str, live: &Live) {
+    match &live.fleet {
+        None => {
+            ui.label(RichText::new(format!("fleet `{name}`: waiting for node reports")).weak());
+        }
+        Some(fleet) => {
+            let behind = fleet.services.iter().filter(|s| !s.behind.is_empty()).count();
+            let text = format!("fleet `{name}`: {} node(s)", fleet.nodes.len());
+            if fleet.nodes.is_empty() {
+                ui.label(
+                    RichText::new(format!("{text}; start one with airssys serve --fleet URL --node NAME")).color(WARN),
+                );
+            } else if behind > 0 {
+                ui.label(RichText::new(format!("{text}, {behind} service(s) converging")).color(WARN));
+            } else {
+                ui.label(RichText::new(text).color(GOOD));
+            }
+        }
+    }
+    if let Some(cause) = &live.fleet_error {
+        ui.label(RichText::new(format!("cannot read the nodes: {cause}")).color(BAD));
+    }
 }
 
 /// The status bar: a spinner while something runs, and the last notice.

@@ -1,5 +1,6 @@
 //! The runtime thread's side: it owns the `Runtime` in use (the embedded
-//! `Host` on the project's data folder, or a `RemoteRuntime`), turns each
+//! `Host` on the project's data folder, a `RemoteRuntime`, or a
+//! `FleetRuntime` whose node status it polls), turns each
 //! [`Request`] into host-core calls (and the studio's file I/O), and sends
 //! the [`Reply`] back through the [`Outbox`], which wakes the UI. Deploys,
 //! grants and rollbacks run on threads of their own. Knows nothing of the
@@ -19,6 +20,7 @@ use std::{
 use host_core::{
     Capability, Digest, Error, Host, HostConfig, Input, RemoteRuntime, Runtime,
     deploy::Strategy,
+    fleet::{FleetConfig, FleetRuntime},
     pipeline::RunOptions,
     project::{PROJECT_FILE, Project},
     registry::{self, ComponentRef},
@@ -28,6 +30,8 @@ use crate::worker::messages::{RegistryEntry, Reply, Request, ServiceInfo, Target
 
 /// How often the subscription brings metrics.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
+/// How often a fleet's node status is read (nodes report every 2 s).
+const FLEET_EVERY: Duration = Duration::from_secs(2);
 /// Audit records the studio keeps.
 const AUDIT_SHOWN: usize = 500;
 
@@ -59,6 +63,14 @@ impl Outbox {
     }
 }
 
+/// A runtime made for the target, with the project it opened.
+struct Started {
+    runtime: Arc<dyn Runtime>,
+    /// The same runtime when it is a fleet (its node status is polled).
+    fleet: Option<Arc<FleetRuntime>>,
+    project: Project,
+}
+
 /// What the runtime thread holds.
 struct Thread {
     runtime: Option<Arc<dyn Runtime>>,
@@ -83,7 +95,7 @@ pub fn run(inbox: Receiver<Request>, outbox: Outbox, cache_dir: Option<PathBuf>)
         }
     }
     // The window closed: store this session's metrics.
-    thread.replace_runtime(None);
+    thread.replace_runtime(None, None);
 }
 
 impl Thread {
@@ -94,17 +106,17 @@ impl Thread {
             Request::Connect { target, project } => {
                 let previous = std::mem::replace(&mut self.target, target);
                 let Some(dir) = project else {
-                    self.replace_runtime(None);
+                    self.replace_runtime(None, None);
                     return Some(Reply::Connected);
                 };
                 match self.start(&dir) {
-                    Ok((rt, project)) => Some(self.take_runtime(rt, project)),
+                    Ok(started) => Some(self.take_runtime(started)),
                     Err(e) => {
                         // Nothing changes: the runtime in use stays.
                         let kept = std::mem::replace(&mut self.target, previous);
                         let what = match &kept {
                             Target::Embedded => "start the embedded runtime".to_string(),
-                            Target::Remote { url, .. } => format!("connect to {url}"),
+                            other => format!("connect to {}", other.describe()),
                         };
                         Some(Reply::ConnectFailed { kept: self.target.clone(), cause: format!("cannot {what}: {e}") })
                     }
@@ -185,13 +197,17 @@ impl Thread {
     }
 
     /// Closes the current runtime (storing its metrics) and uses `next`;
-    /// a new runtime gets a subscription whose events reach the UI.
-    fn replace_runtime(&mut self, next: Option<Arc<dyn Runtime>>) {
+    /// a new runtime gets a subscription whose events reach the UI, and a
+    /// fleet's node status is polled while it is in use.
+    fn replace_runtime(&mut self, next: Option<Arc<dyn Runtime>>, fleet: Option<Arc<FleetRuntime>>) {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(old) = std::mem::replace(&mut self.runtime, next) {
             old.close();
         }
         let Some(rt) = &self.runtime else { return };
+        if let Some(fleet) = fleet {
+            self.poll_fleet(fleet, generation);
+        }
         match rt.subscribe(METRICS_EVERY) {
             Ok(events) => {
                 let (outbox, current) = (self.outbox.clone(), self.generation.clone());
@@ -209,39 +225,64 @@ impl Thread {
         }
     }
 
+    /// Sends the fleet's status every [`FLEET_EVERY`] until another
+    /// runtime is in use or the UI is gone.
+    fn poll_fleet(&self, fleet: Arc<FleetRuntime>, generation: u64) {
+        let (outbox, current) = (self.outbox.clone(), self.generation.clone());
+        let spawned = std::thread::Builder::new().name("studio-fleet".into()).spawn(move || {
+            while current.load(Ordering::SeqCst) == generation {
+                let status = fleet.fleet_status().map(Box::new).map_err(|e| e.to_string());
+                if current.load(Ordering::SeqCst) != generation || !outbox.send(Reply::Fleet(status)) {
+                    return;
+                }
+                std::thread::sleep(FLEET_EVERY);
+            }
+        });
+        if let Err(e) = spawned {
+            self.outbox.send(Reply::Fleet(Err(format!("cannot follow the fleet's nodes: {e}"))));
+        }
+    }
+
     /// The runtime for the target (embedded: on the project's folder), with
     /// the project applied.
     fn open(&mut self, dir: PathBuf) -> Reply {
         match self.start(&dir) {
-            Ok((rt, project)) => self.take_runtime(rt, project),
+            Ok(started) => self.take_runtime(started),
             Err(e) => Reply::OpenFailed { dir, cause: e.to_string() },
         }
     }
 
-    /// Opens the project and makes a runtime for the target; a server must
-    /// answer (and accept the token) before it is used.
-    fn start(&self, dir: &Path) -> host_core::Result<(Arc<dyn Runtime>, Project)> {
+    /// Opens the project and makes a runtime for the target; a server or a
+    /// fleet must answer (and accept the credentials) before it is used.
+    fn start(&self, dir: &Path) -> host_core::Result<Started> {
         let project = Project::open(dir)?;
-        let rt: Arc<dyn Runtime> = match &self.target {
+        let (runtime, fleet): (Arc<dyn Runtime>, _) = match &self.target {
             Target::Embedded => {
                 let mut config = HostConfig { data_dir: Some(project.data_dir()), ..HostConfig::default() };
                 if let Some(cache) = &self.cache_dir {
                     config.cache_dir = Some(cache.clone());
                 }
-                Arc::new(Host::new(config)?)
+                (Arc::new(Host::new(config)?), None)
             }
             Target::Remote { url, token_file } => {
                 let remote = RemoteRuntime::from_token_file(url, token_file)?;
                 remote.status(None)?;
-                Arc::new(remote)
+                (Arc::new(remote), None)
+            }
+            Target::Fleet { url, name, credentials } => {
+                let mut config = FleetConfig::new(url).named(name);
+                config.credentials.clone_from(credentials);
+                let fleet = Arc::new(FleetRuntime::connect(config)?);
+                (fleet.clone(), Some(fleet))
             }
         };
-        Ok((rt, project))
+        Ok(Started { runtime, fleet, project })
     }
 
-    /// Uses `rt` from now on and applies the project there.
-    fn take_runtime(&mut self, rt: Arc<dyn Runtime>, project: Project) -> Reply {
-        self.replace_runtime(Some(rt.clone()));
+    /// Uses the started runtime from now on and applies the project there.
+    fn take_runtime(&mut self, started: Started) -> Reply {
+        let Started { runtime: rt, fleet, project } = started;
+        self.replace_runtime(Some(rt.clone()), fleet);
         let reply = match apply(rt.as_ref(), project, None) {
             Applied::Done(project, services) => Reply::Opened { project, services },
             Applied::NeedsGrants(reply) => reply,

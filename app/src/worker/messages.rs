@@ -10,6 +10,7 @@ use host_core::{
     Capability, Description,
     deploy::{RolloutRecord, ServiceStatus, Strategy},
     events::RuntimeEvent,
+    fleet::FleetStatus,
     pipeline::{NodeContract, Pipeline, PipelineRun},
     project::Project,
     registry::{ComponentRef, VersionRecord},
@@ -23,6 +24,21 @@ pub enum Target {
     Embedded,
     /// An `airssys serve` at a URL, with its token file.
     Remote { url: String, token_file: PathBuf },
+    /// A fleet of `airssys serve --fleet` nodes on NATS JetStream: its
+    /// server URL(s), the fleet's name, and the credentials file if the
+    /// server wants one.
+    Fleet { url: String, name: String, credentials: Option<PathBuf> },
+}
+
+impl Target {
+    /// What the target is called in the studio's texts.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Embedded => "the embedded runtime".to_string(),
+            Target::Remote { url, .. } => url.clone(),
+            Target::Fleet { url, name, .. } => format!("fleet `{name}` at {url}"),
+        }
+    }
 }
 
 /// What the UI asks for.
@@ -152,12 +168,15 @@ pub enum Reply {
     Refreshed { registry: Vec<RegistryEntry>, audit: Vec<AuditRecord>, rollouts: Vec<RolloutRecord> },
     /// Rollout progress, a guest log line or metrics, as they happen.
     Event(Box<RuntimeEvent>),
+    /// The fleet's nodes and where each service stands on them (every
+    /// 2 s while the target is a fleet), or why they could not be read.
+    Fleet(Result<Box<FleetStatus>, String>),
 }
 
 impl Reply {
     /// Whether this answers a request (events and refreshes come unasked
     /// or are not waited for).
     pub fn answers(&self) -> bool {
-        !matches!(self, Reply::Event(_) | Reply::Refreshed { .. })
+        !matches!(self, Reply::Event(_) | Reply::Refreshed { .. } | Reply::Fleet(_))
     }
 }

@@ -2,7 +2,8 @@
 //! host-core's `StrategyKind` and `Strategy::defaults`; the form is the
 //! view's own), Deploy with the traffic switch, this session's rollouts
 //! with their live progress, and the services with their versions'
-//! weights and Roll back. Deploys, rollbacks and traffic are actions.
+//! weights and Roll back; on a fleet, its nodes and what each runs. Deploys,
+//! rollbacks and traffic are actions.
 
 use egui::RichText;
 use host_core::deploy::{RolloutOutcome, StrategyKind};
@@ -40,10 +41,7 @@ pub fn show(
         parameters(ui, form);
     });
     ui.horizontal(|ui| {
-        let target = match &session.target {
-            Target::Embedded => "the embedded runtime".to_string(),
-            Target::Remote { url, .. } => url.clone(),
-        };
+        let target = session.target.describe();
         if ui
             .add_enabled(!session.deploying, egui::Button::new(RichText::new("Deploy").strong()))
             .on_hover_text(format!("store and roll out every changed service on {target}"))
@@ -72,6 +70,11 @@ pub fn show(
             rollouts(&mut columns[0], live, session);
             columns[1].label(RichText::new("Services").strong());
             services(&mut columns[1], live, session, out);
+            if matches!(session.target, Target::Fleet { .. }) {
+                columns[1].separator();
+                columns[1].label(RichText::new("Nodes").strong());
+                nodes(&mut columns[1], live);
+            }
         });
     });
 }
@@ -152,6 +155,43 @@ fn services(ui: &mut egui::Ui, live: &Live, session: &Session, out: &mut Vec<Act
                 out.push(Action::Rollback(name.clone()));
             }
             ui.end_row();
+        }
+    });
+}
+
+/// A fleet's nodes: per node what each service runs there, and whether it
+/// runs what the fleet wants (or why not).
+fn nodes(ui: &mut egui::Ui, live: &Live) {
+    let Some(fleet) = &live.fleet else {
+        ui.label(RichText::new("Waiting for the nodes' reports.").weak());
+        return;
+    };
+    if fleet.nodes.is_empty() {
+        ui.label(
+            RichText::new(
+                "No node has reported in the last 10 s: start one with airssys serve --fleet URL --node NAME",
+            )
+            .color(WARN),
+        );
+    }
+    egui::Grid::new("fleet-nodes").striped(true).show(ui, |ui| {
+        for node in &fleet.nodes {
+            if fleet.services.is_empty() {
+                ui.label(&node.node);
+                ui.label(RichText::new("runs nothing yet").weak());
+                ui.end_row();
+            }
+            for view in &fleet.services {
+                ui.label(&node.node);
+                ui.label(&view.service);
+                let running = node.services.get(&view.service).and_then(|s| s.component.as_ref());
+                ui.label(RichText::new(running.map_or("-".to_string(), |c| short_version(&c.to_string()))).monospace());
+                match view.behind.get(&node.node) {
+                    None => ui.label(RichText::new("converged").color(GOOD)),
+                    Some(why) => ui.label(RichText::new(why).color(WARN)),
+                };
+                ui.end_row();
+            }
         }
     });
 }
