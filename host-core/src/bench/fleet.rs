@@ -37,7 +37,8 @@ pub struct FleetReport {
     pub fleet_throughput_3_nodes_calls_per_s: f64,
     /// 3 nodes / 1 node (target ≥ 2).
     pub fleet_scaling_ratio: f64,
-    /// Median µs of a 1 KiB call through the fleet (one client).
+    /// Median µs of a 1 KiB call through the fleet (one client; rounds of
+    /// 50 calls alternate with the HTTP ones).
     pub fleet_invoke_p50_us: f64,
     /// Median µs of the same call through one `airssys serve` over HTTP.
     pub http_invoke_p50_us: f64,
@@ -137,15 +138,31 @@ fn throughput(url: &str, fleet: &str, per_client: usize) -> Result<f64> {
     Ok((4 * per_client) as f64 / started.elapsed().as_secs_f64())
 }
 
-fn median_us(runtime: &dyn Runtime, service: &str, input: &Input, calls: usize) -> Result<f64> {
-    let mut times = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        black_box(runtime.invoke(service, input)?);
-        times.push(started.elapsed().as_secs_f64() * 1e6);
+/// Median µs of a call through `a` and through `b`: `rounds` rounds that
+/// alternate them, `per_round` calls each, so both see the same noise.
+fn median_pair_us(
+    a: &dyn Runtime,
+    b: &dyn Runtime,
+    service: &str,
+    input: &Input,
+    rounds: usize,
+    per_round: usize,
+) -> Result<(f64, f64)> {
+    let (mut times_a, mut times_b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (runtime, times) in [(a, &mut times_a), (b, &mut times_b)] {
+            for _ in 0..per_round {
+                let started = Instant::now();
+                black_box(runtime.invoke(service, input)?);
+                times.push(started.elapsed().as_secs_f64() * 1e6);
+            }
+        }
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    Ok((median(&mut times_a), median(&mut times_b)))
 }
 
 /// Runs the fleet measurements on the NATS server at `url`, or on a local
@@ -179,7 +196,7 @@ pub fn run(url: Option<&str>, upper: &[u8], quick: bool) -> Result<FleetReport> 
 
     // Latency: the fleet against one `airssys serve` on loopback.
     let input = Input::new(super::payload(1024));
-    let calls = if quick { 200 } else { 1000 };
+    let rounds = if quick { 4 } else { 20 };
     let single = Host::new(HostConfig {
         data_dir: Some(dir.join("single")),
         cache_dir: Some(dir.join("cache")),
@@ -191,10 +208,8 @@ pub fn run(url: Option<&str>, upper: &[u8], quick: bool) -> Result<FleetReport> 
     let token = "f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1";
     let running = server::start(single.clone(), ServerConfig::loopback(0, token.to_string()))?;
     let http = RemoteRuntime::new(&running.url(), token);
-    median_us(&admin, "up", &input, calls / 5)?; // warm-up
-    median_us(&http, "up", &input, calls / 5)?;
-    let fleet_p50 = median_us(&admin, "up", &input, calls)?;
-    let http_p50 = median_us(&http, "up", &input, calls)?;
+    median_pair_us(&admin, &http, "up", &input, 1, 50)?; // warm-up
+    let (fleet_p50, http_p50) = median_pair_us(&admin, &http, "up", &input, rounds, 50)?;
     drop(running);
     single.close();
 
