@@ -105,7 +105,7 @@ impl EpochTicker {
                     engine.increment_epoch();
                 }
             })
-            .map_err(|e| Error::Config(format!("cannot start the epoch thread: {e}")))?;
+            .map_err(Error::thread("epoch ticker"))?;
         Ok(EpochTicker { stop, thread: Some(thread) })
     }
 }
@@ -132,7 +132,7 @@ pub enum LoadOrigin {
 
 /// Compiled code on disk: `<root>/<engine fingerprint>/<sha256>.cwasm`.
 ///
-/// The root is the user's (`--cache-dir`, which may be a shared folder such
+/// The root is the user's (`HostConfig::cache_dir`, which may be a shared folder such
 /// as a 1777 one): it keeps its mode. Code is only read from the
 /// fingerprint folder, which must be the current user's and writable by
 /// nobody else (airssys creates it, and any missing parent, 0700 from the
@@ -161,7 +161,7 @@ impl CompileCache {
             if !ours || meta.mode() & 0o022 != 0 {
                 return Err(Error::Cache(format!(
                     "{} is not a folder only you can write (it belongs to another user, is a link, or others may \
-                     write it), so compiled code is not read from it; remove it or choose another --cache-dir",
+                     write it), so compiled code is not read from it; remove it or choose another cache folder (HostConfig::cache_dir)",
                     dir.display()
                 )));
             }

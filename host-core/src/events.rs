@@ -111,7 +111,7 @@ impl Host {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             })
-            .map_err(|e| crate::Error::Config(format!("cannot start the event thread: {e}")))?;
+            .map_err(crate::Error::thread("event stream"))?;
         Ok(rx)
     }
 }

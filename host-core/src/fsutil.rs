@@ -199,7 +199,7 @@ pub(crate) fn json_stems(dir: &Path, action: &'static str) -> Result<Vec<String>
 
 /// Serializes `value` as pretty JSON and writes it atomically.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(Error::encode("a data file"))?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }

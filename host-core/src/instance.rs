@@ -565,7 +565,10 @@ impl Instance {
     /// Calls `state.restore(data, from_version)`.
     pub fn restore(&mut self, data: &[u8], from_version: &str) -> Result<()> {
         if !self.has_state() {
-            return Err(Error::Config("`restore` needs a component that exports the state interface".into()));
+            return Err(Error::Unsupported {
+                function: "restore",
+                needs: "a component that exports the state interface",
+            });
         }
         self.contract_call("restore", async |e, s| state_call!(e, s, call_restore(data, from_version)))?
             .map_err(self.guest_error("restore"))
@@ -587,7 +590,7 @@ impl Instance {
         call: impl AsyncFnOnce(&Exports, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R> {
         let InstanceKind::Contract { store, exports, poisoned } = &mut self.kind else {
-            return Err(Error::Config(format!("`{function}` needs a contract component")));
+            return Err(Error::Unsupported { function, needs: "a contract component" });
         };
         if *poisoned {
             return Err(Error::Poisoned);
@@ -620,7 +623,7 @@ impl Instance {
 
     fn run_command(&mut self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
         let Entry::Command { pre } = self.component.entry() else {
-            return Err(Error::Config("not a WASI command".into()));
+            return Err(Error::Unsupported { function: "wasi:cli/run", needs: "a WASI command" });
         };
         let max_output = self.shared.max_output_bytes;
         let stdout = CappedOutput::new(max_output);

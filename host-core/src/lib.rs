@@ -48,15 +48,13 @@ pub mod watch;
 
 pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};
-pub use contract::ShapeMismatch;
 pub use engine::LoadOrigin;
-pub use error::{Error, Result, WasmtimeError};
+pub use error::{Error, ErrorKind, Result, WasmtimeError};
 pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
 pub use inspect::Inspection;
 pub use instance::{HostState, Instance};
 pub use remote::{RemoteRuntime, Runtime};
-pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};
+pub use types::{
+    CONTRACT_VERSION, Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata, ShapeMismatch,
+};
 pub use wit::{Input, Output, Value};
-
-/// The contract version this host implements (`airssys:component@0.1.0`).
-pub const CONTRACT_VERSION: &str = "0.1.0";

@@ -326,7 +326,6 @@ impl Project {
             let current = match runtime.status(Some(name)) {
                 Ok(mut statuses) => statuses.pop().map(|s| s.spec),
                 Err(Error::UnknownService { .. }) => None,
-                Err(Error::Remote { status: 404, .. }) => None,
                 Err(e) => return Err(e),
             };
             let unchanged = current.is_some_and(|spec| {
@@ -352,7 +351,7 @@ impl Project {
     /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`.
     fn component_ref(&self, runtime: &dyn crate::Runtime, service: &str, component: &str) -> Result<ComponentRef> {
         if !component.ends_with(".wasm") && component.contains('@') {
-            return component.parse();
+            return Ok(component.parse()?);
         }
         let path = self.dir.join(component);
         let bytes = std::fs::read(&path).map_err(|e| Error::io("read the component", &path, e))?;

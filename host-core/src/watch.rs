@@ -106,7 +106,7 @@ impl Host {
                     }
                 }
             })
-            .map_err(|e| Error::Config(format!("cannot start the watch thread: {e}")))?;
+            .map_err(Error::thread("watch"))?;
         Ok(Watch { stop, thread: Some(thread), _watcher: watcher })
     }
 

@@ -97,7 +97,7 @@ pub(super) fn run(bytes: &[u8], count: u32) -> Result<Option<CapacityReport>> {
         after.saturating_sub(before) as f64 / f64::from(count)
     };
     if bare <= 0.0 {
-        return Err(Error::Config("bare wasmtime's instances took no measurable memory".into()));
+        return Err(Error::Measurement("bare wasmtime's instances took no measurable memory".into()));
     }
     let ratio = airssys / bare;
     Ok(Some(CapacityReport {

@@ -315,7 +315,8 @@ fn remote_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize) -> Res
     host.add_component(&reference, bytes)?;
     host.deploy(DeployRequest::new("bench", reference).pool(PoolMode::Pooled { size: 2 }))?;
     let mut token = [0u8; 16];
-    getrandom::fill(&mut token).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut token)
+        .map_err(|e| Error::Randomness { purpose: "the bench server's token", reason: e.to_string() })?;
     let token = hex::encode(token);
     let running = server::start(host.clone(), ServerConfig::loopback(0, token.clone()))?;
     let clients = [RemoteRuntime::new(&running.url(), &token), RemoteRuntime::new(&running.url(), &token)];
@@ -507,14 +508,14 @@ impl Bare {
 
 impl BareInstance {
     fn init(&mut self) -> Result<()> {
-        self.guest.call_init(&mut self.store, &Vec::new()).map_err(wt)?.map_err(|e| Error::Config(e.message))
+        self.guest.call_init(&mut self.store, &Vec::new()).map_err(wt)?.map_err(|e| Error::Guest { function: "init", error: e.into() })
     }
 
     fn execute(&mut self, input: &Input) -> Result<crate::Output> {
-        self.guest.call_execute(&mut self.store, input).map_err(wt)?.map_err(|e| Error::Config(e.message))
+        self.guest.call_execute(&mut self.store, input).map_err(wt)?.map_err(|e| Error::Guest { function: "execute", error: e.into() })
     }
 
     fn shutdown(&mut self) -> Result<()> {
-        self.guest.call_shutdown(&mut self.store).map_err(wt)?.map_err(|e| Error::Config(e.message))
+        self.guest.call_shutdown(&mut self.store).map_err(wt)?.map_err(|e| Error::Guest { function: "shutdown", error: e.into() })
     }
 }

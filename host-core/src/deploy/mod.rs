@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::types::Trigger;
+pub use crate::types::{RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind, Trigger, UnknownStrategy};
 pub use pool::Deployment;
-pub use rollout::{RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
+pub use rollout::RolloutEvent;
 pub(crate) use runtime::DataStore;
 pub(crate) use service::Service;
 pub use service::{RoutingTable, ServiceStatus, VersionStatus};
@@ -63,72 +63,6 @@ pub enum Strategy {
         /// Instances per batch.
         batch: usize,
     },
-}
-
-/// The four strategies by name, without their parameters: what the CLI's
-/// `--strategy` and the studio's selector choose from. Serialized as the
-/// strategy's short name (`immediate`, `blue-green`, `canary`, `rolling`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    /// See [`Strategy::Immediate`].
-    Immediate,
-    /// See [`Strategy::BlueGreen`].
-    BlueGreen,
-    /// See [`Strategy::Canary`].
-    Canary,
-    /// See [`Strategy::Rolling`].
-    Rolling,
-}
-
-impl StrategyKind {
-    /// Every kind, in the order people meet them.
-    pub const ALL: [StrategyKind; 4] =
-        [StrategyKind::Immediate, StrategyKind::BlueGreen, StrategyKind::Canary, StrategyKind::Rolling];
-
-    /// The short name (`immediate`, `blue-green`, `canary`, `rolling`).
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Immediate => "immediate",
-            StrategyKind::BlueGreen => "blue-green",
-            StrategyKind::Canary => "canary",
-            StrategyKind::Rolling => "rolling",
-        }
-    }
-
-    /// A label for people (`Blue-green`).
-    pub fn label(self) -> &'static str {
-        match self {
-            StrategyKind::Immediate => "Immediate",
-            StrategyKind::BlueGreen => "Blue-green",
-            StrategyKind::Canary => "Canary",
-            StrategyKind::Rolling => "Rolling",
-        }
-    }
-}
-
-impl PartialEq<&str> for StrategyKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.name() == *other
-    }
-}
-
-impl std::fmt::Display for StrategyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for StrategyKind {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> crate::Result<Self> {
-        StrategyKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            crate::Error::InvalidStrategy(format!(
-                "unknown strategy `{s}`; choose one of immediate, blue-green, canary, rolling"
-            ))
-        })
-    }
 }
 
 impl Strategy {

@@ -266,7 +266,7 @@ impl Deployment {
             PoolMode::Pooled { .. } => match self.checkout(Instant::now() + self.limits.timeout) {
                 Ok(instance) => Ok(Some(instance)),
                 Err(CallError::Failed(e)) => Err(e),
-                Err(CallError::Retired) => Err(Error::Config("the deployment was retired".into())),
+                Err(CallError::Retired) => Err(Error::Retired { version: self.reference.to_string() }),
             },
         }
     }

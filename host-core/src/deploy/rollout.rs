@@ -9,67 +9,13 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::{Deployment, RoutingTable, Service, Strategy};
-use crate::{Health, Result, registry::ComponentRef};
+use crate::{
+    Health, Result,
+    types::{ComponentRef, RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind},
+};
 
 /// How long a retired deployment may take to finish its in-flight calls.
 pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(30);
-
-/// One step of a canary or rolling rollout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutStep {
-    /// 0-based.
-    pub index: usize,
-    /// Share of calls the new version got, percent.
-    pub new_weight_percent: f64,
-    /// Calls and errors of the new version during the step.
-    pub new_calls: u64,
-    /// Errors of the new version during the step.
-    pub new_errors: u64,
-    /// Calls of the old version during the step.
-    pub old_calls: u64,
-    /// Errors of the old version during the step.
-    pub old_errors: u64,
-    /// How long the step took.
-    pub duration_ms: u64,
-}
-
-/// How a rollout ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
-pub enum RolloutOutcome {
-    /// The new version serves all traffic.
-    Succeeded,
-    /// The rollout was undone on its own; the old version serves.
-    RolledBack(String),
-    /// The new version never went live; the old version serves.
-    Failed(String),
-}
-
-/// A rollout as kept on disk (`DATA/rollouts.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutRecord {
-    /// Unique id.
-    pub id: String,
-    /// The service.
-    pub service: String,
-    /// What started it.
-    pub trigger: crate::types::Trigger,
-    /// The version that was live, if any.
-    pub from: Option<ComponentRef>,
-    /// The version rolled out.
-    pub to: ComponentRef,
-    /// The strategy.
-    pub strategy: super::StrategyKind,
-    /// Steps taken (canary and rolling).
-    pub steps: Vec<RolloutStep>,
-    /// How it ended.
-    #[serde(flatten)]
-    pub outcome: RolloutOutcome,
-    /// Start, ms since the Unix epoch.
-    pub started_at_ms: u64,
-    /// End, ms since the Unix epoch.
-    pub finished_at_ms: u64,
-}
 
 /// Progress of a rollout, for the CLI and the studio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,7 +32,7 @@ pub enum RolloutEvent {
         /// New version.
         to: ComponentRef,
         /// The strategy.
-        strategy: super::StrategyKind,
+        strategy: StrategyKind,
     },
     /// The new version's health was checked.
     Health {

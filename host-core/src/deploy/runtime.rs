@@ -25,7 +25,8 @@ use std::{
 
 use super::{
     DeployRequest, DeployedVersion, Deployment, PoolMode, Service, ServiceSpec, ServiceStatus, Strategy, VersionStatus,
-    rollout::{EventBus, Rollout, RolloutEvent, RolloutOutcome, RolloutRecord, migrate_state},
+    RolloutOutcome, RolloutRecord,
+    rollout::{EventBus, Rollout, RolloutEvent, migrate_state},
 };
 use crate::{
     Capability, ComponentKind, Error, Health, Host, Input, LoadedComponent, Output, Result, fsutil,
@@ -109,7 +110,7 @@ impl DataStore {
     /// Appends to the rollout history; refused, with nothing written, when
     /// its last line is torn.
     fn append_rollout(&self, record: &RolloutRecord) -> Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
+        let mut line = serde_json::to_vec(record).map_err(Error::encode("the rollout record"))?;
         line.push(b'\n');
         let _lock = self.rollouts.lock()?;
         self.rollouts.intact_last_line(is_rollout_record)?;
@@ -659,7 +660,7 @@ impl Host {
         });
         if new_has_state || old_has_state {
             if matches!(strategy, Strategy::Canary { .. } | Strategy::Rolling { .. }) {
-                return Err(Error::StatefulStrategy { service: request.service.clone(), strategy: strategy.name() });
+                return Err(Error::StatefulStrategy { service: request.service.clone(), strategy: strategy.kind() });
             }
             // One state, one instance.
             spec.pool = PoolMode::Pooled { size: 1 };

@@ -90,7 +90,7 @@ impl Service {
                 Err(CallError::Retired) => std::thread::yield_now(),
             }
         }
-        Err(Error::Config(format!("service `{}` found no live deployment to route to", self.name)))
+        Err(Error::NoRoute { service: self.name.clone() })
     }
 
     pub(crate) fn status(&self) -> ServiceStatus {

@@ -34,7 +34,10 @@
 //! GET    /v1/events?metrics_ms=N           server-sent events, each `data:` a RuntimeEvent (JSON)
 //! ```
 //!
-//! Every error is JSON: `{"error": "what happened and what to do", "kind": "..."}`.
+//! Every error is JSON: `{"error": "what happened and what to do", "kind": "not-found", "code":
+//! "unknown-service", "detail": {...}}`; the status comes from the kind, and
+//! [`RemoteRuntime`] rebuilds the same [`crate::Error`] variant from `code` and
+//! `detail`.
 
 mod client;
 pub mod server;
@@ -255,33 +258,45 @@ struct CapabilityBody {
     capability: Capability,
 }
 
-/// Every error body.
+/// The body of `decisions`: a person's answer about a capability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DecisionBody {
+    capability: Capability,
+    allowed: bool,
+}
+
+/// Every error body: the message, the kind (which decides the HTTP
+/// status), and the error itself (`code` and `detail`, its serde form), so
+/// that a client rebuilds the same variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ErrorBody {
     error: String,
-    kind: String,
-    /// For `missing-capabilities`: what to ask the user for, so a client
-    /// rebuilds the typed error (the studio's grant dialog needs the list).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    missing: Option<MissingDetail>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct MissingDetail {
-    service: String,
-    component: String,
-    missing: Vec<Capability>,
+    kind: crate::ErrorKind,
+    code: String,
+    #[serde(default)]
+    detail: serde_json::Value,
 }
 
 impl ErrorBody {
-    /// The error a client raises for this body.
-    fn into_error(self, status: u16) -> crate::Error {
-        match self.missing {
-            Some(MissingDetail { service, component, missing }) => {
-                crate::Error::MissingCapabilities { service, component, missing }
-            }
-            None => crate::Error::Remote { status, kind: self.kind, message: self.error },
+    fn of(e: &crate::Error) -> Self {
+        let mut wire = serde_json::to_value(e).unwrap_or_default();
+        ErrorBody {
+            error: e.to_string(),
+            kind: e.kind(),
+            code: match e {
+                crate::Error::Remote { code, .. } => code.clone(),
+                e => e.code().to_string(),
+            },
+            detail: wire.get_mut("detail").map(serde_json::Value::take).unwrap_or_default(),
         }
+    }
+
+    /// The error a client raises for this body: the server's own variant,
+    /// or [`crate::Error::Remote`] for a code this client does not know.
+    fn into_error(self, status: u16) -> crate::Error {
+        let wire = serde_json::json!({ "code": self.code, "detail": self.detail });
+        serde_json::from_value(wire)
+            .unwrap_or(crate::Error::Remote { status, code: self.code, message: self.error })
     }
 }
 

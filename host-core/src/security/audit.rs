@@ -310,7 +310,7 @@ impl AuditLog {
         let body = AuditBody { seq, time_ms, event, service: service.map(str::to_string), detail };
         let hash = record_hash(&prev, &body);
         let record = AuditRecord { body, prev, hash };
-        let mut line = serde_json::to_vec(&record).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
+        let mut line = serde_json::to_vec(&record).map_err(Error::encode("the audit record"))?;
         line.push(b'\n');
         self.journal.append_line(&line)?;
         Ok(record)

@@ -100,7 +100,7 @@ pub fn keygen(path: &Path, replace_existing: bool) -> Result<String> {
         }
     }
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| Error::Signature(format!("no entropy for a new key: {e}")))?;
+    getrandom::fill(&mut seed).map_err(|e| Error::Randomness { purpose: "a new key", reason: e.to_string() })?;
     let secret = SigningKey::from_bytes(&seed);
     let public = hex::encode(secret.verifying_key().to_bytes());
     let secret_text = format!("{SECRET_PREFIX}{}\n", hex::encode(seed));

@@ -83,7 +83,6 @@ pub fn disk(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 pub fn assert_refused(err: &Error, file: &str, line: usize) {
     let typed = match err {
         Error::LogTorn { path, line: l, .. } => path.ends_with(file) && *l == line,
-        Error::Remote { status: 409, kind, .. } => kind == "log-torn",
         _ => false,
     };
     assert!(typed, "{err:?}");

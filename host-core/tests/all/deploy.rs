@@ -396,7 +396,7 @@ fn a_pool_larger_than_the_host_capacity_is_refused_before_anything_starts() {
     add_sample(&host, "text@1.0.0", "text-tools", "upper");
     let err = host.deploy(DeployRequest::new("many", r("text@1.0.0")).pool(PoolMode::Pooled { size: 5 })).unwrap_err();
     assert!(matches!(err, Error::HostCapacity { needed: 5, capacity: 4, .. }), "{err:?}");
-    assert!(err.to_string().contains("--max-instances"), "{err}");
+    assert!(err.to_string().contains("HostConfig::pool.max_instances"), "names the setting: {err}");
     assert!(host.services().unwrap().is_empty(), "nothing was deployed");
     // Within the capacity it deploys; a second pool that does not fit next
     // to the first is refused the same way.

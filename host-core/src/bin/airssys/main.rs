@@ -31,6 +31,7 @@ macro_rules! print {
     };
 }
 
+mod hints;
 mod out;
 mod project;
 mod services;
@@ -317,6 +318,10 @@ fn main() -> ExitCode {
                     eprintln!("  caused by: {text}");
                 }
                 shown = text;
+            }
+            if let Some(hint) = err.chain().find_map(|c| c.downcast_ref::<host_core::Error>()).and_then(hints::for_error)
+            {
+                eprintln!("  hint: {hint}");
             }
             ExitCode::FAILURE
         }
