@@ -20,10 +20,16 @@
 //! # Ok(()) }
 //! ```
 
+// Floors, bottom up: the vocabulary and the error type; file and thread
+// helpers; the store's state and the WIT host impl; components, instances
+// and the engine; the subsystems (registry, security, metrics, deploy,
+// pipeline); the `Host` facade; the `Runtime` trait, its client and server;
+// projects and watch; the bench.
+mod background;
 pub mod bench;
 mod bindings;
-mod capped_output;
 mod component;
+mod config;
 mod contract;
 mod deadline;
 pub mod deploy;
@@ -31,28 +37,32 @@ mod engine;
 mod error;
 pub mod events;
 mod fsutil;
+mod guest_output;
 mod host;
-mod inspect;
+mod host_interface;
 mod instance;
 mod journal;
+mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod project;
 pub mod registry;
 pub mod remote;
 pub mod security;
-mod stderr_tail;
+mod state;
 pub mod types;
 mod unique;
 pub mod watch;
 
 pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};
-pub use engine::LoadOrigin;
+pub use config::{HostConfig, default_cache_dir, default_data_dir};
+pub use engine::{Description, Inspection, LoadOrigin};
 pub use error::{Error, ErrorKind, Result, WasmtimeError};
-pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
-pub use inspect::Inspection;
-pub use instance::{HostState, Instance};
+pub use host::Host;
+pub use instance::Instance;
+pub use limits::{CallLimits, PoolConfig};
+pub use state::HostState;
 pub use remote::{RemoteRuntime, Runtime};
 pub use types::{
     CONTRACT_VERSION, Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata, ShapeMismatch,

@@ -54,31 +54,7 @@ pub fn is_local(version: &semver::Version) -> bool {
 /// The file name inside a project folder.
 pub const PROJECT_FILE: &str = "project.ron";
 
-/// The `.wasm` files of a project folder: `DIR/components/*.wasm`, then
-/// `DIR/*.wasm`, each list sorted by file name.
-pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
-        return Err(Error::io(
-            "open the project folder",
-            dir,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
-        ));
-    }
-    let mut files = Vec::new();
-    for folder in [dir.join("components"), dir.to_path_buf()] {
-        if !folder.is_dir() {
-            continue;
-        }
-        let entries = std::fs::read_dir(&folder).map_err(|e| Error::io("list the project folder", &folder, e))?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "wasm"))
-            .collect();
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
-}
+pub use crate::watch::component_files;
 
 /// `project.ron`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -64,7 +64,10 @@ pub fn spawn_airssys(args: &[&str], cache: &Path) -> std::process::Child {
 /// its output.
 pub fn airssys(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
     let mut child = spawn_airssys(args, cache);
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    // A verb that does not read its input (or exits first) closes the pipe.
+    if let Err(e) = child.stdin.take().expect("stdin").write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
     child.wait_with_output().expect("airssys finishes")
 }
 

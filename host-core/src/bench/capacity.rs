@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use super::Bare;
+use super::bare::Bare;
 use crate::{Error, Host, HostConfig, PoolConfig, Result};
 
 /// The capacity section of the bench report.

@@ -1,8 +1,9 @@
-//! Rollouts: how a new deployment replaces the live one, step by step,
-//! with events for observers and a record kept on disk.
+//! Rollouts: how a new deployment replaces the live one, step by step
+//! (the strategies), with events for observers and the state migration of
+//! stateful components. Writes no file: the record is `phases`'.
 
 use std::{
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Deployment, RoutingTable, Service, Strategy};
 use crate::{
     Health, Result,
+    events::bus::Bus,
     types::{ComponentRef, RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind},
 };
 
@@ -66,22 +68,18 @@ pub enum RolloutEvent {
     },
 }
 
-/// Fans rollout events out to subscribers; dead subscribers are dropped.
+/// Fans rollout events out to subscribers, and logs each.
 #[derive(Debug, Default)]
-pub(crate) struct EventBus {
-    subscribers: Mutex<Vec<mpsc::Sender<RolloutEvent>>>,
-}
+pub(crate) struct EventBus(Bus<RolloutEvent>);
 
 impl EventBus {
     pub(crate) fn subscribe(&self) -> mpsc::Receiver<RolloutEvent> {
-        let (tx, rx) = mpsc::channel();
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
-        rx
+        self.0.subscribe()
     }
 
     pub(crate) fn emit(&self, event: RolloutEvent) {
         tracing::info!(target: "airssys::rollout", ?event);
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).retain(|tx| tx.send(event.clone()).is_ok());
+        self.0.emit(event);
     }
 }
 

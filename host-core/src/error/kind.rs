@@ -1,11 +1,15 @@
 //! What kind of failure an [`Error`] is ([`ErrorKind`]: bad request,
-//! denied, not found, conflict, invalid, guest fault, unavailable, ...), and
-//! each variant's stable `code`. The server maps kinds to HTTP statuses in
+//! denied, not found, conflict, invalid, guest fault, unavailable, ...),
+//! each variant's stable `code`, and the short constructors and
+//! conversions the crate uses. The server maps kinds to HTTP statuses in
 //! one place; clients and the CLI read kinds instead of matching variants.
 
 use serde::{Deserialize, Serialize};
 
+use std::path::PathBuf;
+
 use super::Error;
+use crate::types::{InvalidReference, UnknownStrategy};
 
 /// What kind of failure an error is: who has to act, and how. Serialized
 /// kebab-case (`not-found`, `guest-fault`, ...).
@@ -258,5 +262,32 @@ fn kind_of_status(status: u16) -> ErrorKind {
         422 => ErrorKind::Invalid,
         503 => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
+    }
+}
+
+impl Error {
+    /// An [`Error::Io`] doing `action` on `path`.
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    pub(crate) fn thread(name: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| Error::Thread { name, source }
+    }
+
+    pub(crate) fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
+        move |source| Error::Encode { what, source }
+    }
+}
+
+impl From<InvalidReference> for Error {
+    fn from(e: InvalidReference) -> Self {
+        Error::InvalidReference { reference: e.reference, reason: e.reason }
+    }
+}
+
+impl From<UnknownStrategy> for Error {
+    fn from(e: UnknownStrategy) -> Self {
+        Error::InvalidStrategy(e.to_string())
     }
 }

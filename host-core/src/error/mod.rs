@@ -22,8 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::{kind::ErrorKind, wasmtime_error::WasmtimeError};
 use crate::types::{
-    CONTRACT_VERSION, Capability, Digest, GuestError, InvalidReference, PipelineError, RolloutRecord, ShapeMismatch,
-    StrategyKind, UnknownStrategy,
+    CONTRACT_VERSION, Capability, Digest, GuestError, PipelineError, RolloutRecord, ShapeMismatch, StrategyKind,
 };
 
 /// A name known at compile time (a function, an action); serde reads it
@@ -51,7 +50,6 @@ pub enum Error {
         #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
     /// The bytes are not WebAssembly at all.
     #[error(
         "not a WebAssembly component: {reason}. Expected a .wasm component \
@@ -61,7 +59,6 @@ pub enum Error {
         /// What is wrong with the bytes.
         reason: String,
     },
-
     /// A core WebAssembly module was given where a component is needed.
     #[error(
         "this is a core WebAssembly module, not a component. Build for \
@@ -69,11 +66,9 @@ pub enum Error {
          adapter (`wasm-tools component new MODULE.wasm --adapt ADAPTER.wasm`)"
     )]
     CoreModule,
-
     /// The bytes claim to be a component but do not validate or compile.
     #[error("invalid component: {0}")]
     InvalidComponent(#[source] WasmtimeError),
-
     /// The component exports neither the airssys contract nor `wasi:cli/run`.
     #[error(
         "the component exports neither `airssys:component/guest@{CONTRACT_VERSION}` \
@@ -84,7 +79,6 @@ pub enum Error {
         /// The exports the component does have, comma separated.
         found: String,
     },
-
     /// The component was built against an incompatible contract version.
     #[error(
         "contract version mismatch: the component exports \
@@ -99,15 +93,12 @@ pub enum Error {
         #[serde(with = "wire::name")]
         expected: StaticName,
     },
-
     /// The component needs an import this host does not provide.
     #[error("cannot link the component: {0}. The host provides WASI 0.2 and airssys:component/host")]
     Link(#[source] WasmtimeError),
-
     /// Creating an instance failed (for example the instance pool is full).
     #[error("cannot instantiate the component: {0}")]
     Instantiate(#[source] WasmtimeError),
-
     /// The guest trapped (a panic, `unreachable`, an out-of-bounds access...).
     #[error("the component trapped in `{function}`: {}{}", source.reason(), text::stderr_tail(guest_stderr))]
     Trap {
@@ -121,7 +112,6 @@ pub enum Error {
         /// panic's message lands there); empty if nothing.
         guest_stderr: String,
     },
-
     /// The call ran past its wall-clock deadline and was interrupted.
     #[error(
         "`{function}` timed out after {} ms; raise the timeout_ms limit if the work is legitimately slow",
@@ -135,9 +125,7 @@ pub enum Error {
         #[serde(with = "wire::millis")]
         limit: Duration,
     },
-
-    /// The guest needed more linear memory than its limit allows (at
-    /// instantiation, or a `memory.grow` the host refused).
+    /// The guest needed more linear memory than its limit (at instantiation, or a refused `memory.grow`).
     #[error(
         "`{function}` needs {} of linear memory, limit is {}; raise the max_memory_mib limit",
         text::mib(*requested_bytes),
@@ -152,7 +140,6 @@ pub enum Error {
         /// What the guest asked for in total, in bytes.
         requested_bytes: u64,
     },
-
     /// The call used up its fuel budget.
     #[error("`{function}` ran out of fuel ({fuel} units per call); raise the fuel budget")]
     OutOfFuel {
@@ -162,14 +149,12 @@ pub enum Error {
         /// The per-call budget.
         fuel: u64,
     },
-
     /// A WASI command wrote more output than allowed.
     #[error("the component wrote more than {limit_bytes} bytes of output")]
     OutputTooLarge {
         /// The cap in bytes.
         limit_bytes: usize,
     },
-
     /// The component returned an error value (it did not trap).
     #[error("`{function}` failed: {error}")]
     Guest {
@@ -179,7 +164,6 @@ pub enum Error {
         /// The error the component returned.
         error: GuestError,
     },
-
     /// A WASI command exited with a non-zero status.
     #[error("the command exited with status {code}{}", text::stderr_suffix(stderr))]
     CommandFailed {
@@ -188,11 +172,9 @@ pub enum Error {
         /// What the command wrote to stderr (truncated).
         stderr: String,
     },
-
     /// The instance trapped earlier and cannot be entered again.
     #[error("the instance is unusable after an earlier trap; create a new instance")]
     Poisoned,
-
     /// A `NAME@VERSION` or name could not be parsed.
     #[error("invalid component reference `{reference}`: {reason}")]
     InvalidReference {
@@ -201,7 +183,6 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
     /// A version already points at other bytes.
     #[error(
         "{reference} already exists with digest {existing}; versions are immutable, so \
@@ -215,14 +196,12 @@ pub enum Error {
         /// What was offered.
         new: Digest,
     },
-
     /// No such name in the registry.
     #[error("no component named `{name}` in the registry; add it with `airssys registry add {name}@VERSION FILE.wasm`")]
     UnknownComponent {
         /// The name asked for.
         name: String,
     },
-
     /// No such version of a known name.
     #[error("no version {reference} in the registry (known versions: {known})")]
     UnknownVersion {
@@ -231,7 +210,6 @@ pub enum Error {
         /// The versions that exist.
         known: String,
     },
-
     /// A stored blob no longer matches its digest.
     #[error(
         "stored component {digest} is corrupt: its bytes no longer match their digest. \
@@ -244,7 +222,6 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
-
     /// A version cannot be removed while services use it.
     #[error("{reference} is used by services {services}; deploy another version to them first")]
     InUse {
@@ -253,7 +230,6 @@ pub enum Error {
         /// The services that use it.
         services: String,
     },
-
     /// A file in the data folder does not parse.
     #[error("data file is corrupt ({source}); restore it from a backup or remove it: {}", path.display())]
     DataCorrupt {
@@ -264,7 +240,6 @@ pub enum Error {
         #[serde(with = "wire::json")]
         source: serde_json::Error,
     },
-
     /// A deploy needs capabilities that are not granted.
     #[error("{}", text::missing(service, component, missing))]
     MissingCapabilities {
@@ -275,7 +250,6 @@ pub enum Error {
         /// Every requested capability no grant covers.
         missing: Vec<Capability>,
     },
-
     /// A grant cannot be applied on this host.
     #[error("cannot grant `{capability}`: {reason}")]
     GrantInvalid {
@@ -284,11 +258,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-
     /// A signature is missing, invalid or from an untrusted key.
     #[error("signature check failed: {0}")]
     Signature(String),
-
     /// The project file does not parse or is not supported.
     #[error("{}:{line}:{column}: {message}", path.display())]
     ProjectFile {
@@ -301,7 +273,6 @@ pub enum Error {
         /// What is wrong there.
         message: String,
     },
-
     /// No pipeline with that name in the project.
     #[error("no pipeline named `{name}` in the project (pipelines: {known})")]
     UnknownPipeline {
@@ -310,7 +281,6 @@ pub enum Error {
         /// What exists.
         known: String,
     },
-
     /// A pipeline failed validation.
     #[error("pipeline `{pipeline}` is invalid:\n  {}", text::lines(errors))]
     InvalidPipeline {
@@ -319,7 +289,6 @@ pub enum Error {
         /// Every problem found.
         errors: Vec<PipelineError>,
     },
-
     /// A pipeline node failed under the `fail` policy.
     #[error("pipeline `{pipeline}` failed at node `{node}`: {source}")]
     PipelineNode {
@@ -331,7 +300,6 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
     /// A pipeline run passed its deadline.
     #[error("pipeline `{pipeline}` did not finish within {} ms", limit.as_millis())]
     PipelineTimeout {
@@ -341,9 +309,7 @@ pub enum Error {
         #[serde(with = "wire::millis")]
         limit: Duration,
     },
-
-    /// A remote runtime answered with an error this client does not know
-    /// (a newer server's); `message` is the server's own text.
+    /// A remote runtime's error this client has no variant for; `message` is the server's text.
     #[error("{message}")]
     Remote {
         /// The HTTP status.
@@ -353,7 +319,6 @@ pub enum Error {
         /// What the server said.
         message: String,
     },
-
     /// A remote runtime could not be reached or answered nonsense.
     #[error("cannot talk to the runtime at {url}: {reason}")]
     RemoteUnreachable {
@@ -362,25 +327,21 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-
     /// The host was created without a data folder.
     #[error("this needs a data folder (HostConfig::data_dir)")]
     NoDataDir,
-
     /// No such service.
     #[error("no service named `{name}`; deploy one with `airssys deploy {name} NAME@VERSION`")]
     UnknownService {
         /// The name asked for.
         name: String,
     },
-
     /// Rollback needs an earlier version.
     #[error("service `{service}` has no earlier version to roll back to")]
     NothingToRollBack {
         /// The service.
         service: String,
     },
-
     /// Canary and rolling cannot split one state between two versions.
     #[error(
         "service `{service}` is stateful (its component exports airssys:component/state), so it cannot use \
@@ -393,15 +354,12 @@ pub enum Error {
         /// The refused strategy.
         strategy: StrategyKind,
     },
-
     /// Strategy parameters are wrong.
     #[error("invalid strategy: {0}")]
     InvalidStrategy(String),
-
     /// A rollout did not complete; the old version keeps serving.
     #[error("rollout of {} to {} did not complete ({}); the previous version keeps serving", .0.service, .0.to, text::outcome(&.0.outcome))]
     RolloutFailed(Box<RolloutRecord>),
-
     /// Every instance of a pooled deployment stayed busy.
     #[error(
         "all {size} instances stayed busy for {} ms; raise the pool size or the timeout",
@@ -414,17 +372,13 @@ pub enum Error {
         /// The pool size.
         size: usize,
     },
-
     /// The compiled-code cache could not be used.
     #[error("compile cache: {0}")]
     Cache(String),
-
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
-
-    /// The guest needed a table larger than its limit allows (at
-    /// instantiation, or a `table.grow` the host refused).
+    /// The guest needed a larger table than its limit (at instantiation, or a refused `table.grow`).
     #[error("`{function}` needs a table of {requested} elements, limit is {limit}; raise the max_table_elements limit")]
     TableLimit {
         /// The export that was running (`instantiate` at start-up).
@@ -435,7 +389,6 @@ pub enum Error {
         /// The size the guest needed, in elements.
         requested: u64,
     },
-
     /// The host holds no more live instances (its instance capacity).
     #[error(
         "{needed} more instance(s) needed, but the host's capacity is {capacity} live instances \
@@ -450,11 +403,9 @@ pub enum Error {
         /// Instances alive when it was asked.
         in_use: u64,
     },
-
     /// Per-service limits that make no sense.
     #[error("invalid limits: {0}")]
     InvalidLimits(String),
-
     /// A per-service limit asks for more than the host allows at all.
     #[error("{what}: needs {requested}, the limit is {maximum}; raise {setting}")]
     HostMaximum {
@@ -469,11 +420,7 @@ pub enum Error {
         #[serde(with = "wire::name")]
         setting: StaticName,
     },
-
-    /// An append-only log (`audit.jsonl`, `rollouts.jsonl`) ends in a record
-    /// cut short (a crash during an append): it takes no new record until
-    /// `airssys audit repair` moves the torn bytes aside, so changes are
-    /// refused before anything changes.
+    /// An append-only log ends in a record cut short by a crash: changes are refused until it is repaired.
     #[error(
         "{} line {line}: {reason}. Until it is repaired the log takes no new record, so changes are refused \
          before anything changes, and the refusal itself cannot be recorded. Run `airssys audit repair` to move \
@@ -489,9 +436,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
-    /// An append-only log cannot be read or appended to (a read-only file,
-    /// a folder in its place, a full disk), so changes are refused.
+    /// An append-only log cannot be read or appended to, so changes are refused.
     #[error(
         "cannot append to {} ({source}), so changes are refused before anything changes, and the refusal \
          itself cannot be recorded. Make it a writable file again (is a folder or a read-only file in its \
@@ -507,9 +452,7 @@ pub enum Error {
         #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
-    /// The audit log was edited (not cut short by a crash): `audit repair`
-    /// does not touch it, because moving the lines aside would hide that.
+    /// The audit log was edited (not cut short by a crash): repair leaves it, as evidence.
     #[error(
         "{} line {line}: {reason}. That is not what a crash during an append leaves (a cut-short last line), \
          so `airssys audit repair` does not move it aside: that would hide an edit. Keep the file as evidence \
@@ -525,10 +468,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
-    /// A change took effect, but its record could not be appended
-    /// afterwards (the log failed between the check before the change and
-    /// the append after it).
+    /// A change took effect, but its record could not be appended afterwards.
     #[error(
         "{change} took effect, but its record could not be appended to {}: {source}. Check the log with \
          `airssys audit verify`",
@@ -543,19 +483,14 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
-    /// Contract functions the component exports (`guest`, `state`) or
-    /// imports (`host`) do not have the contract's types: it was built
-    /// against another shape of `wit/component.wit`.
+    /// Contract functions the component exports or imports do not have the contract's types.
     #[error("{}", crate::types::mismatch_text(mismatches))]
     ContractShape {
         /// Every function that differs: interface, function, expected and
         /// found type, where they first differ.
         mismatches: Vec<ShapeMismatch>,
     },
-
-    /// A background thread (the epoch ticker, an event stream, a watch, a
-    /// server) could not be started.
+    /// A background thread (epoch ticker, event stream, watch, server) could not be started.
     #[error("cannot start the {name} thread: {source}")]
     Thread {
         /// Which thread, e.g. "epoch ticker".
@@ -566,7 +501,6 @@ pub enum Error {
         #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
     /// A value could not be written as JSON (a record, a request).
     #[error("cannot encode {what} as JSON: {source}")]
     Encode {
@@ -578,9 +512,7 @@ pub enum Error {
         #[serde(with = "wire::json")]
         source: serde_json::Error,
     },
-
-    /// A call the instance's component cannot take (`restore` without the
-    /// state interface, a contract call on a WASI command).
+    /// A call the instance's component cannot take (`restore` without the state interface).
     #[error("`{function}` needs {needs}")]
     Unsupported {
         /// The call.
@@ -590,23 +522,18 @@ pub enum Error {
         #[serde(with = "wire::name")]
         needs: StaticName,
     },
-
-    /// A deployment was retired (another rollout replaced it) while a state
-    /// migration waited for one of its instances.
+    /// A deployment was retired by another rollout while a state migration waited for it.
     #[error("{version} was retired by another rollout before its state could be taken; try again")]
     Retired {
         /// The retired version.
         version: String,
     },
-
-    /// Every deployment a call picked was retired before the call could
-    /// start on it (rollouts faster than calls).
+    /// Every deployment a call picked was retired before the call could start on it.
     #[error("service `{service}` found no live deployment to route to (its versions were replaced meanwhile); try again")]
     NoRoute {
         /// The service.
         service: String,
     },
-
     /// The server could not listen on its address.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -617,7 +544,6 @@ pub enum Error {
         #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
     /// The system gave no random bytes (for a token or a key).
     #[error("no randomness for {purpose}: {reason}")]
     Randomness {
@@ -627,7 +553,6 @@ pub enum Error {
         /// The system's error.
         reason: String,
     },
-
     /// A token file that cannot be used.
     #[error("the token file is unusable: {problem}: {}", path.display())]
     TokenFile {
@@ -636,37 +561,30 @@ pub enum Error {
         /// What is wrong and what to do.
         problem: String,
     },
-
-    /// The contract compiled into this host does not parse: the build is
-    /// broken, not the component.
+    /// The contract compiled into this host does not parse: the build is broken.
     #[error("the contract built into this host (wit/component.wit) does not parse: {0}")]
     ContractText(String),
-
     /// `airssys bench` could not measure what it set out to.
     #[error("the benchmark cannot measure this: {0}")]
     Measurement(String),
-
     /// A request to the server that is not well-formed (body, query, header).
     #[error("{reason}")]
     BadRequest {
         /// What is wrong with it.
         reason: String,
     },
-
     /// A request to the server without the right token.
     #[error("{reason}")]
     Unauthorized {
         /// What is missing or wrong.
         reason: String,
     },
-
     /// A request body over the server's limit.
     #[error("the request body is larger than the server accepts ({limit_bytes} bytes, ServerConfig::max_body_bytes)")]
     BodyTooLarge {
         /// The limit in bytes.
         limit_bytes: u64,
     },
-
     /// A request to a path the server does not serve.
     #[error("no such endpoint: {method} {path} (the API is listed in host_core::remote)")]
     NoEndpoint {
@@ -675,30 +593,4 @@ pub enum Error {
         /// The path asked for.
         path: String,
     },
-}
-
-impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
-    }
-
-    pub(crate) fn thread(name: &'static str) -> impl FnOnce(std::io::Error) -> Self {
-        move |source| Error::Thread { name, source }
-    }
-
-    pub(crate) fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
-        move |source| Error::Encode { what, source }
-    }
-}
-
-impl From<InvalidReference> for Error {
-    fn from(e: InvalidReference) -> Self {
-        Error::InvalidReference { reference: e.reference, reason: e.reason }
-    }
-}
-
-impl From<UnknownStrategy> for Error {
-    fn from(e: UnknownStrategy) -> Self {
-        Error::InvalidStrategy(e.to_string())
-    }
 }

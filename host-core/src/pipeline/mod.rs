@@ -16,6 +16,7 @@
 //!   `drop` the message, or `route` it to the node's `error` port as a
 //!   message whose body is the error text.
 
+mod plan;
 mod run;
 mod validate;
 
@@ -23,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use run::Plan;
+pub(crate) use plan::Pipelines;
 pub use run::{NodeOutput, PipelineRun, RunOptions};
 pub use validate::{NodeContract, PipelineError, compatible, media_type_matches, node_ports, topological_order};
 

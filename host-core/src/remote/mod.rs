@@ -1,4 +1,7 @@
-//! One interface for the embedded host and a remote one.
+//! One interface for the embedded host and a remote one: the [`Runtime`]
+//! trait, its implementation for the [`Host`] facade, the request and
+//! response bodies of the HTTP API, and its client and server. Above the
+//! facade; nothing below knows it.
 //!
 //! [`Runtime`] is what the studio and the CLI do with a runtime. [`Host`]
 //! implements it in-process; [`RemoteRuntime`] implements it as an HTTP
@@ -224,12 +227,7 @@ impl Runtime for Host {
     }
 
     fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
-        self.audit_log()?.append(
-            crate::security::audit::AuditEvent::Decision { allowed },
-            Some(service),
-            serde_json::json!({ "capability": capability, "by": "user" }),
-        )?;
-        Ok(())
+        Host::record_decision(self, service, capability, allowed)
     }
 }
 

@@ -117,7 +117,7 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
         .block_on(tokio::net::TcpListener::bind(config.listen))
         .map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
     let addr = listener.local_addr().map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
-    let monitor = host.monitor(Duration::from_secs(5));
+    let monitor = host.monitor(Duration::from_secs(5))?;
     let state = AppState { host: host.clone(), token: config.token.trim().into(), max_body_bytes: config.max_body_bytes };
     let app = router(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,5 +1,5 @@
 //! What a guest says back besides its output: the error values it returns
-//! (not traps) and the level of the lines it logs through `host.log`.
+//! (not traps) and the lines it logs through `host.log`, with their level.
 
 use std::fmt;
 
@@ -124,4 +124,19 @@ impl From<crate::bindings::LogLevel> for LogLevel {
             Wit::Error => LogLevel::Error,
         }
     }
+}
+
+/// A guest's log line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The component's name.
+    pub component: String,
+    /// Its level.
+    pub level: LogLevel,
+    /// The message (at most 4 KiB).
+    pub message: String,
+    /// Structured fields.
+    pub fields: Vec<(String, String)>,
 }

@@ -14,7 +14,7 @@ mod rollout;
 
 pub use capability::{Capability, ParseCapabilityError};
 pub use component::{ComponentKind, Digest, Health, Metadata, ParseDigestError};
-pub use guest::{GuestError, GuestErrorKind, LogLevel};
+pub use guest::{GuestError, GuestErrorKind, LogLevel, LogLine};
 pub use problems::{PipelineError, ShapeMismatch, mismatch_text};
 pub use reference::{ComponentRef, InvalidReference, check_name};
 pub use rollout::{RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind, Trigger, UnknownStrategy};
