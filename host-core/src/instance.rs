@@ -33,10 +33,11 @@ use crate::{
     types::{Capability, Health, Metadata},
 };
 
-/// Sets the deadlines and refills fuel before a call into the guest;
-/// returns the wall-clock deadline for [`deadline::run_until`].
+/// Sets the epoch deadline and refills fuel before a call into the guest.
+/// (A call driven by [`deadline::run_until`] also needs its wall-clock
+/// deadline, [`deadline_after`]; a synchronous one does not read the clock.)
 #[inline]
-fn arm(store: &mut Store<HostState>, shared: &Shared, limits: &CallLimits) -> Instant {
+fn arm(store: &mut Store<HostState>, shared: &Shared, limits: &CallLimits) {
     store.set_epoch_deadline(shared.deadline_ticks(limits.timeout));
     let state = store.data_mut();
     state.limiter.hit = None;
@@ -47,7 +48,6 @@ fn arm(store: &mut Store<HostState>, shared: &Shared, limits: &CallLimits) -> In
         // Refilled on every call: a budget set once would run dry.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
     }
-    deadline_after(limits.timeout)
 }
 
 /// `now + timeout`, saturating far in the future for huge timeouts.
@@ -199,10 +199,12 @@ impl Instance {
             Entry::Contract { pre, exports } => {
                 let mut store = new_store(&shared, component.name(), &limits, &policy, Sandbox::default())?;
                 // Instantiation may run start functions: bounded like a call.
-                let deadline = arm(&mut store, &shared, &limits);
+                arm(&mut store, &shared, &limits);
                 let instance = match exports {
                     ContractExports::Sync { .. } => pre.instantiate(&mut store).map_err(Some),
-                    ContractExports::Async { .. } => drive(deadline, pre.instantiate_async(&mut store)),
+                    ContractExports::Async { .. } => {
+                        drive(deadline_after(limits.timeout), pre.instantiate_async(&mut store))
+                    }
                 }
                 .map_err(|e| instantiate_error(&mut store, &limits, e))?;
                 let load = |e: wasmtime::Error| Error::Instantiate(e.into());
@@ -367,10 +369,10 @@ impl Instance {
         if *poisoned {
             return Err(Error::Poisoned);
         }
-        let deadline = arm(store, &self.shared, &self.limits);
+        arm(store, &self.shared, &self.limits);
         let outcome = match exports {
             Exports::Sync { .. } => drive_now(call(exports, store)),
-            Exports::Async { .. } => drive(deadline, call(exports, store)),
+            Exports::Async { .. } => drive(deadline_after(self.limits.timeout), call(exports, store)),
         };
         let result = outcome.map_err(|e| {
             *poisoned = true;
@@ -410,8 +412,8 @@ impl Instance {
             stderr: Some(stderr.clone()),
         };
         let mut store = new_store(&self.shared, self.component.name(), &self.limits, &self.policy, sandbox)?;
-        let deadline = arm(&mut store, &self.shared, &self.limits);
-        let outcome = drive(deadline, async {
+        arm(&mut store, &self.shared, &self.limits);
+        let outcome = drive(deadline_after(self.limits.timeout), async {
             let command = pre.instantiate_async(&mut store).await?;
             command.wasi_cli_run().call_run(&mut store).await
         });

@@ -154,16 +154,21 @@ impl Deployment {
         self.retired.load(Ordering::SeqCst)
     }
 
-    /// Runs one call. Returns `Retired` without running when the routing
-    /// table moved on after the caller picked this deployment. `deadline`
-    /// (a pipeline message's) shortens the call's own timeout.
-    pub(crate) fn call(&self, input: &Input, deadline: Option<Instant>) -> std::result::Result<Output, CallError> {
+    /// Runs one call that `started` (the caller read the clock). Returns
+    /// `Retired` without running when the routing table moved on after the
+    /// caller picked this deployment. `deadline` (a pipeline message's)
+    /// shortens the call's own timeout.
+    pub(crate) fn call(
+        &self,
+        input: &Input,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> std::result::Result<Output, CallError> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let _inflight = InflightGuard(&self.inflight);
         if self.is_retired() {
             return Err(CallError::Retired);
         }
-        let started = Instant::now();
         let timeout = match deadline {
             Some(deadline) => self.limits.timeout.min(deadline.saturating_duration_since(started)),
             None => self.limits.timeout,

@@ -17,6 +17,8 @@ use std::{
     },
 };
 
+use tracing::instrument;
+
 use super::{
     Deployment, PoolMode, RolloutEvent, Service, ServiceSpec, ServiceStatus, VersionStatus,
     rollout::{self, EventBus},
@@ -194,8 +196,9 @@ impl Services {
     }
 
     /// Calls a service.
+    #[instrument(target = "airssys::call", name = "invoke", level = "debug", skip_all, fields(%service))]
     pub(crate) fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
-        self.live_service(service)?.invoke(input, None)
+        self.live_service(service)?.invoke(input, None, std::time::Instant::now())
     }
 
     /// The health of a service's primary version.

@@ -18,6 +18,7 @@ use std::{
 };
 
 use serde::Serialize;
+use tracing::instrument;
 use wasmtime::component::Component;
 
 pub(crate) use build::pooling_config;
@@ -180,6 +181,7 @@ impl Engine {
     /// or another contract version ([`Error::ContractVersion`]); a contract
     /// function it exports or imports does not have the contract's type
     /// ([`Error::ContractShape`]); an import is not provided ([`Error::Link`]).
+    #[instrument(target = "airssys::engine", name = "load", level = "debug", skip_all, fields(name = ?name))]
     pub(crate) fn load_named(&self, bytes: &[u8], name: Option<String>) -> Result<Arc<LoadedComponent>> {
         match self.load_or_survey(bytes, name)? {
             Loaded::Ready(component) => Ok(component),
@@ -288,6 +290,8 @@ impl Engine {
     }
 
     /// `init`, one `execute`, `shutdown` in a fresh instance.
+    #[instrument(target = "airssys::call", name = "call", level = "debug", skip_all,
+                 fields(component = %component.name()))]
     pub(crate) fn call_once(
         &self,
         component: &Arc<LoadedComponent>,

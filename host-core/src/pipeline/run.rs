@@ -283,13 +283,16 @@ struct NodeCall<'a> {
 
 impl NodeCall<'_> {
     /// Calls the node's service once per message, in arrival order.
+    #[instrument(target = "airssys::pipeline", name = "node", level = "debug", skip_all,
+                 fields(node = %self.plan.ids[self.index]))]
     fn run(&self, messages: Inbox, steps: &mut Vec<NodeStep>) {
         let plan = self.plan;
         let id = &plan.ids[self.index];
         let received = messages.len() as u64;
         let (mut emitted, mut failed) = (0, 0);
         for message in messages {
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let remaining = self.deadline.saturating_duration_since(now);
             if remaining.is_zero() {
                 steps.push(NodeStep::TimedOut);
                 break;
@@ -305,7 +308,7 @@ impl NodeCall<'_> {
                     attempt: 1,
                 },
             };
-            match self.service.invoke(&input, Some(self.deadline)) {
+            match self.service.invoke(&input, Some(self.deadline), now) {
                 Ok(out) => {
                     let mut port = None;
                     let metadata = out

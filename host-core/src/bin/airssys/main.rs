@@ -272,7 +272,15 @@ fn init_tracing(verbose: u8) {
         _ => "debug,wasmtime=warn,cranelift=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(log_colors()).init();
+    // A span's close line (with its time) shows a request end to end at
+    // debug level (`RUST_LOG=airssys=debug`); spans are debug, so nothing
+    // changes below it.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(log_colors())
+        .init();
 }
 
 /// Colours in log lines only on a terminal, and never with `NO_COLOR` set
