@@ -1,5 +1,6 @@
-//! Crash-safe file writes, secret files, private folders and a
-//! whole-folder lock.
+//! Crash-safe file writes, secret files, private folders, a whole-folder
+//! lock and Unix time stamps: the file rules every writer follows, with no
+//! knowledge of what the files hold.
 //!
 //! Modes (Unix), the rule every writer in host-core follows:
 //!

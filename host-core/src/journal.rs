@@ -1,5 +1,6 @@
 //! Append-only JSON Lines files of a data folder: `audit.jsonl` and
-//! `rollouts.jsonl`.
+//! `rollouts.jsonl` (lines, tails and locks; what a record holds is the
+//! caller's).
 //!
 //! Each record is one line, written whole by one `write` and fsynced. A crash
 //! during an append can still leave the last line cut short: a *torn tail*.

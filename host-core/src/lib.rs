@@ -20,11 +20,11 @@
 //! # Ok(()) }
 //! ```
 
-// Floors, bottom up: the vocabulary and the error type; file and thread
-// helpers; the store's state and the WIT host impl; components, instances
-// and the engine; the subsystems (registry, security, metrics, deploy,
-// pipeline); the `Host` facade; the `Runtime` trait, its client and server;
-// projects and watch; the bench.
+// Floors, bottom up (ARCHITECTURE.md has the map): the vocabulary and the
+// error type; file and thread helpers; the store's state and the WIT host
+// impl; components, instances and the engine; the subsystems (registry,
+// security, metrics, deploy, pipeline, watch); the `Host` facade; the
+// `Runtime` trait, its client and server; projects; the bench.
 mod background;
 pub mod bench;
 mod bindings;

@@ -1,4 +1,6 @@
-//! Project folders and the project file, `project.ron`.
+//! Project folders and the project file, `project.ron`: parsing (strict),
+//! saving, and applying a project to any [`crate::Runtime`] (embedded or
+//! remote) through the trait alone.
 //!
 //! A project is a folder holding component files (`components/*.wasm`) and,
 //! optionally, `project.ron`: services, pipelines (with node positions for

@@ -1,4 +1,6 @@
 //! The registry: immutable, content-addressed component versions on disk.
+//! Storage only: validating and auditing an added version is the deploy
+//! subsystem's (`deploy::versions`).
 //!
 //! ```text
 //! DATA/blobs/<sha256>.wasm     the bytes, named by their digest

@@ -1,3 +1,6 @@
+//! Running the real `airssys` binary from the e2e tests: spawn, feed
+//! stdin, collect output, with a private compile cache.
+
 use std::{
     io::Write,
     path::{Path, PathBuf},

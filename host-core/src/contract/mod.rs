@@ -1,5 +1,6 @@
 //! The contract's shape: the function types of `wit/component.wit`, checked
-//! against a component's own when it is loaded.
+//! against a component's own when it is loaded. Reads types only; loading
+//! and linking are `component`'s.
 //!
 //! The expected types come from the WIT text itself (parsed once with
 //! `wit-parser`, from the world `stateful-plugin`: exports `guest` and

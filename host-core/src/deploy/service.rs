@@ -1,4 +1,6 @@
-//! A live service: its routing table and the router that reads it.
+//! A live service: its routing table and the router that reads it, and
+//! its status. Owns the swap-safe call path of a service; starting,
+//! replacing and recording deployments is `phases`'.
 
 use std::{
     sync::{

@@ -1,4 +1,5 @@
-//! Inspection ([`Inspection`], `Engine::inspect`), what `airssys inspect` shows: a loadable component's description, and,
+//! Inspection ([`Inspection`], `Engine::inspect`), what `airssys inspect`
+//! shows: a loadable component's description, and,
 //! for a component the contract's shape check refuses, as much as can still
 //! be read (digest, size, imports, exports, and `metadata` and
 //! `required-capabilities` when their own types match), with the functions

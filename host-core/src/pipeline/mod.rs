@@ -1,5 +1,7 @@
 //! Pipelines: a directed acyclic graph of nodes, each a service, joined by
-//! wires from (node, port) to node.
+//! wires from (node, port) to node. The model lives here; validation in
+//! `validate`, the cached plans and the `Pipelines` subsystem in `plan`,
+//! the executor in `run`. It runs services; it never deploys them.
 //!
 //! Semantics, as Node-RED users know them:
 //!

@@ -1,4 +1,4 @@
-//! Runs a message through a pipeline. Nodes of one level (same distance
+//! Runs a message through a pipeline (the executor of `Pipelines`). Nodes of one level (same distance
 //! from the sources) run concurrently; each node handles its inbox in
 //! arrival order. Every call of a node is bounded by the message's
 //! deadline as well as by its service's own timeout.
@@ -30,12 +30,12 @@ impl Pipelines {
         let n = plan.ids.len();
         let mut inbox: Vec<Inbox> = (0..n).map(|_| Inbox::Empty).collect();
         let Input { data, metadata, context } = input;
-        let mut first = Some(Message { data, metadata });
+        let mut first = Some(Message { data, metadata, context: None });
         for (i, &source) in plan.sources.iter().enumerate() {
             let message = if i + 1 == plan.sources.len() {
                 first.take()
             } else {
-                first.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
+                first.as_ref().map(Message::copy)
             };
             if let Some(message) = message {
                 inbox[source].push(message);
@@ -139,6 +139,16 @@ pub struct PipelineRun {
 struct Message {
     data: Vec<u8>,
     metadata: Vec<(String, Value)>,
+    /// The execution context of the call that emitted it: the next call
+    /// reuses its strings (pipeline, node) instead of making new ones.
+    context: Option<wit::ExecutionContext>,
+}
+
+impl Message {
+    /// A copy for one more wire (fan-out), with a context of its own.
+    fn copy(&self) -> Message {
+        Message { data: self.data.clone(), metadata: self.metadata.clone(), context: None }
+    }
 }
 
 /// A node's waiting messages; one message (the common case) needs no
@@ -222,7 +232,7 @@ impl Router<'_> {
         let plan = self.plan;
         let id = &plan.ids[i];
         for step in steps.drain(..) {
-            let (port, data, metadata) = match step {
+            let (port, data, metadata, context) = match step {
                 NodeStep::TimedOut => return Err(Stop::TimedOut),
                 NodeStep::Failed(e) => return Err(Stop::Failed(e)),
                 NodeStep::Dropped(text) => {
@@ -230,11 +240,11 @@ impl Router<'_> {
                     self.run.handled_errors.push((id.clone(), text));
                     continue;
                 }
-                NodeStep::Emitted { port, data, metadata, routed_error } => {
+                NodeStep::Emitted { port, data, metadata, routed_error, context } => {
                     if let Some(text) = routed_error {
                         self.run.handled_errors.push((id.clone(), text));
                     }
-                    (port, data, metadata)
+                    (port, data, metadata, context)
                 }
             };
             let port_name = port.as_deref().unwrap_or(DEFAULT_PORT);
@@ -256,12 +266,12 @@ impl Router<'_> {
                 self.run.dropped += 1;
             }
             // Fan-out copies the body; the last target takes it.
-            let mut last = Some(Message { data, metadata });
+            let mut last = Some(Message { data, metadata, context });
             for (k, &target) in targets.iter().enumerate() {
                 let message = if k + 1 == targets.len() {
                     last.take()
                 } else {
-                    last.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
+                    last.as_ref().map(Message::copy)
                 };
                 if let Some(message) = message {
                     self.inbox[target].push(message);
@@ -297,17 +307,26 @@ impl NodeCall<'_> {
                 steps.push(NodeStep::TimedOut);
                 break;
             }
-            let input = Input {
-                data: message.data,
-                metadata: message.metadata,
-                context: wit::ExecutionContext {
+            let deadline_ms = Some(remaining.as_millis() as u64);
+            let context = match message.context {
+                // The previous node's context, with this node's name (no new strings).
+                Some(mut context) => {
+                    if let Some(node) = &mut context.node {
+                        node.clear();
+                        node.push_str(id);
+                    }
+                    context.deadline_ms = deadline_ms;
+                    context
+                }
+                None => wit::ExecutionContext {
                     request_id: self.context.request_id.clone(),
                     pipeline: Some(plan.pipeline.name.clone()),
                     node: Some(id.clone()),
-                    deadline_ms: Some(remaining.as_millis() as u64),
+                    deadline_ms,
                     attempt: 1,
                 },
             };
+            let input = Input { data: message.data, metadata: message.metadata, context };
             match self.service.invoke(&input, Some(self.deadline), now) {
                 Ok(out) => {
                     let mut port = None;
@@ -323,7 +342,8 @@ impl NodeCall<'_> {
                         })
                         .collect();
                     emitted += 1;
-                    steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None });
+                    let context = Some(input.context);
+                    steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None, context });
                 }
                 Err(_) if Instant::now() >= self.deadline => {
                     failed += 1;
@@ -346,6 +366,7 @@ impl NodeCall<'_> {
                                 data: text.clone().into_bytes(),
                                 metadata: vec![("content-type".into(), Value::Text("text/plain".into()))],
                                 routed_error: Some(text),
+                                context: None,
                             });
                         }
                     }
@@ -363,6 +384,8 @@ enum NodeStep {
         data: Vec<u8>,
         metadata: Vec<(String, Value)>,
         routed_error: Option<String>,
+        /// The call's context, for the next call to reuse.
+        context: Option<wit::ExecutionContext>,
     },
     Dropped(String),
     Failed(Error),

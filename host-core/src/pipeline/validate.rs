@@ -1,6 +1,7 @@
 //! Checks a pipeline before it runs (and the studio before it wires):
 //! dangling wires, cycles, unknown services and ports, media-type mismatches.
-//! Every problem names the node or wire it is about.
+//! Every problem names the node or wire it is about. Pure: it reads the
+//! pipeline and the node contracts it is given, nothing else.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,5 +1,6 @@
 //! `RemoteRuntime`: the [`Runtime`] trait over HTTP, a blocking client of
-//! `airssys serve`.
+//! `airssys serve`. It rebuilds the server's typed errors from their JSON;
+//! it knows nothing of the host's internals.
 
 use std::{path::Path, time::Duration};
 

@@ -1,4 +1,5 @@
-//! Signed components: ed25519 over the component's sha256 digest.
+//! Signed components: ed25519 over the component's sha256 digest: keys,
+//! signing, verifying and the trust policy's check (no data folder).
 //!
 //! Key files are one line of text: `airssys-ed25519-secret:<64 hex>` (mode
 //! 0600 from its first byte; never replaced unless asked) and

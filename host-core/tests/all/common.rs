@@ -1,3 +1,6 @@
+//! Helpers every test module shares: hosts sized for tests, the sample
+//! components, config pairs.
+
 use std::{
     path::PathBuf,
     sync::{Arc, OnceLock},

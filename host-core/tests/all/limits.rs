@@ -1,3 +1,6 @@
+//! Per-call limits with tiny components: traps, deadlines, memory, tables,
+//! fuel and the host's instance capacity, each reported as its typed error.
+
 use std::time::{Duration, Instant};
 
 use host_core::{CallLimits, Error, Host, HostConfig, Input, PoolConfig};

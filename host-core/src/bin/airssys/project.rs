@@ -1,4 +1,5 @@
-//! `airssys run` and `airssys test`: a project's pipelines, headless.
+//! `airssys run` and `airssys test`: a project's pipelines, headless, on
+//! the runtime `global` picks (remote, data folder, or the project's own).
 
 use std::{path::Path, time::Instant};
 

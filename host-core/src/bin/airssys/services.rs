@@ -1,4 +1,5 @@
-//! `airssys registry|deploy|invoke|rollback|status`: the data-folder verbs.
+//! `airssys registry|deploy|invoke|rollback|grant|revoke|audit|trust|watch`:
+//! the data-folder verbs, each through the `Runtime` trait of its target.
 //! Each runs as its own process and sees what earlier ones left in the
 //! data folder.
 

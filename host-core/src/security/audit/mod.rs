@@ -1,6 +1,7 @@
 //! The audit log: append-only JSON Lines (`DATA/audit.jsonl`), each record
 //! carrying the sha256 of the previous record and its own, so an edited,
-//! removed or reordered line is found by [`AuditLog::verify`].
+//! removed or reordered line is found by [`AuditLog::verify`]. Owns the
+//! file and its chain; what a change records is the caller's.
 //!
 //! A record's `hash` is sha256 of `prev` + `\n` + the JSON of its body
 //! (`seq`, `time_ms`, `event`, `service`, `detail`); `prev` is the previous
