@@ -477,4 +477,3 @@ impl wit::Input {
         }
     }
 }
-

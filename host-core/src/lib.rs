@@ -62,8 +62,8 @@ pub use error::{Error, ErrorKind, Result, WasmtimeError};
 pub use host::Host;
 pub use instance::Instance;
 pub use limits::{CallLimits, PoolConfig};
-pub use state::HostState;
 pub use remote::{RemoteRuntime, Runtime};
+pub use state::HostState;
 pub use types::{
     CONTRACT_VERSION, Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata, ShapeMismatch,
 };

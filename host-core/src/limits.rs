@@ -162,4 +162,3 @@ impl ServiceLimits {
         pool.check(&self.call_limits())
     }
 }
-

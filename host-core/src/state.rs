@@ -136,7 +136,6 @@ impl ResourceLimiter for CallLimiter {
     }
 }
 
-
 /// Receives the guest's `host.log` lines and forwards them to `tracing`,
 /// bounded per instance so a chatty guest cannot flood the host.
 pub(crate) struct GuestLog {
@@ -150,9 +149,6 @@ impl std::fmt::Debug for GuestLog {
         f.debug_struct("GuestLog").field("component", &self.component).field("lines", &self.lines).finish()
     }
 }
-
-
-
 
 /// What a store is created with: everything the guest may see.
 /// Empty means nothing: no files, no env, no args, no network, no stdio.
@@ -212,4 +208,3 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limiter);
     Ok(store)
 }
-

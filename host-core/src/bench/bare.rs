@@ -98,14 +98,23 @@ impl Bare {
 
 impl BareInstance {
     pub(super) fn init(&mut self) -> Result<()> {
-        self.guest.call_init(&mut self.store, &Vec::new()).map_err(wt)?.map_err(|e| Error::Guest { function: "init", error: e.into() })
+        self.guest
+            .call_init(&mut self.store, &Vec::new())
+            .map_err(wt)?
+            .map_err(|e| Error::Guest { function: "init", error: e.into() })
     }
 
     pub(super) fn execute(&mut self, input: &Input) -> Result<crate::Output> {
-        self.guest.call_execute(&mut self.store, input).map_err(wt)?.map_err(|e| Error::Guest { function: "execute", error: e.into() })
+        self.guest
+            .call_execute(&mut self.store, input)
+            .map_err(wt)?
+            .map_err(|e| Error::Guest { function: "execute", error: e.into() })
     }
 
     pub(super) fn shutdown(&mut self) -> Result<()> {
-        self.guest.call_shutdown(&mut self.store).map_err(wt)?.map_err(|e| Error::Guest { function: "shutdown", error: e.into() })
+        self.guest
+            .call_shutdown(&mut self.store)
+            .map_err(wt)?
+            .map_err(|e| Error::Guest { function: "shutdown", error: e.into() })
     }
 }

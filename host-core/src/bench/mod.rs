@@ -22,8 +22,8 @@ mod swap;
 pub use capacity::CapacityReport;
 pub use swap::SwapReport;
 
-use bare::Bare;
 use crate::{CallLimits, Error, Host, HostConfig, Input, Result};
+use bare::Bare;
 
 /// The bundled `upper` sample, so `airssys bench` runs anywhere.
 pub const BUNDLED_UPPER: &[u8] = include_bytes!("../../../sample-projects/text-tools/components/upper.wasm");

@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::types::{RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind, Trigger, UnknownStrategy};
 pub use crate::limits::ServiceLimits;
+pub use crate::types::{RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind, Trigger, UnknownStrategy};
 pub use pool::Deployment;
 pub use rollout::RolloutEvent;
 pub(crate) use service::Service;

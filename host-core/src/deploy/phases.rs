@@ -280,7 +280,13 @@ impl Services {
     }
 
     /// The rollout's record, as it starts; observers hear that it started.
-    fn begin(&self, request: &DeployRequest, trigger: Trigger, resolved: &Resolved, checked: &Checked) -> RolloutRecord {
+    fn begin(
+        &self,
+        request: &DeployRequest,
+        trigger: Trigger,
+        resolved: &Resolved,
+        checked: &Checked,
+    ) -> RolloutRecord {
         let record = RolloutRecord {
             id: rollout_id(),
             service: request.service.clone(),

@@ -12,8 +12,9 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
     sync::{
-        Arc, RwLock, mpsc,
+        Arc, RwLock,
         atomic::{AtomicU64, Ordering},
+        mpsc,
     },
 };
 

@@ -167,9 +167,8 @@ impl<'a> RefusedCaller<'a> {
             .instantiate_pre(component)
             .map_err(|e| format!("not called: the component does not link: {e:#}"))?;
         let limits = host.config().default_limits.clone();
-        let mut store =
-            new_store(host.shared(), name, &limits, &SandboxPolicy::deny_all(), Sandbox::default())
-                .map_err(|e| format!("not called: {e}"))?;
+        let mut store = new_store(host.shared(), name, &limits, &SandboxPolicy::deny_all(), Sandbox::default())
+            .map_err(|e| format!("not called: {e}"))?;
         let deadline = Instant::now() + limits.timeout;
         store.set_epoch_deadline(host.shared().deadline_ticks(limits.timeout));
         let instance = crate::deadline::run_until(deadline, pre.instantiate_async(&mut store))

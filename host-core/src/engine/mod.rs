@@ -21,9 +21,6 @@ use serde::Serialize;
 use tracing::instrument;
 use wasmtime::component::Component;
 
-pub(crate) use build::pooling_config;
-pub use cache::LoadOrigin;
-pub use inspect::Inspection;
 use crate::{
     Error, Result,
     background::Background,
@@ -36,7 +33,10 @@ use crate::{
     state::Shared,
     types::{Capability, Digest, LogLine, Metadata},
 };
+pub(crate) use build::pooling_config;
 use cache::CompileCache;
+pub use cache::LoadOrigin;
+pub use inspect::Inspection;
 
 /// What `Host::describe` finds by running a component's introspection
 /// exports (no `init`).

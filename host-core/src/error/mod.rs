@@ -529,7 +529,9 @@ pub enum Error {
         version: String,
     },
     /// Every deployment a call picked was retired before the call could start on it.
-    #[error("service `{service}` found no live deployment to route to (its versions were replaced meanwhile); try again")]
+    #[error(
+        "service `{service}` found no live deployment to route to (its versions were replaced meanwhile); try again"
+    )]
     NoRoute {
         /// The service.
         service: String,

@@ -186,4 +186,3 @@ impl Host {
         data.services.close();
     }
 }
-

@@ -137,7 +137,8 @@ pub struct NodeStats {
 impl NodeStats {
     pub(crate) fn record(&self, messages_in: u64, messages_out: u64, errors: u64) {
         // Adding zero costs a locked instruction too: skip it.
-        for (counter, n) in [(&self.messages_in, messages_in), (&self.messages_out, messages_out), (&self.errors, errors)]
+        for (counter, n) in
+            [(&self.messages_in, messages_in), (&self.messages_out, messages_out), (&self.errors, errors)]
         {
             if n > 0 {
                 counter.fetch_add(n, Ordering::Relaxed);

@@ -22,10 +22,10 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-pub use counters::{CallStats, NodeCounts, NodeStats};
-pub use snapshot::{HealthReading, Latency, MetricsSnapshot, NodeMetrics, ServiceMetrics, VersionMetrics};
 use crate::{Digest, Result, background::Background, fsutil, registry::ComponentRef};
 use counters::lock;
+pub use counters::{CallStats, NodeCounts, NodeStats};
+pub use snapshot::{HealthReading, Latency, MetricsSnapshot, NodeMetrics, ServiceMetrics, VersionMetrics};
 use store::{Stored, Unflushed};
 
 const FILE: &str = "metrics.json";
@@ -84,7 +84,15 @@ impl Metrics {
         for ((service, version), entry) in lock(&self.versions).iter() {
             let (delta, now, high_water) = entry.stats.unflushed();
             let stats = entry.stats.clone();
-            unflushed.versions.push((service.clone(), version.to_string(), entry.digest, delta, high_water, stats, now));
+            unflushed.versions.push((
+                service.clone(),
+                version.to_string(),
+                entry.digest,
+                delta,
+                high_water,
+                stats,
+                now,
+            ));
         }
         for ((pipeline, node), stats) in lock(&self.nodes).iter() {
             let (delta, now) = stats.unflushed();

@@ -32,11 +32,7 @@ impl Pipelines {
         let Input { data, metadata, context } = input;
         let mut first = Some(Message { data, metadata, context: None });
         for (i, &source) in plan.sources.iter().enumerate() {
-            let message = if i + 1 == plan.sources.len() {
-                first.take()
-            } else {
-                first.as_ref().map(Message::copy)
-            };
+            let message = if i + 1 == plan.sources.len() { first.take() } else { first.as_ref().map(Message::copy) };
             if let Some(message) = message {
                 inbox[source].push(message);
             }
@@ -268,11 +264,7 @@ impl Router<'_> {
             // Fan-out copies the body; the last target takes it.
             let mut last = Some(Message { data, metadata, context });
             for (k, &target) in targets.iter().enumerate() {
-                let message = if k + 1 == targets.len() {
-                    last.take()
-                } else {
-                    last.as_ref().map(Message::copy)
-                };
+                let message = if k + 1 == targets.len() { last.take() } else { last.as_ref().map(Message::copy) };
                 if let Some(message) = message {
                     self.inbox[target].push(message);
                 }

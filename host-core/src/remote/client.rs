@@ -205,8 +205,7 @@ impl Runtime for RemoteRuntime {
     }
 
     fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
-        let metadata = serde_json::to_string(&input.metadata)
-            .map_err(Error::encode("the input metadata"))?;
+        let metadata = serde_json::to_string(&input.metadata).map_err(Error::encode("the input metadata"))?;
         let (data, metadata) = self.send(
             "POST",
             &format!("/v1/services/{}/invoke", segment(service)),

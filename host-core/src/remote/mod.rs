@@ -293,8 +293,7 @@ impl ErrorBody {
     /// or [`crate::Error::Remote`] for a code this client does not know.
     fn into_error(self, status: u16) -> crate::Error {
         let wire = serde_json::json!({ "code": self.code, "detail": self.detail });
-        serde_json::from_value(wire)
-            .unwrap_or(crate::Error::Remote { status, code: self.code, message: self.error })
+        serde_json::from_value(wire).unwrap_or(crate::Error::Remote { status, code: self.code, message: self.error })
     }
 }
 

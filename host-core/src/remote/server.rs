@@ -9,12 +9,7 @@
 //! extractors (JSON body, `name@version` path, query) and the one map from
 //! an error's kind to an HTTP status; it calls only the [`Host`] facade.
 
-use std::{
-    net::SocketAddr,
-    path::Path,
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -118,7 +113,8 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
         .map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
     let addr = listener.local_addr().map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
     let monitor = host.monitor(Duration::from_secs(5))?;
-    let state = AppState { host: host.clone(), token: config.token.trim().into(), max_body_bytes: config.max_body_bytes };
+    let state =
+        AppState { host: host.clone(), token: config.token.trim().into(), max_body_bytes: config.max_body_bytes };
     let app = router(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -154,18 +150,15 @@ pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
         return Ok((token, false));
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Randomness { purpose: "a server token", reason: e.to_string() })?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::Randomness { purpose: "a server token", reason: e.to_string() })?;
     let token = hex::encode(bytes);
     match fsutil::write_secret(path, format!("{token}\n").as_bytes(), IfExists::Refuse, "create the token file") {
         Ok(()) => Ok((token, true)),
         // Another server made it meanwhile: use that one.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_token(path)?.map(|token| (token, false)).ok_or_else(|| {
-                Error::TokenFile {
-                    path: path.to_path_buf(),
-                    problem: "it was removed while it was made; start the server again".into(),
-                }
+            read_token(path)?.map(|token| (token, false)).ok_or_else(|| Error::TokenFile {
+                path: path.to_path_buf(),
+                problem: "it was removed while it was made; start the server again".into(),
             })
         }
         Err(e) => Err(e),
@@ -176,9 +169,10 @@ pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
 fn read_token(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
-        Ok(_) => {
-            Err(Error::TokenFile { path: path.to_path_buf(), problem: "it is empty; delete it to get a new token".into() })
-        }
+        Ok(_) => Err(Error::TokenFile {
+            path: path.to_path_buf(),
+            problem: "it is empty; delete it to get a new token".into(),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read the token file", path, e)),
     }
@@ -365,7 +359,11 @@ async fn components(State(state): State<AppState>) -> Response {
 }
 
 #[instrument(target = "airssys::http", level = "debug", name = "PUT /v1/components", skip_all, fields(component = %reference))]
-async fn add_component(State(state): State<AppState>, VersionPath(reference): VersionPath, RawBody(bytes): RawBody) -> Response {
+async fn add_component(
+    State(state): State<AppState>,
+    VersionPath(reference): VersionPath,
+    RawBody(bytes): RawBody,
+) -> Response {
     answer(&state, |host| host.add_component(&reference, &bytes))
 }
 

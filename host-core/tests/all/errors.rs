@@ -46,7 +46,11 @@ fn one_of_each() -> Vec<Error> {
     let digest = Digest::of(b"x");
     let guest = GuestError { kind: GuestErrorKind::InvalidInput, message: "bad input".into(), retryable: true };
     vec![
-        Error::Io { action: "read the component", path: path.clone(), source: io(std::io::ErrorKind::NotFound, "gone") },
+        Error::Io {
+            action: "read the component",
+            path: path.clone(),
+            source: io(std::io::ErrorKind::NotFound, "gone"),
+        },
         Error::NotWasm { reason: "too short".into() },
         Error::CoreModule,
         Error::InvalidComponent(wasm("bad section")),

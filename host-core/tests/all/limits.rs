@@ -186,7 +186,10 @@ fn a_guest_error_after_a_refused_growth_reports_the_limit() {
         "{err:?}"
     );
     let text = err.to_string();
-    assert!(text.contains("needs") && text.contains("limit is 8 MiB") && text.contains("the max_memory_mib limit"), "{text}");
+    assert!(
+        text.contains("needs") && text.contains("limit is 8 MiB") && text.contains("the max_memory_mib limit"),
+        "{text}"
+    );
 }
 
 #[test]

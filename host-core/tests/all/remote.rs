@@ -199,7 +199,8 @@ fn a_remote_runtime_raises_the_same_typed_errors_over_loopback() {
     assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
     let (status, body) = raw("POST", &format!("{}/v1/deploy", running.url()), Some(TOKEN), b"{not json".to_vec());
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let e: Error = serde_json::from_value(serde_json::json!({ "code": body["code"], "detail": body["detail"] })).unwrap();
+    let e: Error =
+        serde_json::from_value(serde_json::json!({ "code": body["code"], "detail": body["detail"] })).unwrap();
     assert!(matches!(&e, Error::BadRequest { reason } if reason.contains("not the JSON")), "{e:?}");
     assert_eq!((status, body["kind"].as_str()), (status_of(ErrorKind::BadRequest).as_u16(), Some("bad-request")));
 }

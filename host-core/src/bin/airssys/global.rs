@@ -141,4 +141,3 @@ pub fn data_host(global: &GlobalArgs) -> Result<Host> {
     }
     Ok(Host::new(config)?)
 }
-

@@ -26,10 +26,7 @@ pub fn for_error(error: &Error) -> Option<String> {
         Error::Unauthorized { .. } => "pass the file `airssys serve` wrote its token to with --token-file FILE",
         Error::MissingCapabilities { service, missing, .. } => {
             let flags: Vec<String> = missing.iter().map(|c| format!("--grant '{c}'")).collect();
-            return Some(format!(
-                "add {} to the deploy, or run `airssys grant {service} CAPABILITY`",
-                flags.join(" ")
-            ));
+            return Some(format!("add {} to the deploy, or run `airssys grant {service} CAPABILITY`", flags.join(" ")));
         }
         Error::PipelineNode { source, .. } => return for_error(source),
         _ => return None,

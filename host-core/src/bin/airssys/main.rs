@@ -255,7 +255,8 @@ fn main() -> ExitCode {
                 }
                 shown = text;
             }
-            if let Some(hint) = err.chain().find_map(|c| c.downcast_ref::<host_core::Error>()).and_then(hints::for_error)
+            if let Some(hint) =
+                err.chain().find_map(|c| c.downcast_ref::<host_core::Error>()).and_then(hints::for_error)
             {
                 eprintln!("  hint: {hint}");
             }

@@ -32,7 +32,13 @@ fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a 
     }
 }
 
-pub fn run(global: &crate::global::GlobalArgs, path: &Path, pipeline: Option<&str>, input: Vec<u8>, json: bool) -> Result<()> {
+pub fn run(
+    global: &crate::global::GlobalArgs,
+    path: &Path,
+    pipeline: Option<&str>,
+    input: Vec<u8>,
+    json: bool,
+) -> Result<()> {
     let project = Project::open(path)?;
     let target = project_target(global, &project)?;
     let runtime = target.runtime();

@@ -5,9 +5,9 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
+use crate::global::Target;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, builder::TypedValueParser};
-use crate::global::Target;
 use host_core::{
     Host, Input, Runtime,
     deploy::{

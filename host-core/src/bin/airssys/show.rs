@@ -161,4 +161,3 @@ fn print_table(rows: &[Vec<String>]) {
         println!("{}", line.join("  "));
     }
 }
-

@@ -131,7 +131,6 @@ impl<'de> Deserialize<'de> for AuditEvent {
     }
 }
 
-
 #[cfg(test)]
 mod event_tests {
     use super::*;

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-pub use event::AuditEvent;
 use crate::{
     Error, Result,
     journal::{self, Journal},
 };
+pub use event::AuditEvent;
 
 mod event;
 
