@@ -26,7 +26,7 @@ use crate::{Digest, Result, background::Background, fsutil, registry::ComponentR
 use counters::lock;
 pub use counters::{CallStats, NodeCounts, NodeStats};
 pub use snapshot::{HealthReading, Latency, MetricsSnapshot, NodeMetrics, ServiceMetrics, VersionMetrics};
-use store::{Stored, Unflushed};
+use store::{NodeDelta, Stored, Unflushed, VersionDelta};
 
 const FILE: &str = "metrics.json";
 
@@ -83,20 +83,20 @@ impl Metrics {
         let mut unflushed = Unflushed::default();
         for ((service, version), entry) in lock(&self.versions).iter() {
             let (delta, now, high_water) = entry.stats.unflushed();
-            let stats = entry.stats.clone();
-            unflushed.versions.push((
-                service.clone(),
-                version.to_string(),
-                entry.digest,
+            unflushed.versions.push(VersionDelta {
+                service: service.clone(),
+                version: version.to_string(),
+                digest: entry.digest,
                 delta,
                 high_water,
-                stats,
+                stats: entry.stats.clone(),
                 now,
-            ));
+            });
         }
         for ((pipeline, node), stats) in lock(&self.nodes).iter() {
             let (delta, now) = stats.unflushed();
-            unflushed.nodes.push((pipeline.clone(), node.clone(), delta, stats.clone(), now));
+            let (pipeline, node, stats) = (pipeline.clone(), node.clone(), stats.clone());
+            unflushed.nodes.push(NodeDelta { pipeline, node, delta, stats, now });
         }
         unflushed.health = lock(&self.health).iter().map(|(s, r)| (s.clone(), r.clone())).collect();
         unflushed

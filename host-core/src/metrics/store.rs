@@ -20,13 +20,34 @@ use crate::{Digest, Error, Result, fsutil};
 
 pub(super) const SCHEMA: u32 = 1;
 
+/// What one version counted since the last flush.
+pub(super) struct VersionDelta {
+    pub service: String,
+    pub version: String,
+    pub digest: Digest,
+    /// Counted since the last flush.
+    pub delta: Counts,
+    /// The memory high-water mark.
+    pub high_water: u64,
+    /// The counters, and their counts now (what a flush marks as written).
+    pub stats: Arc<CallStats>,
+    pub now: Counts,
+}
+
+/// What one pipeline node counted since the last flush.
+pub(super) struct NodeDelta {
+    pub pipeline: String,
+    pub node: String,
+    pub delta: NodeCounts,
+    pub stats: Arc<NodeStats>,
+    pub now: NodeCounts,
+}
+
 /// What this process counted and has not written yet.
 #[derive(Default)]
 pub(super) struct Unflushed {
-    /// (service, version, digest, delta, high water, counter, counts now)
-    pub versions: Vec<(String, String, Digest, Counts, u64, Arc<CallStats>, Counts)>,
-    /// (pipeline, node, delta, counter, counts now)
-    pub nodes: Vec<(String, String, NodeCounts, Arc<NodeStats>, NodeCounts)>,
+    pub versions: Vec<VersionDelta>,
+    pub nodes: Vec<NodeDelta>,
     /// The last health reading of each service.
     pub health: Vec<(String, HealthReading)>,
 }
@@ -34,11 +55,11 @@ pub(super) struct Unflushed {
 impl Unflushed {
     /// Marks what was merged as written (once the file holds it).
     pub(super) fn mark_flushed(self) {
-        for (.., stats, now) in self.versions {
-            stats.flushed(now);
+        for v in self.versions {
+            v.stats.flushed(v.now);
         }
-        for (.., stats, now) in self.nodes {
-            stats.flushed(now);
+        for n in self.nodes {
+            n.stats.flushed(n.now);
         }
     }
 }
@@ -138,17 +159,17 @@ impl Stored {
 
     /// Adds what this process has not written yet.
     pub(super) fn add(&mut self, unflushed: &Unflushed) {
-        for (service, version, digest, delta, high_water, ..) in &unflushed.versions {
-            let target = self.services.entry(service.clone()).or_default();
-            let slot = target.versions.entry(version.clone()).or_insert_with(|| StoredVersion::new(*digest));
-            slot.add(delta, *high_water);
-            slot.digest = *digest;
+        for v in &unflushed.versions {
+            let target = self.services.entry(v.service.clone()).or_default();
+            let slot = target.versions.entry(v.version.clone()).or_insert_with(|| StoredVersion::new(v.digest));
+            slot.add(&v.delta, v.high_water);
+            slot.digest = v.digest;
         }
         for (service, reading) in &unflushed.health {
             self.services.entry(service.clone()).or_default().health = Some(reading.clone());
         }
-        for (pipeline, node, delta, ..) in &unflushed.nodes {
-            self.pipelines.entry(pipeline.clone()).or_default().entry(node.clone()).or_default().add(*delta);
+        for n in &unflushed.nodes {
+            self.pipelines.entry(n.pipeline.clone()).or_default().entry(n.node.clone()).or_default().add(n.delta);
         }
     }
 }
