@@ -62,6 +62,26 @@ pub(crate) fn torn_tail<'a>(lines: &[Line<'a>], is_record: impl Fn(&[u8]) -> boo
     lines.get(after_last_good).copied()
 }
 
+/// The lines before the torn tail, if there is one (it is skipped with a
+/// warning naming the file and line: `airssys audit repair` moves it aside).
+pub(crate) fn before_torn_tail<'a, 'b>(
+    path: &Path,
+    lines: &'b [Line<'a>],
+    is_record: impl Fn(&[u8]) -> bool,
+) -> &'b [Line<'a>] {
+    match torn_tail(lines, is_record) {
+        Some(torn) => {
+            tracing::warn!(
+                "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
+                path.display(),
+                torn.number
+            );
+            &lines[..torn.number - 1]
+        }
+        None => lines,
+    }
+}
+
 /// Why `line` is a torn (cut-short) record, in words.
 pub(crate) fn torn_reason(line: &Line<'_>, is_record: impl Fn(&[u8]) -> bool) -> String {
     match (line.complete, is_record(line.text)) {

@@ -284,17 +284,8 @@ impl Services {
         let journal = &self.rollouts;
         let bytes = journal.read().map_err(|e| Error::io("read the rollout history", journal.path(), e))?;
         let lines = journal::split(&bytes);
-        let torn = journal::torn_tail(&lines, is_rollout_record).map_or(usize::MAX, |l| l.number);
         let mut records = Vec::new();
-        for line in &lines {
-            if line.number >= torn {
-                tracing::warn!(
-                    "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
-                    journal.path().display(),
-                    line.number
-                );
-                break;
-            }
+        for line in journal::before_torn_tail(journal.path(), &lines, is_rollout_record) {
             // Every line before the torn tail ends in a newline.
             match serde_json::from_slice::<RolloutRecord>(line.text) {
                 Ok(record) => {

@@ -21,7 +21,7 @@ use host_core::{
 
 use crate::{
     common::sample_path,
-    deploy::{data_host, r},
+    common::{data_host, r},
 };
 
 fn wasm(name: &str) -> Vec<u8> {

@@ -14,29 +14,9 @@ use std::{
 use host_core::{
     Error, Host, HostConfig, Input, PoolConfig,
     deploy::{DeployRequest, PoolMode, RolloutOutcome, ServiceLimits, Strategy},
-    registry::ComponentRef,
 };
 
 use crate::{common::*, tiny};
-
-pub fn data_host(dir: &std::path::Path) -> Host {
-    Host::new(HostConfig {
-        data_dir: Some(dir.to_path_buf()),
-        cache_dir: Some(dir.join("cache")),
-        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
-        ..HostConfig::default()
-    })
-    .expect("host starts")
-}
-
-pub fn r(s: &str) -> ComponentRef {
-    s.parse().unwrap()
-}
-
-pub fn add_sample(host: &Host, reference: &str, project: &str, name: &str) {
-    let bytes = std::fs::read(sample_path(project, name)).unwrap();
-    host.add_component(&r(reference), &bytes).unwrap();
-}
 
 /// v1 = upper, v2 = word-count; `svc` runs v1 with `pool`.
 fn two_versions(dir: &std::path::Path, pool: PoolMode) -> Host {

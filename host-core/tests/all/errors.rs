@@ -11,7 +11,7 @@ use host_core::{
     remote::server::status_of,
 };
 
-use crate::deploy::r;
+use crate::common::r;
 
 fn io(kind: std::io::ErrorKind, text: &str) -> std::io::Error {
     std::io::Error::new(kind, text)

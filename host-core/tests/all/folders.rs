@@ -17,7 +17,7 @@ use host_core::{
 
 use crate::{
     common::*,
-    deploy::{add_sample, r},
+    common::{add_sample, r},
 };
 
 fn mode(path: &Path) -> u32 {

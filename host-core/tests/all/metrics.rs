@@ -10,7 +10,7 @@ use host_core::{
 };
 
 use crate::{
-    deploy::{add_sample, data_host, r},
+    common::{add_sample, data_host, r},
     tiny,
 };
 

@@ -4,7 +4,7 @@ use host_core::{Digest, Error, deploy::DeployRequest};
 
 use crate::{
     common::*,
-    deploy::{add_sample, data_host, r},
+    common::{add_sample, data_host, r},
 };
 
 #[test]

@@ -13,7 +13,7 @@ use host_core::{
 
 use crate::{
     common::sample_path,
-    deploy::{data_host, r},
+    common::{data_host, r},
     tiny,
 };
 

@@ -20,7 +20,7 @@ use host_core::{
 use serde_json::{Value as Json, json};
 
 use crate::{
-    deploy::{add_sample, r},
+    common::{add_sample, r},
     tiny,
 };
 

@@ -203,17 +203,8 @@ impl AuditLog {
     pub fn records(&self) -> Result<Vec<AuditRecord>> {
         let bytes = self.read()?;
         let lines = journal::split(&bytes);
-        let torn = journal::torn_tail(&lines, is_record).map_or(usize::MAX, |l| l.number);
         let mut records = Vec::with_capacity(lines.len());
-        for line in &lines {
-            if line.number >= torn {
-                tracing::warn!(
-                    "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
-                    self.path().display(),
-                    line.number
-                );
-                break;
-            }
+        for line in journal::before_torn_tail(self.path(), &lines, is_record) {
             match serde_json::from_slice(line.text) {
                 Ok(record) => records.push(record),
                 Err(e) => {
