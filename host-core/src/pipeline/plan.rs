@@ -106,7 +106,8 @@ pub(crate) struct Pipelines {
     pub(super) registry: Registry,
     pub(super) services: Arc<Services>,
     pub(super) metrics: Arc<Metrics>,
-    plans: Mutex<HashMap<String, Arc<Plan>>>,
+    /// By pipeline name (a few: a sorted map is cheaper than hashing the name).
+    plans: Mutex<BTreeMap<String, Arc<Plan>>>,
     contracts: Mutex<HashMap<Digest, validate::NodeContract>>,
 }
 

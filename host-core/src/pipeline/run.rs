@@ -38,8 +38,7 @@ impl Pipelines {
             }
         }
         let context = &context;
-        let mut router =
-            Router { plan: &plan, inbox, run: PipelineRun::default(), results: Vec::new(), trace: options.trace };
+        let mut router = Router { plan: &plan, inbox, run: PipelineRun::default(), trace: options.trace };
         let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline };
         let mut steps = Vec::new();
         // Each call checks the deadline; levels do not need to.
@@ -79,10 +78,13 @@ impl Pipelines {
                 router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
             }
         }
-        let Router { mut run, mut results, .. } = router;
-        // Node indices are topological ranks.
-        results.sort_by_key(|(rank, arrival, _)| (*rank, *arrival));
-        run.results = results.into_iter().map(|(_, _, output)| output).collect();
+        let Router { mut run, .. } = router;
+        // By the sink's topological rank (its index in the plan); the sort
+        // is stable, so results of one sink stay in arrival order. One
+        // result (a chain) needs no sorting.
+        if run.results.len() > 1 {
+            run.results.sort_by_cached_key(|output| plan.ids.iter().position(|id| *id == output.node));
+        }
         Ok(run)
     }
 }
@@ -200,8 +202,6 @@ struct Router<'a> {
     plan: &'a Plan,
     inbox: Vec<Inbox>,
     run: PipelineRun,
-    /// (sink rank, arrival, output).
-    results: Vec<(usize, usize, NodeOutput)>,
     trace: bool,
 }
 
@@ -254,7 +254,7 @@ impl Router<'_> {
             }
             if plan.sinks[i] {
                 let output = NodeOutput { node: id.clone(), port: port_name.to_string(), data, metadata };
-                self.results.push((i, self.results.len(), output));
+                self.run.results.push(output);
                 continue;
             }
             let targets = plan.routes[i].iter().find(|(p, _)| p == port_name).map_or(&[][..], |(_, t)| t);
