@@ -1,4 +1,5 @@
-//! Host-side bindings generated from `wit/component.wit`.
+//! Host-side bindings generated from `wit/component.wit` (the crate's
+//! floor with `types`: generated code, nothing of ours but the linker hook).
 //!
 //! Only the interface-level pieces are used: `guest` is required, `state` is
 //! optional, so each is looked up on its own rather than through a world.

@@ -1,4 +1,7 @@
-//! Loading and introspecting components.
+//! Loading and introspecting components: what a loaded component is
+//! ([`LoadedComponent`]) and the steps that make one (header, initial
+//! needs, survey, link) with the two linkers. Knows the store's data type,
+//! not the engine subsystem that runs these steps.
 //!
 //! Loading checks the header (so a core module or garbage gets a clear
 //! error), validates and compiles (or reads compiled code back from the disk
@@ -14,11 +17,13 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 
 use crate::{
     CONTRACT_VERSION, Error, Result,
-    bindings::{GuestIndices, StateIndices, sync},
-    contract::{self, ShapeMismatch, contract_compatible},
+    bindings::{self, GuestIndices, StateIndices, sync},
+    contract::{self, contract_compatible},
     engine::LoadOrigin,
-    instance::HostState,
-    types::{ComponentKind, Digest},
+    limits::PoolConfig,
+    security::CustomCapability,
+    state::HostState,
+    types::{ComponentKind, Digest, ShapeMismatch},
 };
 
 const GUEST_INTERFACE: &str = "airssys:component/guest";
@@ -83,6 +88,38 @@ pub(crate) struct Linkers {
     pub r#async: Linker<HostState>,
     /// Call every component the async way (the bench measures that path).
     pub always_async: std::sync::atomic::AtomicBool,
+}
+
+impl Linkers {
+    /// Both linkers, with the embedder's custom capabilities.
+    pub(crate) fn new(engine: &wasmtime::Engine, custom: &[CustomCapability]) -> Result<Self> {
+        Ok(Linkers {
+            sync: linker(engine, custom, false)?,
+            r#async: linker(engine, custom, true)?,
+            always_async: Default::default(),
+        })
+    }
+}
+
+/// A linker with WASI (its async implementations when `waits`: a guest
+/// waiting in the host then waits in a future the call's deadline can
+/// drop, see `crate::deadline`), wasi:http, the airssys host interface
+/// and the embedder's custom capabilities.
+fn linker(engine: &wasmtime::Engine, custom: &[CustomCapability], waits: bool) -> Result<Linker<HostState>> {
+    let link = |e: wasmtime::Error| Error::Link(e.into());
+    let mut linker = Linker::<HostState>::new(engine);
+    if waits {
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(link)?;
+    } else {
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(link)?;
+    }
+    bindings::add_host_to_linker(&mut linker).map_err(link)?;
+    for custom in custom {
+        (custom.link)(&mut linker).map_err(link)?;
+    }
+    Ok(linker)
 }
 
 /// Import prefixes that never make a guest wait: streams and pollables
@@ -204,7 +241,7 @@ pub(crate) fn initial_needs(bytes: &[u8]) -> InitialNeeds {
 /// Refuses a component that could never start on this host: one whose
 /// initial memory or table is above the host's maxima (the engine would say
 /// so in its own terms, or not until instantiation).
-pub(crate) fn check_initial_needs(bytes: &[u8], pool: &crate::PoolConfig) -> Result<()> {
+pub(crate) fn check_initial_needs(bytes: &[u8], pool: &PoolConfig) -> Result<()> {
     let needs = initial_needs(bytes);
     if needs.memory_bytes > pool.max_memory_bytes as u64 {
         return Err(Error::OutOfMemory {

@@ -1,5 +1,6 @@
 //! Runs one guest call to completion or to its wall-clock deadline,
-//! whichever comes first, on the calling thread.
+//! whichever comes first, on the calling thread. An executor only: it
+//! knows futures, not stores or instances.
 //!
 //! Epoch interruption stops guest *code* at its deadline, but a guest can
 //! also wait inside the host: a WASI sleep (`subscribe-duration` +

@@ -1,5 +1,6 @@
-//! Crash-safe file writes, secret files, private folders and a
-//! whole-folder lock.
+//! Crash-safe file writes, secret files, private folders, a whole-folder
+//! lock and Unix time stamps: the file rules every writer follows, with no
+//! knowledge of what the files hold.
 //!
 //! Modes (Unix), the rule every writer in host-core follows:
 //!
@@ -199,7 +200,7 @@ pub(crate) fn json_stems(dir: &Path, action: &'static str) -> Result<Vec<String>
 
 /// Serializes `value` as pretty JSON and writes it atomically.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Config(format!("cannot serialize: {e}")))?;
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(Error::encode("a data file"))?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }
@@ -238,6 +239,11 @@ impl Drop for FolderLock {
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch (0 for a clock before it).
+pub(crate) fn unix_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(all(test, unix))]

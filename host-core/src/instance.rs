@@ -1,5 +1,7 @@
 //! A live instance: a `Store<HostState>` with per-call limits, and typed
-//! calls of every lifecycle function.
+//! calls of every lifecycle function. Owns the call path (arm, drive,
+//! classify); the store's data is `state`'s, the loaded component
+//! `component`'s; it knows nothing of services or the data folder.
 //!
 //! Every call gets a fresh wall-clock deadline that covers both guest code
 //! (epoch interruption) and time spent waiting inside the host (the call is
@@ -16,255 +18,26 @@ use std::{
     time::{Duration, Instant},
 };
 
-use wasmtime::{ResourceLimiter, Store, Trap, component::ResourceTable};
-use wasmtime_wasi::{
-    WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
-    p2::pipe::{MemoryInputPipe, MemoryOutputPipe},
-};
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::{
-    CallLimits, Error, Result,
-    bindings::{self, Guest, LogLevel, StateGuest, sync, wit},
-    capped_output::CappedOutput,
+    Error, Result,
+    bindings::{Guest, StateGuest, sync, wit},
     component::{ContractExports, Entry, LoadedComponent},
     deadline,
-    host::HostShared,
-    security::{HttpGate, SandboxPolicy},
-    stderr_tail::StderrTail,
+    guest_output::{CappedOutput, StderrTail},
+    limits::CallLimits,
+    security::SandboxPolicy,
+    state::{HostState, LimitHit, Sandbox, Shared, new_store},
     types::{Capability, Health, Metadata},
 };
 
-/// The data every store carries.
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    http: wasmtime_wasi_http::WasiHttpCtx,
-    http_gate: HttpGate,
-    limiter: CallLimiter,
-    log: GuestLog,
-    policy: Arc<SandboxPolicy>,
-    stderr: Option<StderrTail>,
-}
-
-impl HostState {
-    /// The parameters of custom capability `name` if this instance's service
-    /// was granted it. Embedder host functions call this and refuse on `None`.
-    pub fn custom_grant(&self, name: &str) -> Option<&str> {
-        self.policy.custom_grant(name)
-    }
-
-    /// Records a denial observed by an embedder's host function in the
-    /// audit log (and the host log).
-    pub fn audit_denial(&self, attempt: &str, reason: &str) {
-        self.policy.audit_denial(attempt, reason);
-    }
-}
-
-impl std::fmt::Debug for HostState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostState").field("component", &self.log.component).finish_non_exhaustive()
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl wasmtime_wasi_http::WasiHttpView for HostState {
-    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
-        wasmtime_wasi_http::WasiHttpCtxView { hooks: &mut self.http_gate, table: &mut self.table, ctx: &mut self.http }
-    }
-}
-
-/// A host limit a guest ran into during the current call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LimitHit {
-    /// A linear memory would have grown to `requested` bytes.
-    Memory { requested: usize },
-    /// A table would have grown to `requested` elements.
-    Table { requested: usize },
-}
-
-/// Caps memory and table growth. A refused growth is not a trap: the
-/// guest's `memory.grow` / `table.grow` gets the spec's failure value (-1)
-/// and may recover; the refusal is remembered so that a call that fails
-/// afterwards reports the limit as its cause.
-#[derive(Debug)]
-struct CallLimiter {
-    max_memory_bytes: usize,
-    max_table_elements: usize,
-    /// The first limit hit since the call began.
-    hit: Option<LimitHit>,
-    /// The largest linear memory granted so far.
-    memory_high_water: usize,
-}
-
-impl CallLimiter {
-    fn record(&mut self, hit: LimitHit) {
-        self.hit.get_or_insert(hit);
-    }
-}
-
-impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max_memory_bytes {
-            self.record(LimitHit::Memory { requested: desired });
-            return Ok(false);
-        }
-        self.memory_high_water = self.memory_high_water.max(desired);
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max_table_elements {
-            self.record(LimitHit::Table { requested: desired });
-            return Ok(false);
-        }
-        Ok(true)
-    }
-}
-
-/// Receives the guest's `host.log` lines and forwards them to `tracing`,
-/// bounded per instance so a chatty guest cannot flood the host.
-struct GuestLog {
-    component: String,
-    lines: u64,
-    shared: Arc<HostShared>,
-}
-
-impl std::fmt::Debug for GuestLog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuestLog").field("component", &self.component).field("lines", &self.lines).finish()
-    }
-}
-
-const MAX_LOG_LINES_PER_INSTANCE: u64 = 10_000;
-const MAX_LOG_LINE_BYTES: usize = 4096;
-
-impl bindings::airssys::component::types::Host for HostState {}
-
-impl bindings::airssys::component::host::Host for HostState {
-    fn log(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) {
-        let log = &mut self.log;
-        log.lines += 1;
-        if log.lines > MAX_LOG_LINES_PER_INSTANCE {
-            return;
-        }
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE_BYTES {
-            let mut cut = MAX_LOG_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
-        if log.shared.logs.is_listened_to() {
-            log.shared.logs.emit(crate::events::LogLine {
-                time_ms: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0),
-                component: log.component.clone(),
-                level: level.into(),
-                message: message.clone(),
-                fields: fields.clone(),
-            });
-        }
-        let component = log.component.as_str();
-        let fields = FieldList(&fields);
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "airssys::guest", component, %fields, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "airssys::guest", component, %fields, "{message}"),
-            LogLevel::Info => tracing::info!(target: "airssys::guest", component, %fields, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "airssys::guest", component, %fields, "{message}"),
-            LogLevel::Error => tracing::error!(target: "airssys::guest", component, %fields, "{message}"),
-        }
-    }
-
-    fn emit_metric(&mut self, name: String, value: f64, labels: Vec<(String, String)>) {
-        tracing::trace!(target: "airssys::guest", component = %self.log.component, metric = %name, value, labels = %FieldList(&labels));
-    }
-}
-
-struct FieldList<'a>(&'a [(String, String)]);
-
-impl std::fmt::Display for FieldList<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{k}={v:?}")?;
-        }
-        Ok(())
-    }
-}
-
-/// What a store is created with: everything the guest may see.
-/// Empty means nothing: no files, no env, no args, no network, no stdio.
-#[derive(Debug, Default)]
-pub(crate) struct Sandbox {
-    pub env: Vec<(String, String)>,
-    pub args: Vec<String>,
-    pub stdin: Option<Vec<u8>>,
-    pub stdout: Option<CappedOutput>,
-    pub stderr: Option<MemoryOutputPipe>,
-}
-
-pub(crate) fn new_store(
-    shared: &Arc<HostShared>,
-    component_name: &str,
-    limits: &CallLimits,
-    policy: &Arc<SandboxPolicy>,
-    sandbox: Sandbox,
-) -> Result<Store<HostState>> {
-    let mut wasi = WasiCtxBuilder::new();
-    policy.apply(&mut wasi)?;
-    wasi.envs(&sandbox.env).args(&sandbox.args);
-    if let Some(stdin) = sandbox.stdin {
-        wasi.stdin(MemoryInputPipe::new(stdin));
-    }
-    if let Some(stdout) = sandbox.stdout {
-        wasi.stdout(stdout);
-    }
-    let mut tail = None;
-    match sandbox.stderr {
-        Some(stderr) => {
-            wasi.stderr(stderr);
-        }
-        None if !policy.stdio() => {
-            let kept = StderrTail::default();
-            wasi.stderr(kept.clone());
-            tail = Some(kept);
-        }
-        None => {}
-    }
-    let state = HostState {
-        wasi: wasi.build(),
-        table: ResourceTable::new(),
-        http: wasmtime_wasi_http::WasiHttpCtx::new(),
-        http_gate: HttpGate { policy: policy.clone() },
-        limiter: CallLimiter {
-            max_memory_bytes: limits.max_memory_bytes,
-            max_table_elements: limits.max_table_elements,
-            hit: None,
-            memory_high_water: 0,
-        },
-        log: GuestLog { component: component_name.to_string(), lines: 0, shared: Arc::clone(shared) },
-        policy: policy.clone(),
-        stderr: tail,
-    };
-    let mut store = Store::new(&shared.engine, state);
-    store.limiter(|s| &mut s.limiter);
-    Ok(store)
-}
-
-/// Sets the deadlines and refills fuel before a call into the guest;
-/// returns the wall-clock deadline for [`deadline::run_until`].
+/// Sets the epoch deadline and refills fuel before a call into the guest.
+/// (A call driven by [`deadline::run_until`] also needs its wall-clock
+/// deadline, [`deadline_after`]; a synchronous one does not read the clock.)
 #[inline]
-fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) -> Instant {
+fn arm(store: &mut Store<HostState>, shared: &Shared, limits: &CallLimits) {
     store.set_epoch_deadline(shared.deadline_ticks(limits.timeout));
     let state = store.data_mut();
     state.limiter.hit = None;
@@ -275,7 +48,6 @@ fn arm(store: &mut Store<HostState>, shared: &HostShared, limits: &CallLimits) -
         // Refilled on every call: a budget set once would run dry.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
     }
-    deadline_after(limits.timeout)
 }
 
 /// `now + timeout`, saturating far in the future for huge timeouts.
@@ -384,7 +156,7 @@ fn classify(
 
 /// A live instance of a loaded component.
 pub struct Instance {
-    shared: Arc<HostShared>,
+    shared: Arc<Shared>,
     component: Arc<LoadedComponent>,
     limits: CallLimits,
     policy: Arc<SandboxPolicy>,
@@ -418,7 +190,7 @@ enum InstanceKind {
 
 impl Instance {
     pub(crate) fn new(
-        shared: Arc<HostShared>,
+        shared: Arc<Shared>,
         component: Arc<LoadedComponent>,
         limits: CallLimits,
         policy: Arc<SandboxPolicy>,
@@ -427,10 +199,12 @@ impl Instance {
             Entry::Contract { pre, exports } => {
                 let mut store = new_store(&shared, component.name(), &limits, &policy, Sandbox::default())?;
                 // Instantiation may run start functions: bounded like a call.
-                let deadline = arm(&mut store, &shared, &limits);
+                arm(&mut store, &shared, &limits);
                 let instance = match exports {
                     ContractExports::Sync { .. } => pre.instantiate(&mut store).map_err(Some),
-                    ContractExports::Async { .. } => drive(deadline, pre.instantiate_async(&mut store)),
+                    ContractExports::Async { .. } => {
+                        drive(deadline_after(limits.timeout), pre.instantiate_async(&mut store))
+                    }
                 }
                 .map_err(|e| instantiate_error(&mut store, &limits, e))?;
                 let load = |e: wasmtime::Error| Error::Instantiate(e.into());
@@ -565,7 +339,10 @@ impl Instance {
     /// Calls `state.restore(data, from_version)`.
     pub fn restore(&mut self, data: &[u8], from_version: &str) -> Result<()> {
         if !self.has_state() {
-            return Err(Error::Config("`restore` needs a component that exports the state interface".into()));
+            return Err(Error::Unsupported {
+                function: "restore",
+                needs: "a component that exports the state interface",
+            });
         }
         self.contract_call("restore", async |e, s| state_call!(e, s, call_restore(data, from_version)))?
             .map_err(self.guest_error("restore"))
@@ -587,15 +364,15 @@ impl Instance {
         call: impl AsyncFnOnce(&Exports, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R> {
         let InstanceKind::Contract { store, exports, poisoned } = &mut self.kind else {
-            return Err(Error::Config(format!("`{function}` needs a contract component")));
+            return Err(Error::Unsupported { function, needs: "a contract component" });
         };
         if *poisoned {
             return Err(Error::Poisoned);
         }
-        let deadline = arm(store, &self.shared, &self.limits);
+        arm(store, &self.shared, &self.limits);
         let outcome = match exports {
             Exports::Sync { .. } => drive_now(call(exports, store)),
-            Exports::Async { .. } => drive(deadline, call(exports, store)),
+            Exports::Async { .. } => drive(deadline_after(self.limits.timeout), call(exports, store)),
         };
         let result = outcome.map_err(|e| {
             *poisoned = true;
@@ -620,7 +397,7 @@ impl Instance {
 
     fn run_command(&mut self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
         let Entry::Command { pre } = self.component.entry() else {
-            return Err(Error::Config("not a WASI command".into()));
+            return Err(Error::Unsupported { function: "wasi:cli/run", needs: "a WASI command" });
         };
         let max_output = self.shared.max_output_bytes;
         let stdout = CappedOutput::new(max_output);
@@ -635,8 +412,8 @@ impl Instance {
             stderr: Some(stderr.clone()),
         };
         let mut store = new_store(&self.shared, self.component.name(), &self.limits, &self.policy, sandbox)?;
-        let deadline = arm(&mut store, &self.shared, &self.limits);
-        let outcome = drive(deadline, async {
+        arm(&mut store, &self.shared, &self.limits);
+        let outcome = drive(deadline_after(self.limits.timeout), async {
             let command = pre.instantiate_async(&mut store).await?;
             command.wasi_cli_run().call_run(&mut store).await
         });
@@ -697,20 +474,6 @@ impl wit::Input {
                 deadline_ms: None,
                 attempt: 1,
             },
-        }
-    }
-}
-
-/// Default per-call limits.
-impl Default for CallLimits {
-    fn default() -> Self {
-        CallLimits {
-            timeout: Duration::from_secs(10),
-            max_memory_bytes: 128 * 1024 * 1024,
-            // Large runtimes compiled to wasm have tables of 10-30 thousand
-            // entries; 100 000 elements are 800 KiB.
-            max_table_elements: 100_000,
-            fuel: None,
         }
     }
 }

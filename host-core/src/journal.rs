@@ -1,5 +1,6 @@
 //! Append-only JSON Lines files of a data folder: `audit.jsonl` and
-//! `rollouts.jsonl`.
+//! `rollouts.jsonl` (lines, tails and locks; what a record holds is the
+//! caller's).
 //!
 //! Each record is one line, written whole by one `write` and fsynced. A crash
 //! during an append can still leave the last line cut short: a *torn tail*.
@@ -59,6 +60,26 @@ pub(crate) fn torn_tail<'a>(lines: &[Line<'a>], is_record: impl Fn(&[u8]) -> boo
     let intact = |line: &Line<'_>| line.complete && is_record(line.text);
     let after_last_good = lines.iter().rposition(intact).map_or(0, |i| i + 1);
     lines.get(after_last_good).copied()
+}
+
+/// The lines before the torn tail, if there is one (it is skipped with a
+/// warning naming the file and line: `airssys audit repair` moves it aside).
+pub(crate) fn before_torn_tail<'a, 'b>(
+    path: &Path,
+    lines: &'b [Line<'a>],
+    is_record: impl Fn(&[u8]) -> bool,
+) -> &'b [Line<'a>] {
+    match torn_tail(lines, is_record) {
+        Some(torn) => {
+            tracing::warn!(
+                "{} line {}: skipping a torn last record; `airssys audit repair` moves it aside",
+                path.display(),
+                torn.number
+            );
+            &lines[..torn.number - 1]
+        }
+        None => lines,
+    }
 }
 
 /// Why `line` is a torn (cut-short) record, in words.

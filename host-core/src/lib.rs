@@ -20,10 +20,16 @@
 //! # Ok(()) }
 //! ```
 
+// Floors, bottom up (ARCHITECTURE.md has the map): the vocabulary and the
+// error type; file and thread helpers; the store's state and the WIT host
+// impl; components, instances and the engine; the subsystems (registry,
+// security, metrics, deploy, pipeline, watch); the `Host` facade; the
+// `Runtime` trait, its client and server; projects; the bench.
+mod background;
 pub mod bench;
 mod bindings;
-mod capped_output;
 mod component;
+mod config;
 mod contract;
 mod deadline;
 pub mod deploy;
@@ -33,32 +39,34 @@ pub mod events;
 #[cfg(feature = "fleet")]
 pub mod fleet;
 mod fsutil;
+mod guest_output;
 mod host;
-mod inspect;
+mod host_interface;
 mod instance;
 mod journal;
+mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod project;
 pub mod registry;
 pub mod remote;
 pub mod security;
-mod stderr_tail;
+mod state;
 pub mod types;
 mod unique;
 pub mod watch;
 
 pub use bindings::wit;
 pub use component::{ComponentInfo, LoadedComponent};
-pub use contract::ShapeMismatch;
-pub use engine::LoadOrigin;
-pub use error::{Error, Result, WasmtimeError};
-pub use host::{CallLimits, Description, Host, HostConfig, PoolConfig, default_cache_dir, default_data_dir};
-pub use inspect::Inspection;
-pub use instance::{HostState, Instance};
+pub use config::{HostConfig, default_cache_dir, default_data_dir};
+pub use engine::{Description, Inspection, LoadOrigin};
+pub use error::{Error, ErrorKind, Result, WasmtimeError};
+pub use host::Host;
+pub use instance::Instance;
+pub use limits::{CallLimits, PoolConfig};
 pub use remote::{RemoteRuntime, Runtime};
-pub use types::{Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata};
+pub use state::HostState;
+pub use types::{
+    CONTRACT_VERSION, Capability, ComponentKind, Digest, GuestError, GuestErrorKind, Health, Metadata, ShapeMismatch,
+};
 pub use wit::{Input, Output, Value};
-
-/// The contract version this host implements (`airssys:component@0.1.0`).
-pub const CONTRACT_VERSION: &str = "0.1.0";

@@ -1,4 +1,6 @@
-//! Project folders and the project file, `project.ron`.
+//! Project folders and the project file, `project.ron`: parsing (strict),
+//! saving, and applying a project to any [`crate::Runtime`] (embedded or
+//! remote) through the trait alone.
 //!
 //! A project is a folder holding component files (`components/*.wasm`) and,
 //! optionally, `project.ron`: services, pipelines (with node positions for
@@ -54,31 +56,7 @@ pub fn is_local(version: &semver::Version) -> bool {
 /// The file name inside a project folder.
 pub const PROJECT_FILE: &str = "project.ron";
 
-/// The `.wasm` files of a project folder: `DIR/components/*.wasm`, then
-/// `DIR/*.wasm`, each list sorted by file name.
-pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
-        return Err(Error::io(
-            "open the project folder",
-            dir,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
-        ));
-    }
-    let mut files = Vec::new();
-    for folder in [dir.join("components"), dir.to_path_buf()] {
-        if !folder.is_dir() {
-            continue;
-        }
-        let entries = std::fs::read_dir(&folder).map_err(|e| Error::io("list the project folder", &folder, e))?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "wasm"))
-            .collect();
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
-}
+pub use crate::watch::component_files;
 
 /// `project.ron`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -326,7 +304,6 @@ impl Project {
             let current = match runtime.status(Some(name)) {
                 Ok(mut statuses) => statuses.pop().map(|s| s.spec),
                 Err(Error::UnknownService { .. }) => None,
-                Err(Error::Remote { status: 404, .. }) => None,
                 Err(e) => return Err(e),
             };
             let unchanged = current.is_some_and(|spec| {
@@ -352,7 +329,7 @@ impl Project {
     /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`.
     fn component_ref(&self, runtime: &dyn crate::Runtime, service: &str, component: &str) -> Result<ComponentRef> {
         if !component.ends_with(".wasm") && component.contains('@') {
-            return component.parse();
+            return Ok(component.parse()?);
         }
         let path = self.dir.join(component);
         let bytes = std::fs::read(&path).map_err(|e| Error::io("read the component", &path, e))?;

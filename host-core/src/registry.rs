@@ -1,4 +1,6 @@
 //! The registry: immutable, content-addressed component versions on disk.
+//! Storage only: validating and auditing an added version is the deploy
+//! subsystem's (`deploy::versions`).
 //!
 //! ```text
 //! DATA/blobs/<sha256>.wasm     the bytes, named by their digest
@@ -9,81 +11,15 @@
 //! one digest forever: re-tagging it to other bytes is refused. Every read of
 //! a blob checks its digest, so a file changed on disk is refused on load.
 
-use std::{
-    fmt,
-    path::{Path, PathBuf},
-    str::FromStr,
-};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::types::{ComponentRef, check_name};
 use crate::{
     Digest, Error, Result,
     fsutil::{self, FolderLock},
 };
-
-/// `name@version`, for example `text@1.2.0`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ComponentRef {
-    /// The component's name in the registry.
-    pub name: String,
-    /// Its semantic version.
-    pub version: semver::Version,
-}
-
-impl fmt::Display for ComponentRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.name, self.version)
-    }
-}
-
-impl FromStr for ComponentRef {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        let (name, version) = s.split_once('@').ok_or_else(|| Error::InvalidReference {
-            reference: s.to_string(),
-            reason: "expected NAME@VERSION, for example text@1.0.0".into(),
-        })?;
-        check_name(name)?;
-        let version = semver::Version::parse(version).map_err(|e| Error::InvalidReference {
-            reference: s.to_string(),
-            reason: format!("`{version}` is not a semantic version ({e})"),
-        })?;
-        Ok(ComponentRef { name: name.to_string(), version })
-    }
-}
-
-impl TryFrom<String> for ComponentRef {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<ComponentRef> for String {
-    fn from(r: ComponentRef) -> String {
-        r.to_string()
-    }
-}
-
-/// Names are file names too: lower-case letters, digits, `-`, `_`, `.`.
-pub(crate) fn check_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidReference {
-            reference: name.to_string(),
-            reason: "names use lower-case letters, digits, `-`, `_` and `.`, start with a letter or digit, \
-                     and are at most 64 characters"
-                .into(),
-        })
-    }
-}
 
 /// One version of a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! Strict reading: a key named twice is an error, never "last one wins".
+//! Strict reading: a key named twice is an error, never "last one wins"
+//! (serde helpers for project files and request bodies; no domain types).
 //!
 //! serde's own `BTreeMap` keeps the last of two equal keys without a word,
 //! in RON and in JSON alike, so an entry of `project.ron` or of a request

@@ -1,4 +1,6 @@
-//! Hot redeploy on file change: `airssys watch PROJECT_DIR` and the studio.
+//! Hot redeploy on file change: `airssys watch PROJECT_DIR` and the studio
+//! (`Host::watch`). Owns the file watcher and its thread; stores and
+//! deploys through the services subsystem.
 //!
 //! Every component file of the project (`components/*.wasm`, `*.wasm`) is a
 //! service named after the file stem. When a file changes (debounced), its
@@ -11,22 +13,18 @@
 use std::{
     collections::BTreeSet,
     path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-        mpsc,
-    },
-    thread,
+    sync::{Arc, mpsc},
     time::Duration,
 };
 
 use notify::{RecursiveMode, Watcher as _};
 
 use crate::{
-    Digest, Error, Host, Result,
-    deploy::{DeployRequest, Strategy},
-    project,
+    Digest, Error, Result,
+    background::{Background, Step, Stopping},
+    deploy::{DeployRequest, Services, Strategy},
     registry::ComponentRef,
+    types::Trigger,
 };
 
 /// How long a file must stay quiet before it is redeployed.
@@ -55,8 +53,7 @@ pub enum WatchEvent {
 
 /// A running watch; dropping it stops watching.
 pub struct Watch {
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    _thread: Background,
     _watcher: notify::RecommendedWatcher,
 }
 
@@ -66,23 +63,16 @@ impl std::fmt::Debug for Watch {
     }
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Host {
+impl Watch {
     /// Deploys every component file of `project` that is not live yet, then
-    /// watches them and redeploys on change. `on_event` hears about each
-    /// deploy and each refused file.
-    pub fn watch(&self, project: &Path, on_event: impl Fn(WatchEvent) + Send + 'static) -> Result<Watch> {
-        self.registry()?;
-        for file in project::component_files(project)? {
-            on_event(self.redeploy_file(&file));
+    /// watches them and redeploys on change (`Host::watch`).
+    pub(crate) fn start(
+        services: Arc<Services>,
+        project: &Path,
+        on_event: impl Fn(WatchEvent) + Send + 'static,
+    ) -> Result<Self> {
+        for file in component_files(project)? {
+            on_event(redeploy_file(&services, &file));
         }
         let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
         let mut watcher = notify::recommended_watcher(tx).map_err(|e| watch_error(project, e))?;
@@ -91,70 +81,75 @@ impl Host {
                 watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(|e| watch_error(&dir, e))?;
             }
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        let host = self.clone();
-        let stopping = stop.clone();
-        let thread = thread::Builder::new()
-            .name("airssys-watch".into())
-            .spawn(move || {
-                while !stopping.load(Ordering::SeqCst) {
-                    let Some(changed) = debounced(&rx, &stopping) else { continue };
-                    for file in changed {
-                        if file.exists() {
-                            on_event(host.redeploy_file(&file));
-                        }
-                    }
+        let thread = Background::start("watch", Duration::ZERO, move |stopping| {
+            for file in debounced(&rx, stopping).unwrap_or_default() {
+                if file.exists() {
+                    on_event(redeploy_file(&services, &file));
                 }
-            })
-            .map_err(|e| Error::Config(format!("cannot start the watch thread: {e}")))?;
-        Ok(Watch { stop, thread: Some(thread), _watcher: watcher })
+            }
+            Step::Again
+        })?;
+        Ok(Watch { _thread: thread, _watcher: watcher })
     }
+}
 
-    /// Stores and deploys one component file (if its bytes are not live).
-    fn redeploy_file(&self, file: &Path) -> WatchEvent {
-        let rejected = |error: String| WatchEvent::Rejected { file: file.to_path_buf(), error };
-        let Some(name) = file.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
-            return rejected("the file name is not valid UTF-8".into());
-        };
-        match self.deploy_file_as(&name, file) {
-            Ok(component) => WatchEvent::Deployed { service: name, component, file: file.to_path_buf() },
-            Err(e) => rejected(e.to_string()),
+/// Stores and deploys one component file (if its bytes are not live).
+fn redeploy_file(services: &Services, file: &Path) -> WatchEvent {
+    let rejected = |error: String| WatchEvent::Rejected { file: file.to_path_buf(), error };
+    let Some(name) = file.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+        return rejected("the file name is not valid UTF-8".into());
+    };
+    match deploy_file_as(services, &name, file) {
+        Ok(component) => WatchEvent::Deployed { service: name, component, file: file.to_path_buf() },
+        Err(e) => rejected(e.to_string()),
+    }
+}
+
+fn deploy_file_as(services: &Services, name: &str, file: &Path) -> Result<ComponentRef> {
+    let bytes = std::fs::read(file).map_err(|e| Error::io("read the component", file, e))?;
+    let digest = Digest::of(&bytes);
+    let live = services.spec(name).ok();
+    if let Some(spec) = live.as_ref().filter(|spec| spec.digest == digest) {
+        return Ok(spec.component.clone());
+    }
+    // Audit or refuse: nothing is stored unless the deploy can be recorded.
+    services.check_recordable()?;
+    let reference = services.next_version(name, &digest)?;
+    services.add_component(&reference, &bytes)?;
+    let strategy = live.map(|spec| spec.dev_strategy).unwrap_or(Strategy::Immediate);
+    services.deploy(DeployRequest::new(name, reference.clone()).strategy(strategy), Trigger::Watch)?;
+    Ok(reference)
+}
+
+/// The `.wasm` files of a project folder: `DIR/components/*.wasm`, then
+/// `DIR/*.wasm`, each list sorted by file name.
+pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(Error::io(
+            "open the project folder",
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        ));
+    }
+    let mut files = Vec::new();
+    for folder in [dir.join("components"), dir.to_path_buf()] {
+        if !folder.is_dir() {
+            continue;
         }
+        let entries = std::fs::read_dir(&folder).map_err(|e| Error::io("list the project folder", &folder, e))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "wasm"))
+            .collect();
+        found.sort();
+        files.extend(found);
     }
-
-    fn deploy_file_as(&self, name: &str, file: &Path) -> Result<ComponentRef> {
-        let bytes = std::fs::read(file).map_err(|e| Error::io("read the component", file, e))?;
-        let digest = Digest::of(&bytes);
-        let live = self.service_spec(name).ok();
-        if let Some(spec) = live.as_ref().filter(|spec| spec.digest == digest) {
-            return Ok(spec.component.clone());
-        }
-        // Audit or refuse: nothing is stored unless the deploy can be recorded.
-        self.ensure_recordable(true)?;
-        let reference = self.next_version(name, &digest)?;
-        self.add_component(&reference, &bytes)?;
-        let strategy = live.map(|spec| spec.dev_strategy).unwrap_or(Strategy::Immediate);
-        self.deploy_as(DeployRequest::new(name, reference.clone()).strategy(strategy), crate::types::Trigger::Watch)?;
-        Ok(reference)
-    }
-
-    /// The version these bytes already have, or the next patch version.
-    fn next_version(&self, name: &str, digest: &Digest) -> Result<ComponentRef> {
-        let versions = match self.registry()?.history(name) {
-            Ok(record) => record.versions,
-            Err(Error::UnknownComponent { .. }) => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        let (version, _) = crate::registry::next_version(&versions, digest);
-        let reference = ComponentRef { name: name.to_string(), version };
-        crate::registry::check_name(name)?;
-        Ok(reference)
-    }
+    Ok(files)
 }
 
 /// Waits for `.wasm` changes, then for `DEBOUNCE` of quiet; returns the
 /// changed files (or `None` after a short idle wait, to check `stop`).
-fn debounced(rx: &mpsc::Receiver<notify::Result<notify::Event>>, stop: &AtomicBool) -> Option<BTreeSet<PathBuf>> {
+fn debounced(rx: &mpsc::Receiver<notify::Result<notify::Event>>, stop: &Stopping) -> Option<BTreeSet<PathBuf>> {
     fn collect(changed: &mut BTreeSet<PathBuf>, event: notify::Result<notify::Event>) {
         if let Ok(event) = event
             && (event.kind.is_create() || event.kind.is_modify())
@@ -164,7 +159,7 @@ fn debounced(rx: &mpsc::Receiver<notify::Result<notify::Event>>, stop: &AtomicBo
     }
     let mut changed = BTreeSet::new();
     collect(&mut changed, rx.recv_timeout(Duration::from_millis(200)).ok()?);
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_set() {
         match rx.recv_timeout(DEBOUNCE) {
             Ok(event) => collect(&mut changed, event),
             Err(_) => break,

@@ -1,3 +1,5 @@
+//! The CLI's basic verbs end to end: inspect, call, errors and exit codes.
+
 use crate::support::*;
 
 #[test]

@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use super::Bare;
+use super::bare::Bare;
 use crate::{Error, Host, HostConfig, PoolConfig, Result};
 
 /// The capacity section of the bench report.
@@ -97,7 +97,7 @@ pub(super) fn run(bytes: &[u8], count: u32) -> Result<Option<CapacityReport>> {
         after.saturating_sub(before) as f64 / f64::from(count)
     };
     if bare <= 0.0 {
-        return Err(Error::Config("bare wasmtime's instances took no measurable memory".into()));
+        return Err(Error::Measurement("bare wasmtime's instances took no measurable memory".into()));
     }
     let ratio = airssys / bare;
     Ok(Some(CapacityReport {

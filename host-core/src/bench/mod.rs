@@ -15,12 +15,7 @@ use std::{
 };
 
 use serde::Serialize;
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, Store,
-    component::{Component, HasSelf, InstancePre, Linker, ResourceTable},
-};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-
+mod bare;
 mod capacity;
 #[cfg(feature = "fleet")]
 pub mod fleet;
@@ -29,10 +24,8 @@ mod swap;
 pub use capacity::CapacityReport;
 pub use swap::SwapReport;
 
-use crate::{
-    CallLimits, Error, Host, HostConfig, Input, Result,
-    bindings::{self, LogLevel, sync::GuestIndices},
-};
+use crate::{CallLimits, Error, Host, HostConfig, Input, Result};
+use bare::Bare;
 
 /// The bundled `upper` sample, so `airssys bench` runs anywhere.
 pub const BUNDLED_UPPER: &[u8] = include_bytes!("../../../sample-projects/text-tools/components/upper.wasm");
@@ -317,7 +310,8 @@ fn remote_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize) -> Res
     host.add_component(&reference, bytes)?;
     host.deploy(DeployRequest::new("bench", reference).pool(PoolMode::Pooled { size: 2 }))?;
     let mut token = [0u8; 16];
-    getrandom::fill(&mut token).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut token)
+        .map_err(|e| Error::Randomness { purpose: "the bench server's token", reason: e.to_string() })?;
     let token = hex::encode(token);
     let running = server::start(host.clone(), ServerConfig::loopback(0, token.clone()))?;
     let clients = [RemoteRuntime::new(&running.url(), &token), RemoteRuntime::new(&running.url(), &token)];
@@ -427,102 +421,5 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-// ---- the bare-wasmtime baseline -------------------------------------------
-
-struct BareState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for BareState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl bindings::airssys::component::types::Host for BareState {}
-
-impl bindings::airssys::component::host::Host for BareState {
-    fn log(&mut self, _level: LogLevel, _message: String, _fields: Vec<(String, String)>) {}
-    fn emit_metric(&mut self, _name: String, _value: f64, _labels: Vec<(String, String)>) {}
-}
-
-struct Bare {
-    engine: Engine,
-    linker: Linker<BareState>,
-    component: Component,
-    pre: InstancePre<BareState>,
-    indices: GuestIndices,
-    bytes: Vec<u8>,
-}
-
-struct BareInstance {
-    store: Store<BareState>,
-    guest: bindings::sync::Guest,
-}
-
-fn wt(e: wasmtime::Error) -> Error {
-    Error::Instantiate(e.into())
-}
-
-impl Bare {
-    fn new(bytes: &[u8]) -> Result<Self> {
-        Bare::with_pool(bytes, &crate::PoolConfig::default())
-    }
-
-    /// Its own engine with the pooling allocator sized like a host's `pool`.
-    fn with_pool(bytes: &[u8], pool: &crate::PoolConfig) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
-        let pooling = crate::engine::pooling_config(pool);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-        let engine = Engine::new(&config).map_err(wt)?;
-        let mut linker = Linker::<BareState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
-        bindings::airssys::component::host::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
-        bindings::airssys::component::types::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
-        let component = Component::new(&engine, bytes).map_err(wt)?;
-        let pre = linker.instantiate_pre(&component).map_err(wt)?;
-        let indices = GuestIndices::new(&pre).map_err(wt)?;
-        Ok(Bare { engine, linker, component, pre, indices, bytes: bytes.to_vec() })
-    }
-
-    fn instantiate(&self) -> Result<BareInstance> {
-        let mut store =
-            Store::new(&self.engine, BareState { wasi: WasiCtxBuilder::new().build(), table: ResourceTable::new() });
-        store.set_epoch_deadline(1 << 40);
-        let instance = self.pre.instantiate(&mut store).map_err(wt)?;
-        let guest = self.indices.load(&mut store, &instance).map_err(wt)?;
-        Ok(BareInstance { store, guest })
-    }
-
-    fn load_cached(&self, artifact: &std::path::Path) -> Result<InstancePre<BareState>> {
-        // SAFETY: the artifact was written by `Component::serialize` of this
-        // very engine a moment ago.
-        let component = unsafe { Component::deserialize_file(&self.engine, artifact) }.map_err(wt)?;
-        self.linker.instantiate_pre(&component).map_err(wt)
-    }
-
-    fn compile(&self) -> Result<Component> {
-        Component::new(&self.engine, &self.bytes).map_err(wt)
-    }
-}
-
-impl BareInstance {
-    fn init(&mut self) -> Result<()> {
-        self.guest.call_init(&mut self.store, &Vec::new()).map_err(wt)?.map_err(|e| Error::Config(e.message))
-    }
-
-    fn execute(&mut self, input: &Input) -> Result<crate::Output> {
-        self.guest.call_execute(&mut self.store, input).map_err(wt)?.map_err(|e| Error::Config(e.message))
-    }
-
-    fn shutdown(&mut self) -> Result<()> {
-        self.guest.call_shutdown(&mut self.store).map_err(wt)?.map_err(|e| Error::Config(e.message))
     }
 }

@@ -107,7 +107,7 @@ fn unreachable_histogram() -> Histogram<u64> {
 }
 
 fn reference(version: &str) -> Result<ComponentRef> {
-    format!("bench@{version}").parse()
+    Ok(format!("bench@{version}").parse()?)
 }
 
 fn percentile_ms(samples: &mut [f64], p: f64) -> f64 {
@@ -202,7 +202,7 @@ pub(crate) fn run(bytes: &[u8], scratch: &std::path::Path, quick: bool) -> Resul
 
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     if steady.is_empty() || swapping.is_empty() {
-        return Err(Error::Config("the swap bench recorded no calls".into()));
+        return Err(Error::Measurement("the swap bench recorded no calls".into()));
     }
     Ok(SwapReport {
         swap_live_ms_p50: percentile_ms(&mut live, 0.5),

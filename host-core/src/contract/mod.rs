@@ -1,5 +1,6 @@
 //! The contract's shape: the function types of `wit/component.wit`, checked
-//! against a component's own when it is loaded.
+//! against a component's own when it is loaded. Reads types only; loading
+//! and linking are `component`'s.
 //!
 //! The expected types come from the WIT text itself (parsed once with
 //! `wit-parser`, from the world `stateful-plugin`: exports `guest` and
@@ -23,14 +24,12 @@
 //! Rebuild the component against wit/component.wit (airssys:component@0.1.0)
 //! ```
 
-use std::fmt::Write as _;
-
-use serde::{Deserialize, Serialize};
 use wasmtime::{
     Engine,
     component::{Component, types::ComponentItem},
 };
 
+pub use crate::types::ShapeMismatch;
 use crate::{CONTRACT_VERSION, Error, Result};
 
 mod describe;
@@ -39,60 +38,8 @@ mod shape;
 use describe::found_item_text;
 use shape::{CONTRACT, FuncShape, InterfaceShape};
 
-/// The contract's WIT text, compiled into the host.
-const CONTRACT_WIT: &str = include_str!("../../../wit/component.wit");
 /// The package every contract interface belongs to.
 const PACKAGE: &str = "airssys:component";
-/// The world whose imports and exports are checked (the larger of the two).
-const WORLD: &str = "stateful-plugin";
-
-/// One contract function whose type in the component differs from the
-/// contract's (or which is missing, or which the contract does not have).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShapeMismatch {
-    /// The interface as the component names it, e.g.
-    /// `airssys:component/guest@0.1.0`.
-    pub interface: String,
-    /// Whether the component imports the interface (`host`) rather than
-    /// exports it (`guest`, `state`).
-    pub imported: bool,
-    /// The function, e.g. `execute`.
-    pub function: String,
-    /// The contract's type, WIT-like, e.g.
-    /// `func(input: record input { data: list<u8>, ... }) -> result<output, error>`;
-    /// `(not in the contract)` for an imported function the host does not offer.
-    pub expected: String,
-    /// The component's type, WIT-like; `(missing)` when the component does
-    /// not export the function.
-    pub found: String,
-    /// Where the two first differ, e.g.
-    /// ``parameter `input`: expected record `input`, found list<u8>``.
-    pub difference: String,
-}
-
-/// The message of [`Error::ContractShape`]: the mismatches grouped by
-/// interface, then what to do.
-pub(crate) fn mismatch_text(mismatches: &[ShapeMismatch]) -> String {
-    let mut out = String::new();
-    let mut current: Option<(&str, bool)> = None;
-    for m in mismatches {
-        if current != Some((m.interface.as_str(), m.imported)) {
-            current = Some((m.interface.as_str(), m.imported));
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            let import = if m.imported { "import of " } else { "" };
-            let _ = write!(out, "the component's {import}{} does not match the contract:", m.interface);
-        }
-        let _ = write!(
-            out,
-            "\n  function `{}`: {}\n    expected {}\n    found    {}",
-            m.function, m.difference, m.expected, m.found
-        );
-    }
-    let _ = write!(out, "\nRebuild the component against wit/component.wit ({PACKAGE}@{CONTRACT_VERSION})");
-    out
-}
 
 /// Semver compatibility for the contract: same major, and for 0.x the same
 /// minor too.
@@ -108,10 +55,10 @@ pub(crate) fn contract_compatible(found: &str) -> bool {
 /// interfaces of a compatible contract version are looked at; others are
 /// refused elsewhere (by version, or by the linker). Empty when all match.
 ///
-/// Errors: [`Error::Config`] if the built-in contract text does not parse
+/// Errors: [`Error::ContractText`] if the built-in contract text does not parse
 /// (a build defect, caught by this module's tests).
 pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Vec<ShapeMismatch>> {
-    let contract = CONTRACT.as_ref().map_err(|e| Error::Config(e.clone()))?;
+    let contract = CONTRACT.as_ref().map_err(|e| Error::ContractText(e.clone()))?;
     let ty = component.component_type();
     let mut mismatches = Vec::new();
     for (name, item) in ty.exports(engine) {

@@ -7,7 +7,10 @@ use std::sync::LazyLock;
 
 use wasmtime::component::types::{self as wt, ComponentFunc};
 
-use super::{CONTRACT_WIT, WORLD};
+/// The contract's WIT text, compiled into the host.
+const CONTRACT_WIT: &str = include_str!("../../../wit/component.wit");
+/// The world whose imports and exports are checked (the larger of the two).
+const WORLD: &str = "stateful-plugin";
 
 pub(super) static CONTRACT: LazyLock<std::result::Result<Contract, String>> = LazyLock::new(Contract::parse);
 

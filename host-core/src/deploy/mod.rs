@@ -1,4 +1,8 @@
-//! Services, routing and hot deployment.
+//! Services, routing and hot deployment: the deploy subsystem
+//! ([`Services`]: live services, deploys in named phases, the rollout
+//! history) and its words (strategies, pool modes, specs, requests). It
+//! uses the engine, the registry, security and metrics; it does not know
+//! the host facade.
 //!
 //! A **service** is a named slot holding a version, config, grants, a pool
 //! mode and a strategy. Calls go through the service's router, which reads
@@ -16,22 +20,25 @@
 //! accept only Immediate and BlueGreen (two live versions cannot share one
 //! state).
 
+mod phases;
 mod pool;
 mod rollout;
-mod runtime;
 mod service;
+mod services;
+mod versions;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::types::Trigger;
+pub use crate::limits::ServiceLimits;
+pub use crate::types::{NodeStep, RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind, Trigger, UnknownStrategy};
 pub use pool::Deployment;
 pub(crate) use rollout::EventBus;
-pub use rollout::{NodeStep, RolloutEvent, RolloutOutcome, RolloutRecord, RolloutStep};
-pub(crate) use runtime::DataStore;
+pub use rollout::RolloutEvent;
 pub(crate) use service::Service;
 pub use service::{RoutingTable, ServiceStatus, VersionStatus};
+pub(crate) use services::{Services, is_rollout_record};
 
 use crate::{Capability, Digest, registry::ComponentRef};
 
@@ -64,72 +71,6 @@ pub enum Strategy {
         /// Instances per batch.
         batch: usize,
     },
-}
-
-/// The four strategies by name, without their parameters: what the CLI's
-/// `--strategy` and the studio's selector choose from. Serialized as the
-/// strategy's short name (`immediate`, `blue-green`, `canary`, `rolling`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    /// See [`Strategy::Immediate`].
-    Immediate,
-    /// See [`Strategy::BlueGreen`].
-    BlueGreen,
-    /// See [`Strategy::Canary`].
-    Canary,
-    /// See [`Strategy::Rolling`].
-    Rolling,
-}
-
-impl StrategyKind {
-    /// Every kind, in the order people meet them.
-    pub const ALL: [StrategyKind; 4] =
-        [StrategyKind::Immediate, StrategyKind::BlueGreen, StrategyKind::Canary, StrategyKind::Rolling];
-
-    /// The short name (`immediate`, `blue-green`, `canary`, `rolling`).
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Immediate => "immediate",
-            StrategyKind::BlueGreen => "blue-green",
-            StrategyKind::Canary => "canary",
-            StrategyKind::Rolling => "rolling",
-        }
-    }
-
-    /// A label for people (`Blue-green`).
-    pub fn label(self) -> &'static str {
-        match self {
-            StrategyKind::Immediate => "Immediate",
-            StrategyKind::BlueGreen => "Blue-green",
-            StrategyKind::Canary => "Canary",
-            StrategyKind::Rolling => "Rolling",
-        }
-    }
-}
-
-impl PartialEq<&str> for StrategyKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.name() == *other
-    }
-}
-
-impl std::fmt::Display for StrategyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for StrategyKind {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> crate::Result<Self> {
-        StrategyKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            crate::Error::InvalidStrategy(format!(
-                "unknown strategy `{s}`; choose one of immediate, blue-green, canary, rolling"
-            ))
-        })
-    }
 }
 
 impl Strategy {
@@ -280,68 +221,8 @@ impl ServiceSpec {
     }
 
     /// The per-call limits this service runs with.
-    pub fn call_limits(&self) -> crate::CallLimits {
+    pub fn call_limits(&self) -> crate::limits::CallLimits {
         self.limits.call_limits()
-    }
-}
-
-/// A service's bounds on every call: the one set of limits, given by
-/// `airssys deploy` flags (`--timeout-ms`, `--max-memory-mib`,
-/// `--max-table-elements`), `project.ron` (`limits: (...)` on a service) and
-/// the studio's inspector, and stored in the service's spec. Fields left out
-/// take the defaults of [`crate::CallLimits::default`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServiceLimits {
-    /// Wall-clock deadline of each call in milliseconds, time spent waiting
-    /// inside the host included.
-    pub timeout_ms: u64,
-    /// Linear memory per instance, MiB.
-    pub max_memory_mib: u64,
-    /// Elements per table.
-    pub max_table_elements: u64,
-}
-
-impl Default for ServiceLimits {
-    fn default() -> Self {
-        ServiceLimits::from(&crate::CallLimits::default())
-    }
-}
-
-impl From<&crate::CallLimits> for ServiceLimits {
-    fn from(limits: &crate::CallLimits) -> Self {
-        ServiceLimits {
-            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
-            max_memory_mib: (limits.max_memory_bytes >> 20) as u64,
-            max_table_elements: limits.max_table_elements as u64,
-        }
-    }
-}
-
-impl ServiceLimits {
-    /// The per-call limits (no fuel budget: fuel is a host setting).
-    pub fn call_limits(&self) -> crate::CallLimits {
-        crate::CallLimits {
-            timeout: std::time::Duration::from_millis(self.timeout_ms),
-            max_memory_bytes: usize::try_from(self.max_memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
-            max_table_elements: usize::try_from(self.max_table_elements).unwrap_or(usize::MAX),
-            fuel: None,
-        }
-    }
-
-    /// Refuses zero limits (a call that can never run) and limits above the
-    /// host's maxima.
-    pub fn validate(&self, pool: &crate::PoolConfig) -> crate::Result<()> {
-        for (value, name) in [
-            (self.timeout_ms, "timeout_ms"),
-            (self.max_memory_mib, "max_memory_mib"),
-            (self.max_table_elements, "max_table_elements"),
-        ] {
-            if value == 0 {
-                return Err(crate::Error::InvalidLimits(format!("{name} must be above 0")));
-            }
-        }
-        pool.check(&self.call_limits())
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A pooled deployment keeps `size` warm instances (each `init`ed once) and
 //! lends one per call; a per-call deployment makes a fresh instance for each
-//! call. A trapped instance is replaced, never reused.
+//! call. A trapped instance is replaced, never reused. Knows the engine
+//! (to make instances) and the version's counters, not the service.
 
 use std::{
     sync::{
@@ -13,8 +14,10 @@ use std::{
 };
 
 use crate::{
-    CallLimits, Digest, Error, Health, Host, Input, Instance, LoadedComponent, Output, Result,
+    Digest, Error, Health, Input, Instance, LoadedComponent, Output, Result,
     deploy::{PoolMode, ServiceSpec},
+    engine::Engine,
+    limits::CallLimits,
     metrics::CallStats,
     registry::ComponentRef,
     security::SandboxPolicy,
@@ -27,7 +30,7 @@ pub struct Deployment {
     pub(crate) config: Vec<(String, String)>,
     pub(crate) limits: CallLimits,
     pub(crate) stats: Arc<CallStats>,
-    host: Host,
+    engine: Engine,
     policy: Arc<SandboxPolicy>,
     mode: PoolMode,
     idle: Mutex<Vec<Instance>>,
@@ -66,26 +69,24 @@ pub(crate) enum CallError {
 impl Deployment {
     /// Instantiates and initialises the pool (pooled mode) of `spec`'s
     /// service with its config and limits; `mode` may differ from the
-    /// spec's pool while a rollout grows the new version.
+    /// spec's pool while a rollout grows the new version. Calls count in
+    /// `stats`.
     pub(crate) fn start(
-        host: &Host,
+        engine: &Engine,
         spec: &ServiceSpec,
         reference: ComponentRef,
         component: Arc<LoadedComponent>,
         mode: PoolMode,
         policy: Arc<SandboxPolicy>,
+        stats: Arc<CallStats>,
     ) -> Result<Arc<Self>> {
-        let stats = match host.data_store() {
-            Some(data) => data.metrics.version(&spec.name, &reference, component.digest()),
-            None => Arc::default(),
-        };
         let deployment = Arc::new(Deployment {
             reference,
             component,
             config: spec.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             limits: spec.call_limits(),
             stats,
-            host: host.clone(),
+            engine: engine.clone(),
             policy,
             mode,
             idle: Mutex::new(Vec::new()),
@@ -121,7 +122,7 @@ impl Deployment {
     /// An instance of this deployment's component under its service's
     /// grants, not yet initialised.
     pub(crate) fn new_instance(&self) -> Result<Instance> {
-        self.host.instantiate_sandboxed(&self.component, self.limits.clone(), self.policy.clone())
+        self.engine.instantiate_sandboxed(&self.component, self.limits.clone(), self.policy.clone())
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
@@ -153,16 +154,21 @@ impl Deployment {
         self.retired.load(Ordering::SeqCst)
     }
 
-    /// Runs one call. Returns `Retired` without running when the routing
-    /// table moved on after the caller picked this deployment. `deadline`
-    /// (a pipeline message's) shortens the call's own timeout.
-    pub(crate) fn call(&self, input: &Input, deadline: Option<Instant>) -> std::result::Result<Output, CallError> {
+    /// Runs one call that `started` (the caller read the clock). Returns
+    /// `Retired` without running when the routing table moved on after the
+    /// caller picked this deployment. `deadline` (a pipeline message's)
+    /// shortens the call's own timeout.
+    pub(crate) fn call(
+        &self,
+        input: &Input,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> std::result::Result<Output, CallError> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let _inflight = InflightGuard(&self.inflight);
         if self.is_retired() {
             return Err(CallError::Retired);
         }
-        let started = Instant::now();
         let timeout = match deadline {
             Some(deadline) => self.limits.timeout.min(deadline.saturating_duration_since(started)),
             None => self.limits.timeout,
@@ -266,7 +272,7 @@ impl Deployment {
             PoolMode::Pooled { .. } => match self.checkout(Instant::now() + self.limits.timeout) {
                 Ok(instance) => Ok(Some(instance)),
                 Err(CallError::Failed(e)) => Err(e),
-                Err(CallError::Retired) => Err(Error::Config("the deployment was retired".into())),
+                Err(CallError::Retired) => Err(Error::Retired { version: self.reference.to_string() }),
             },
         }
     }

@@ -1,92 +1,23 @@
-//! Rollouts: how a new deployment replaces the live one, step by step,
-//! with events for observers and a record kept on disk.
+//! Rollouts: how a new deployment replaces the live one, step by step
+//! (the strategies), with events for observers and the state migration of
+//! stateful components. Writes no file: the record is `phases`'.
 
 use std::{
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 
 use super::{Deployment, RoutingTable, Service, Strategy};
-use crate::{Health, Result, registry::ComponentRef};
+use crate::{
+    Health, Result,
+    events::bus::Bus,
+    types::{ComponentRef, RolloutOutcome, RolloutRecord, RolloutStep, StrategyKind},
+};
 
 /// How long a retired deployment may take to finish its in-flight calls.
 pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(30);
-
-/// One step of a canary or rolling rollout (on one host: a traffic weight
-/// or a batch of instances; across a fleet: a wave of nodes).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RolloutStep {
-    /// 0-based.
-    pub index: usize,
-    /// Share of calls the new version got, percent.
-    pub new_weight_percent: f64,
-    /// Calls and errors of the new version during the step.
-    pub new_calls: u64,
-    /// Errors of the new version during the step.
-    pub new_errors: u64,
-    /// Calls of the old version during the step.
-    pub old_calls: u64,
-    /// Errors of the old version during the step.
-    pub old_errors: u64,
-    /// How long the step took.
-    pub duration_ms: u64,
-    /// Across a fleet: the nodes this step moved, and what happened on each
-    /// that did not converge.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nodes: Vec<NodeStep>,
-}
-
-/// One node in a fleet rollout's step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeStep {
-    /// The node.
-    pub node: String,
-    /// Whether it runs the new version now.
-    pub converged: bool,
-    /// Why not, if it does not (its error, or that it stopped reporting).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// How a rollout ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
-pub enum RolloutOutcome {
-    /// The new version serves all traffic.
-    Succeeded,
-    /// The rollout was undone on its own; the old version serves.
-    RolledBack(String),
-    /// The new version never went live; the old version serves.
-    Failed(String),
-}
-
-/// A rollout as kept on disk (`DATA/rollouts.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutRecord {
-    /// Unique id.
-    pub id: String,
-    /// The service.
-    pub service: String,
-    /// What started it.
-    pub trigger: crate::types::Trigger,
-    /// The version that was live, if any.
-    pub from: Option<ComponentRef>,
-    /// The version rolled out.
-    pub to: ComponentRef,
-    /// The strategy.
-    pub strategy: super::StrategyKind,
-    /// Steps taken (canary and rolling).
-    pub steps: Vec<RolloutStep>,
-    /// How it ended.
-    #[serde(flatten)]
-    pub outcome: RolloutOutcome,
-    /// Start, ms since the Unix epoch.
-    pub started_at_ms: u64,
-    /// End, ms since the Unix epoch.
-    pub finished_at_ms: u64,
-}
 
 /// Progress of a rollout, for the CLI and the studio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +34,7 @@ pub enum RolloutEvent {
         /// New version.
         to: ComponentRef,
         /// The strategy.
-        strategy: super::StrategyKind,
+        strategy: StrategyKind,
     },
     /// The new version's health was checked.
     Health {
@@ -137,22 +68,18 @@ pub enum RolloutEvent {
     },
 }
 
-/// Fans rollout events out to subscribers; dead subscribers are dropped.
+/// Fans rollout events out to subscribers, and logs each.
 #[derive(Debug, Default)]
-pub(crate) struct EventBus {
-    subscribers: Mutex<Vec<mpsc::Sender<RolloutEvent>>>,
-}
+pub(crate) struct EventBus(Bus<RolloutEvent>);
 
 impl EventBus {
     pub(crate) fn subscribe(&self) -> mpsc::Receiver<RolloutEvent> {
-        let (tx, rx) = mpsc::channel();
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
-        rx
+        self.0.subscribe()
     }
 
     pub(crate) fn emit(&self, event: RolloutEvent) {
         tracing::info!(target: "airssys::rollout", ?event);
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).retain(|tx| tx.send(event.clone()).is_ok());
+        self.0.emit(event);
     }
 }
 

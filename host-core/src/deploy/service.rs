@@ -1,4 +1,6 @@
-//! A live service: its routing table and the router that reads it.
+//! A live service: its routing table and the router that reads it, and
+//! its status. Owns the swap-safe call path of a service; starting,
+//! replacing and recording deployments is `phases`'.
 
 use std::{
     sync::{
@@ -79,18 +81,19 @@ impl Service {
         *self.spec.lock().unwrap_or_else(|p| p.into_inner()) = spec;
     }
 
-    /// Routes one call. A call that picked a deployment which was retired
-    /// before it started goes back to the (new) table.
-    pub(crate) fn invoke(&self, input: &Input, deadline: Option<Instant>) -> Result<Output> {
+    /// Routes one call, which `started` (the caller read the clock; its
+    /// latency counts from there). A call that picked a deployment which
+    /// was retired before it started goes back to the (new) table.
+    pub(crate) fn invoke(&self, input: &Input, deadline: Option<Instant>, started: Instant) -> Result<Output> {
         for _ in 0..1_000 {
             let table = self.table.load();
-            match table.pick(&self.counter).call(input, deadline) {
+            match table.pick(&self.counter).call(input, deadline, started) {
                 Ok(output) => return Ok(output),
                 Err(CallError::Failed(e)) => return Err(e),
                 Err(CallError::Retired) => std::thread::yield_now(),
             }
         }
-        Err(Error::Config(format!("service `{}` found no live deployment to route to", self.name)))
+        Err(Error::NoRoute { service: self.name.clone() })
     }
 
     pub(crate) fn status(&self) -> ServiceStatus {

@@ -329,7 +329,7 @@ impl Agent {
             // On this worker (its other tasks move to another one): a call
             // is short, and a hop to the blocking pool costs a thread
             // wake-up per call.
-            tokio::task::block_in_place(|| self.host.live_service(service)?.invoke(&input, deadline))
+            tokio::task::block_in_place(|| self.host.live_service(service)?.invoke(&input, deadline, Instant::now()))
         }
         .await;
         let Some(reply) = message.reply else { return };
@@ -619,7 +619,7 @@ fn check_deploy(host: &Host, spec: &crate::deploy::ServiceSpec, strategy: &Strat
     security::SandboxPolicy::from_grants(&spec.name, &spec.grants, None)?;
     let stateful = matches!(description.info.kind, ComponentKind::Contract { state: true, .. });
     if stateful && matches!(strategy, Strategy::Canary { .. } | Strategy::Rolling { .. }) {
-        return Err(Error::StatefulStrategy { service: spec.name.clone(), strategy: strategy.name() });
+        return Err(Error::StatefulStrategy { service: spec.name.clone(), strategy: strategy.kind() });
     }
     if stateful && !matches!(spec.pool, PoolMode::Pooled { size: 1 }) {
         tracing::debug!(service = %spec.name, "a stateful service runs one instance per node");

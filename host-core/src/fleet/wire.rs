@@ -11,9 +11,10 @@ use async_nats::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Capability, Digest, Error, Result,
+    Digest, Error, Result,
     deploy::{ServiceSpec, Strategy},
     registry::ComponentRef,
+    remote::ErrorBody,
     wit,
 };
 
@@ -87,50 +88,22 @@ pub(crate) fn metadata_of(headers: Option<&HeaderMap>) -> Result<Vec<(String, wi
     }
 }
 
-/// An error as it travels: its text, and the parts callers match on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct WireError {
-    error: String,
-    kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    missing: Option<MissingDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct MissingDetail {
-    service: String,
-    component: String,
-    missing: Vec<Capability>,
-}
-
-/// An error reply's body.
+/// An error reply's body: the remote runtime's error body (message, kind,
+/// code and detail), so the caller rebuilds the same variant.
 pub(crate) fn encode_error(error: &Error) -> Vec<u8> {
-    let (kind, missing, service) = match error {
-        Error::MissingCapabilities { service, component, missing } => (
-            "missing-capabilities",
-            Some(MissingDetail { service: service.clone(), component: component.clone(), missing: missing.clone() }),
-            None,
-        ),
-        Error::UnknownService { name } => ("unknown-service", None, Some(name.clone())),
-        e if e.is_guest_fault() => ("component-failed", None, None),
-        _ => ("error", None, None),
-    };
-    serde_json::to_vec(&WireError { error: error.to_string(), kind: kind.into(), missing, service }).unwrap_or_default()
+    serde_json::to_vec(&ErrorBody::of(error)).unwrap_or_default()
 }
 
-/// The error an error reply carries.
+/// The error an error reply carries (an [`Error::Remote`] with status 0 for
+/// a code this build does not know, or a body that is not an error body).
 pub(crate) fn decode_error(body: &[u8]) -> Error {
-    match serde_json::from_slice::<WireError>(body) {
-        Ok(WireError { missing: Some(m), .. }) => {
-            Error::MissingCapabilities { service: m.service, component: m.component, missing: m.missing }
-        }
-        Ok(WireError { kind, service: Some(name), .. }) if kind == "unknown-service" => Error::UnknownService { name },
-        Ok(e) => Error::Remote { status: 0, kind: e.kind, message: e.error },
-        Err(_) => {
-            Error::Remote { status: 0, kind: "error".into(), message: String::from_utf8_lossy(body).into_owned() }
-        }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => e.into_error(0),
+        Err(_) => Error::Remote {
+            status: 0,
+            code: "fleet".into(),
+            message: format!("a node answered with an unreadable error: {}", String::from_utf8_lossy(body)),
+        },
     }
 }
 
@@ -162,6 +135,18 @@ mod tests {
             panic!("not typed")
         };
         assert_eq!((service.as_str(), missing.len()), ("files", 1));
+    }
+
+    #[test]
+    fn fleet_errors_keep_their_variant_and_kind_on_the_wire() {
+        let error = Error::NoNodeRuns { fleet: "default".into(), service: "upper".into() };
+        let back = decode_error(&encode_error(&error));
+        assert!(matches!(&back, Error::NoNodeRuns { service, .. } if service == "upper"), "{back:?}");
+        assert_eq!(back.kind(), crate::ErrorKind::Unavailable);
+        let conflict = Error::FleetConflict { service: "upper".into(), detail: "revision 7 by ada".into() };
+        assert_eq!(decode_error(&encode_error(&conflict)).kind(), crate::ErrorKind::Conflict);
+        let garbage = decode_error(b"not json");
+        assert!(garbage.to_string().contains("unreadable error: not json"), "{garbage}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Pipelines: a directed acyclic graph of nodes, each a service, joined by
-//! wires from (node, port) to node.
+//! wires from (node, port) to node. The model lives here; validation in
+//! `validate`, the cached plans and the `Pipelines` subsystem in `plan`,
+//! the executor in `run`. It runs services; it never deploys them.
 //!
 //! Semantics, as Node-RED users know them:
 //!
@@ -16,6 +18,7 @@
 //!   `drop` the message, or `route` it to the node's `error` port as a
 //!   message whose body is the error text.
 
+mod plan;
 mod run;
 mod validate;
 
@@ -23,7 +26,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use run::Plan;
+pub(crate) use plan::Pipelines;
 pub use run::{NodeOutput, PipelineRun, RunOptions};
 pub use validate::{NodeContract, PipelineError, compatible, media_type_matches, node_ports, topological_order};
 

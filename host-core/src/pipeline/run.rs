@@ -1,22 +1,93 @@
-//! Runs a message through a pipeline. Nodes of one level (same distance
+//! Runs a message through a pipeline (the executor of `Pipelines`). Nodes of one level (same distance
 //! from the sources) run concurrently; each node handles its inbox in
 //! arrival order. Every call of a node is bounded by the message's
 //! deadline as well as by its service's own timeout.
 //!
-//! A pipeline is validated once and compiled into a [`Plan`] (indices
-//! instead of names), cached by the host until the pipeline or a version
-//! of one of its services changes.
+//! A pipeline is validated once and compiled into a `Plan` (indices
+//! instead of names), cached until the pipeline or a version of one of its
+//! services changes (`plan`). Owns routing between nodes; calls go through
+//! each node's live service.
 
-use std::{
-    collections::BTreeMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{DEFAULT_PORT, ERROR_PORT, ErrorPolicy, PORT_KEY, Pipeline, validate};
-use crate::{Digest, Error, Host, Input, Result, Value, deploy::Service, metrics::NodeStats, wit};
+use tracing::instrument;
+
+use super::{
+    DEFAULT_PORT, ERROR_PORT, ErrorPolicy, PORT_KEY, Pipeline,
+    plan::{Pipelines, Plan},
+};
+use crate::{Error, Input, Result, Value, deploy::Service, wit};
+
+impl Pipelines {
+    /// Runs `input` through `pipeline` over the data folder's services.
+    #[instrument(target = "airssys::pipeline", name = "pipeline", level = "debug", skip_all,
+                 fields(pipeline = %pipeline.name))]
+    pub(crate) fn run(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
+        let plan = self.plan(pipeline)?;
+        let deadline = Instant::now() + options.deadline;
+        let n = plan.ids.len();
+        let mut inbox: Vec<Inbox> = (0..n).map(|_| Inbox::Empty).collect();
+        let Input { data, metadata, context } = input;
+        let mut first = Some(Message { data, metadata, context: None });
+        for (i, &source) in plan.sources.iter().enumerate() {
+            let message = if i + 1 == plan.sources.len() { first.take() } else { first.as_ref().map(Message::copy) };
+            if let Some(message) = message {
+                inbox[source].push(message);
+            }
+        }
+        let context = &context;
+        let mut router = Router { plan: &plan, inbox, run: PipelineRun::default(), trace: options.trace };
+        let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline };
+        let mut steps = Vec::new();
+        // Each call checks the deadline; levels do not need to.
+        for level in &plan.levels {
+            let busy = level.iter().filter(|i| !router.inbox[**i].is_empty()).count();
+            if busy <= 1 {
+                // A lone node runs inline: a thread per call would cost more than the call.
+                for &i in level {
+                    if !router.inbox[i].is_empty() {
+                        let messages = std::mem::take(&mut router.inbox[i]);
+                        call(i).run(messages, &mut steps);
+                        router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
+                    }
+                }
+                continue;
+            }
+            // Independent nodes of one level run concurrently.
+            let work: Vec<(usize, Inbox)> = level
+                .iter()
+                .map(|i| (*i, std::mem::take(&mut router.inbox[*i])))
+                .filter(|(_, messages)| !messages.is_empty())
+                .collect();
+            let outcomes: Vec<(usize, Vec<NodeStep>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .into_iter()
+                    .map(|(i, messages)| {
+                        scope.spawn(move || {
+                            let mut steps = Vec::new();
+                            call(i).run(messages, &mut steps);
+                            (i, steps)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+            });
+            for (i, mut steps) in outcomes {
+                router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
+            }
+        }
+        let Router { mut run, .. } = router;
+        // By the sink's topological rank (its index in the plan); the sort
+        // is stable, so results of one sink stay in arrival order. One
+        // result (a chain) needs no sorting.
+        if run.results.len() > 1 {
+            run.results.sort_by_cached_key(|output| plan.ids.iter().position(|id| *id == output.node));
+        }
+        Ok(run)
+    }
+}
 
 /// How a run is bounded.
 #[derive(Debug, Clone)]
@@ -66,6 +137,16 @@ pub struct PipelineRun {
 struct Message {
     data: Vec<u8>,
     metadata: Vec<(String, Value)>,
+    /// The execution context of the call that emitted it: the next call
+    /// reuses its strings (pipeline, node) instead of making new ones.
+    context: Option<wit::ExecutionContext>,
+}
+
+impl Message {
+    /// A copy for one more wire (fan-out), with a context of its own.
+    fn copy(&self) -> Message {
+        Message { data: self.data.clone(), metadata: self.metadata.clone(), context: None }
+    }
 }
 
 /// A node's waiting messages; one message (the common case) needs no
@@ -116,194 +197,11 @@ impl IntoIterator for Inbox {
     }
 }
 
-/// A validated pipeline, compiled: nodes by index in topological order.
-pub(crate) struct Plan {
-    /// The definition it was compiled from.
-    pipeline: Pipeline,
-    /// Node ids in topological order (ties by id); indices below refer here.
-    ids: Vec<String>,
-
-    policies: Vec<ErrorPolicy>,
-    /// Nodes of each level (longest distance from a source).
-    levels: Vec<Vec<usize>>,
-    sinks: Vec<bool>,
-    /// Per node: (port, targets) in wire order.
-    routes: Vec<Vec<(String, Vec<usize>)>>,
-    sources: Vec<usize>,
-    /// Each node's live service, and its primary digest when validated.
-    live: Vec<Arc<Service>>,
-    digests: Vec<Digest>,
-    /// The host's service generation the services were resolved in.
-    generation: u64,
-    stats: Vec<Arc<NodeStats>>,
-}
-
-impl Plan {
-    fn compile(host: &Host, pipeline: &Pipeline, order: Vec<String>, live: Vec<Arc<Service>>, generation: u64) -> Self {
-        let index: BTreeMap<&str, usize> = order.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-        let n = order.len();
-        let mut level = vec![0usize; n];
-        let mut routes: Vec<Vec<(String, Vec<usize>)>> = vec![Vec::new(); n];
-        let mut has_input = vec![false; n];
-        for wire in &pipeline.wires {
-            let (from, to) = (index[wire.from.as_str()], index[wire.to.as_str()]);
-            has_input[to] = true;
-            match routes[from].iter_mut().find(|(port, _)| *port == wire.port) {
-                Some((_, targets)) => targets.push(to),
-                None => routes[from].push((wire.port.clone(), vec![to])),
-            }
-        }
-        // Topological order: every wire goes from a lower index to a higher one.
-        for from in 0..n {
-            for (_, targets) in &routes[from] {
-                for &to in targets {
-                    level[to] = level[to].max(level[from] + 1);
-                }
-            }
-        }
-        let depth = level.iter().max().map_or(0, |m| m + 1);
-        let mut levels = vec![Vec::new(); depth];
-        for (i, l) in level.iter().enumerate() {
-            levels[*l].push(i);
-        }
-        let nodes: Vec<&super::Node> = order.iter().map(|id| &pipeline.nodes[id]).collect();
-        let stats = match host.data_store() {
-            Some(data) => order.iter().map(|id| data.metrics.node(&pipeline.name, id)).collect(),
-            None => order.iter().map(|_| Arc::default()).collect(),
-        };
-        Plan {
-            pipeline: pipeline.clone(),
-
-            policies: nodes.iter().map(|node| node.on_error).collect(),
-            levels,
-            sinks: routes.iter().map(Vec::is_empty).collect(),
-            sources: (0..n).filter(|i| !has_input[*i]).collect(),
-            routes,
-            digests: live.iter().map(|s| s.table.load().primary.digest()).collect(),
-            live,
-            generation,
-            stats,
-            ids: order,
-        }
-    }
-}
-
-impl Host {
-    /// The compiled plan of `pipeline`, validating (again) when the
-    /// pipeline, a service of this process or a service version changed.
-    fn plan(&self, pipeline: &Pipeline) -> Result<Arc<Plan>> {
-        let generation = self.data_store().map_or(0, |d| d.generation());
-        if let Some(plan) = self.cached_plan(&pipeline.name)
-            && plan.generation == generation
-            && plan.live.iter().zip(&plan.digests).all(|(s, d)| s.table.load().primary.digest() == *d)
-            && plan.pipeline == *pipeline
-        {
-            return Ok(plan);
-        }
-        let order = validate::validate(pipeline, |service| self.node_contract(service))
-            .map_err(|errors| Error::InvalidPipeline { pipeline: pipeline.name.clone(), errors })?;
-        // Starting a service bumps the generation: resolve first, then read it.
-        let live = order.iter().map(|id| self.live_service(&pipeline.nodes[id].service)).collect::<Result<Vec<_>>>()?;
-        let generation = self.data_store().map_or(0, |d| d.generation());
-        let plan = Arc::new(Plan::compile(self, pipeline, order, live, generation));
-        self.cache_plan(&pipeline.name, plan.clone());
-        Ok(plan)
-    }
-
-    /// Runs `input` through `pipeline` over this host's services.
-    pub fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
-        let plan = self.plan(pipeline)?;
-        let deadline = Instant::now() + options.deadline;
-        let n = plan.ids.len();
-        let mut inbox: Vec<Inbox> = (0..n).map(|_| Inbox::Empty).collect();
-        let Input { data, metadata, context } = input;
-        let mut first = Some(Message { data, metadata });
-        for (i, &source) in plan.sources.iter().enumerate() {
-            let message = if i + 1 == plan.sources.len() {
-                first.take()
-            } else {
-                first.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
-            };
-            if let Some(message) = message {
-                inbox[source].push(message);
-            }
-        }
-        let context = &context;
-        let mut router =
-            Router { plan: &plan, inbox, run: PipelineRun::default(), results: Vec::new(), trace: options.trace };
-        let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline };
-        let mut steps = Vec::new();
-        // Each call checks the deadline; levels do not need to.
-        for level in &plan.levels {
-            let busy = level.iter().filter(|i| !router.inbox[**i].is_empty()).count();
-            if busy <= 1 {
-                // A lone node runs inline: a thread per call would cost more than the call.
-                for &i in level {
-                    if !router.inbox[i].is_empty() {
-                        let messages = std::mem::take(&mut router.inbox[i]);
-                        call(i).run(messages, &mut steps);
-                        router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
-                    }
-                }
-                continue;
-            }
-            // Independent nodes of one level run concurrently.
-            let work: Vec<(usize, Inbox)> = level
-                .iter()
-                .map(|i| (*i, std::mem::take(&mut router.inbox[*i])))
-                .filter(|(_, messages)| !messages.is_empty())
-                .collect();
-            let outcomes: Vec<(usize, Vec<NodeStep>)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .into_iter()
-                    .map(|(i, messages)| {
-                        scope.spawn(move || {
-                            let mut steps = Vec::new();
-                            call(i).run(messages, &mut steps);
-                            (i, steps)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-            });
-            for (i, mut steps) in outcomes {
-                router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
-            }
-        }
-        let Router { mut run, mut results, .. } = router;
-        // Node indices are topological ranks.
-        results.sort_by_key(|(rank, arrival, _)| (*rank, *arrival));
-        run.results = results.into_iter().map(|(_, _, output)| output).collect();
-        Ok(run)
-    }
-
-    /// A service's media types from its component's metadata, or `None`
-    /// when the service does not exist. Cached by digest: a pipeline run
-    /// validates its graph without touching the disk or instantiating.
-    pub fn node_contract(&self, service: &str) -> Option<validate::NodeContract> {
-        let (digest, name) = self.live_digest(service).or_else(|| {
-            let spec = self.service_spec(service).ok()?;
-            Some((spec.digest, spec.component.name))
-        })?;
-        if let Some(found) = self.cached_contract(&digest) {
-            return Some(found);
-        }
-        let bytes = self.registry().ok()?.read_blob(&digest).ok()?;
-        let component = self.load_named(&bytes, Some(name)).ok()?;
-        let metadata = self.describe(&component).ok()?.metadata;
-        let contract = validate::NodeContract { accepts: metadata.accepts, produces: metadata.produces };
-        self.cache_contract(digest, contract.clone());
-        Some(contract)
-    }
-}
-
 /// Where messages are between levels, and what the run produced so far.
 struct Router<'a> {
     plan: &'a Plan,
     inbox: Vec<Inbox>,
     run: PipelineRun,
-    /// (sink rank, arrival, output).
-    results: Vec<(usize, usize, NodeOutput)>,
     trace: bool,
 }
 
@@ -330,7 +228,7 @@ impl Router<'_> {
         let plan = self.plan;
         let id = &plan.ids[i];
         for step in steps.drain(..) {
-            let (port, data, metadata) = match step {
+            let (port, data, metadata, context) = match step {
                 NodeStep::TimedOut => return Err(Stop::TimedOut),
                 NodeStep::Failed(e) => return Err(Stop::Failed(e)),
                 NodeStep::Dropped(text) => {
@@ -338,11 +236,11 @@ impl Router<'_> {
                     self.run.handled_errors.push((id.clone(), text));
                     continue;
                 }
-                NodeStep::Emitted { port, data, metadata, routed_error } => {
+                NodeStep::Emitted { port, data, metadata, routed_error, context } => {
                     if let Some(text) = routed_error {
                         self.run.handled_errors.push((id.clone(), text));
                     }
-                    (port, data, metadata)
+                    (port, data, metadata, context)
                 }
             };
             let port_name = port.as_deref().unwrap_or(DEFAULT_PORT);
@@ -356,7 +254,7 @@ impl Router<'_> {
             }
             if plan.sinks[i] {
                 let output = NodeOutput { node: id.clone(), port: port_name.to_string(), data, metadata };
-                self.results.push((i, self.results.len(), output));
+                self.run.results.push(output);
                 continue;
             }
             let targets = plan.routes[i].iter().find(|(p, _)| p == port_name).map_or(&[][..], |(_, t)| t);
@@ -364,13 +262,9 @@ impl Router<'_> {
                 self.run.dropped += 1;
             }
             // Fan-out copies the body; the last target takes it.
-            let mut last = Some(Message { data, metadata });
+            let mut last = Some(Message { data, metadata, context });
             for (k, &target) in targets.iter().enumerate() {
-                let message = if k + 1 == targets.len() {
-                    last.take()
-                } else {
-                    last.as_ref().map(|m| Message { data: m.data.clone(), metadata: m.metadata.clone() })
-                };
+                let message = if k + 1 == targets.len() { last.take() } else { last.as_ref().map(Message::copy) };
                 if let Some(message) = message {
                     self.inbox[target].push(message);
                 }
@@ -391,29 +285,41 @@ struct NodeCall<'a> {
 
 impl NodeCall<'_> {
     /// Calls the node's service once per message, in arrival order.
+    #[instrument(target = "airssys::pipeline", name = "node", level = "debug", skip_all,
+                 fields(node = %self.plan.ids[self.index]))]
     fn run(&self, messages: Inbox, steps: &mut Vec<NodeStep>) {
         let plan = self.plan;
         let id = &plan.ids[self.index];
         let received = messages.len() as u64;
         let (mut emitted, mut failed) = (0, 0);
         for message in messages {
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let remaining = self.deadline.saturating_duration_since(now);
             if remaining.is_zero() {
                 steps.push(NodeStep::TimedOut);
                 break;
             }
-            let input = Input {
-                data: message.data,
-                metadata: message.metadata,
-                context: wit::ExecutionContext {
+            let deadline_ms = Some(remaining.as_millis() as u64);
+            let context = match message.context {
+                // The previous node's context, with this node's name (no new strings).
+                Some(mut context) => {
+                    if let Some(node) = &mut context.node {
+                        node.clear();
+                        node.push_str(id);
+                    }
+                    context.deadline_ms = deadline_ms;
+                    context
+                }
+                None => wit::ExecutionContext {
                     request_id: self.context.request_id.clone(),
                     pipeline: Some(plan.pipeline.name.clone()),
                     node: Some(id.clone()),
-                    deadline_ms: Some(remaining.as_millis() as u64),
+                    deadline_ms,
                     attempt: 1,
                 },
             };
-            match self.service.invoke(&input, Some(self.deadline)) {
+            let input = Input { data: message.data, metadata: message.metadata, context };
+            match self.service.invoke(&input, Some(self.deadline), now) {
                 Ok(out) => {
                     let mut port = None;
                     let metadata = out
@@ -428,7 +334,8 @@ impl NodeCall<'_> {
                         })
                         .collect();
                     emitted += 1;
-                    steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None });
+                    let context = Some(input.context);
+                    steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None, context });
                 }
                 Err(_) if Instant::now() >= self.deadline => {
                     failed += 1;
@@ -451,6 +358,7 @@ impl NodeCall<'_> {
                                 data: text.clone().into_bytes(),
                                 metadata: vec![("content-type".into(), Value::Text("text/plain".into()))],
                                 routed_error: Some(text),
+                                context: None,
                             });
                         }
                     }
@@ -468,6 +376,8 @@ enum NodeStep {
         data: Vec<u8>,
         metadata: Vec<(String, Value)>,
         routed_error: Option<String>,
+        /// The call's context, for the next call to reuse.
+        context: Option<wit::ExecutionContext>,
     },
     Dropped(String),
     Failed(Error),

@@ -1,10 +1,12 @@
 //! Checks a pipeline before it runs (and the studio before it wires):
 //! dangling wires, cycles, unknown services and ports, media-type mismatches.
-//! Every problem names the node or wire it is about.
+//! Every problem names the node or wire it is about. Pure: it reads the
+//! pipeline and the node contracts it is given, nothing else.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{DEFAULT_PORT, ERROR_PORT, ErrorPolicy, Pipeline, Wire};
+pub use crate::types::PipelineError;
 
 /// What a node's component says it accepts and produces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,67 +15,6 @@ pub struct NodeContract {
     pub accepts: Vec<String>,
     /// Produced media types.
     pub produces: Vec<String>,
-}
-
-/// One problem with a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PipelineError {
-    /// The pipeline has no nodes.
-    #[error("pipeline has no nodes")]
-    Empty,
-    /// A wire names a node that does not exist.
-    #[error("wire {wire} refers to node `{node}`, which does not exist")]
-    DanglingWire {
-        /// The wire.
-        wire: String,
-        /// The missing node.
-        node: String,
-    },
-    /// Wires form a cycle.
-    #[error("nodes {} form a cycle; pipelines must be acyclic", nodes.join(" -> "))]
-    Cycle {
-        /// The nodes on the cycle.
-        nodes: Vec<String>,
-    },
-    /// A node's service is unknown.
-    #[error("node `{node}` calls service `{service}`, which does not exist; deploy it first")]
-    UnknownService {
-        /// The node.
-        node: String,
-        /// The service.
-        service: String,
-    },
-    /// A wire leaves by a port its node does not have.
-    #[error("wire {wire} leaves `{node}` by port `{port}`, but its ports are {}", allowed.join(", "))]
-    UnknownPort {
-        /// The wire.
-        wire: String,
-        /// The node.
-        node: String,
-        /// The port used.
-        port: String,
-        /// The node's ports.
-        allowed: Vec<String>,
-    },
-    /// The source produces nothing the target accepts.
-    #[error(
-        "wire {wire}: `{from}` produces {} but `{to}` accepts {}",
-        produces.join(", "),
-        accepts.join(", ")
-    )]
-    MediaTypeMismatch {
-        /// The wire.
-        wire: String,
-        /// Source node.
-        from: String,
-        /// Target node.
-        to: String,
-        /// What the source produces.
-        produces: Vec<String>,
-        /// What the target accepts.
-        accepts: Vec<String>,
-    },
 }
 
 /// Whether a produced media type satisfies an accepted one.

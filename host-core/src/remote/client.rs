@@ -1,11 +1,12 @@
 //! `RemoteRuntime`: the [`Runtime`] trait over HTTP, a blocking client of
-//! `airssys serve`.
+//! `airssys serve`. It rebuilds the server's typed errors from their JSON;
+//! it knows nothing of the host's internals.
 
 use std::{path::Path, time::Duration};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{AuditCheck, CapabilityBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
+use super::{AuditCheck, CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
 use crate::{
     Capability, Description, Error, Input, Output, Result, Value,
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
@@ -48,7 +49,7 @@ impl RemoteRuntime {
     pub fn from_token_file(url: &str, token_file: &Path) -> Result<Self> {
         let token = std::fs::read_to_string(token_file).map_err(|e| Error::io("read the token file", token_file, e))?;
         if token.trim().is_empty() {
-            return Err(Error::Config(format!("the token file {} is empty", token_file.display())));
+            return Err(Error::TokenFile { path: token_file.to_path_buf(), problem: "it is empty".into() });
         }
         Ok(RemoteRuntime::new(url, &token))
     }
@@ -98,7 +99,7 @@ impl RemoteRuntime {
             Ok(e) => e.into_error(status),
             Err(_) => Error::Remote {
                 status,
-                kind: "http".into(),
+                code: "http".into(),
                 message: format!("the server answered {status}: {}", String::from_utf8_lossy(&body)),
             },
         })
@@ -110,13 +111,13 @@ impl RemoteRuntime {
     }
 
     fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let json = serde_json::to_vec(body).map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        let json = serde_json::to_vec(body).map_err(Error::encode("the request"))?;
         let (body, _) = self.send("POST", path, Some(("application/json", json)), &[])?;
         self.parse(&body)
     }
 
     fn put_json<B: Serialize>(&self, path: &str, body: &B) -> Result<()> {
-        let json = serde_json::to_vec(body).map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        let json = serde_json::to_vec(body).map_err(Error::encode("the request"))?;
         self.send("PUT", path, Some(("application/json", json)), &[]).map(|_| ())
     }
 
@@ -204,8 +205,7 @@ impl Runtime for RemoteRuntime {
     }
 
     fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
-        let metadata = serde_json::to_string(&input.metadata)
-            .map_err(|e| Error::Config(format!("cannot encode metadata: {e}")))?;
+        let metadata = serde_json::to_string(&input.metadata).map_err(Error::encode("the input metadata"))?;
         let (data, metadata) = self.send(
             "POST",
             &format!("/v1/services/{}/invoke", segment(service)),
@@ -250,8 +250,8 @@ impl Runtime for RemoteRuntime {
     }
 
     fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
-        let body = serde_json::json!({ "capability": capability, "allowed": allowed });
-        let json = serde_json::to_vec(&body).map_err(|e| Error::Config(format!("cannot encode the request: {e}")))?;
+        let body = DecisionBody { capability: capability.clone(), allowed };
+        let json = serde_json::to_vec(&body).map_err(Error::encode("the request"))?;
         let path = format!("/v1/services/{}/decisions", segment(service));
         self.send("POST", &path, Some(("application/json", json)), &[]).map(|_| ())
     }
@@ -274,7 +274,7 @@ impl Runtime for RemoteRuntime {
             let body = response.into_body().read_to_string().unwrap_or_default();
             return Err(match serde_json::from_str::<ErrorBody>(&body) {
                 Ok(e) => e.into_error(status),
-                Err(_) => Error::Remote { status, kind: "http".into(), message: body },
+                Err(_) => Error::Remote { status, code: "http".into(), message: body },
             });
         }
         let (tx, rx) = std::sync::mpsc::channel();
@@ -296,7 +296,7 @@ impl Runtime for RemoteRuntime {
                     }
                 }
             })
-            .map_err(|e| Error::Config(format!("cannot start the event thread: {e}")))?;
+            .map_err(Error::thread("remote event stream"))?;
         Ok(rx)
     }
 }

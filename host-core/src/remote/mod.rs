@@ -1,4 +1,7 @@
-//! One interface for the embedded host and a remote one.
+//! One interface for the embedded host and a remote one: the [`Runtime`]
+//! trait, its implementation for the [`Host`] facade, the request and
+//! response bodies of the HTTP API, and its client and server. Above the
+//! facade; nothing below knows it.
 //!
 //! [`Runtime`] is what the studio and the CLI do with a runtime. [`Host`]
 //! implements it in-process; [`RemoteRuntime`] implements it as an HTTP
@@ -34,7 +37,10 @@
 //! GET    /v1/events?metrics_ms=N           server-sent events, each `data:` a RuntimeEvent (JSON)
 //! ```
 //!
-//! Every error is JSON: `{"error": "what happened and what to do", "kind": "..."}`.
+//! Every error is JSON: `{"error": "what happened and what to do", "kind": "not-found", "code":
+//! "unknown-service", "detail": {...}}`; the status comes from the kind, and
+//! [`RemoteRuntime`] rebuilds the same [`crate::Error`] variant from `code` and
+//! `detail`.
 
 mod client;
 pub mod server;
@@ -221,12 +227,7 @@ impl Runtime for Host {
     }
 
     fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
-        self.audit_log()?.append(
-            crate::security::audit::AuditEvent::Decision { allowed },
-            Some(service),
-            serde_json::json!({ "capability": capability, "by": "user" }),
-        )?;
-        Ok(())
+        Host::record_decision(self, service, capability, allowed)
     }
 }
 
@@ -256,33 +257,45 @@ struct CapabilityBody {
     capability: Capability,
 }
 
-/// Every error body.
+/// The body of `decisions`: a person's answer about a capability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ErrorBody {
-    error: String,
-    kind: String,
-    /// For `missing-capabilities`: what to ask the user for, so a client
-    /// rebuilds the typed error (the studio's grant dialog needs the list).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    missing: Option<MissingDetail>,
+struct DecisionBody {
+    capability: Capability,
+    allowed: bool,
 }
 
+/// Every error body: the message, the kind (which decides the HTTP
+/// status), and the error itself (`code` and `detail`, its serde form), so
+/// that a client rebuilds the same variant. The fleet's error replies
+/// carry the same body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct MissingDetail {
-    service: String,
-    component: String,
-    missing: Vec<Capability>,
+pub(crate) struct ErrorBody {
+    error: String,
+    kind: crate::ErrorKind,
+    code: String,
+    #[serde(default)]
+    detail: serde_json::Value,
 }
 
 impl ErrorBody {
-    /// The error a client raises for this body.
-    fn into_error(self, status: u16) -> crate::Error {
-        match self.missing {
-            Some(MissingDetail { service, component, missing }) => {
-                crate::Error::MissingCapabilities { service, component, missing }
-            }
-            None => crate::Error::Remote { status, kind: self.kind, message: self.error },
+    pub(crate) fn of(e: &crate::Error) -> Self {
+        let mut wire = serde_json::to_value(e).unwrap_or_default();
+        ErrorBody {
+            error: e.to_string(),
+            kind: e.kind(),
+            code: match e {
+                crate::Error::Remote { code, .. } => code.clone(),
+                e => e.code().to_string(),
+            },
+            detail: wire.get_mut("detail").map(serde_json::Value::take).unwrap_or_default(),
         }
+    }
+
+    /// The error a client raises for this body: the server's own variant,
+    /// or [`crate::Error::Remote`] for a code this client does not know.
+    pub(crate) fn into_error(self, status: u16) -> crate::Error {
+        let wire = serde_json::json!({ "code": self.code, "detail": self.detail });
+        serde_json::from_value(wire).unwrap_or(crate::Error::Remote { status, code: self.code, message: self.error })
     }
 }
 

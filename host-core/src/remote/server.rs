@@ -2,36 +2,34 @@
 //! [`crate::remote`] (axum on a tokio runtime of its own).
 //!
 //! Every `/v1/` route and `/metrics` need the bearer token; the comparison
-//! takes the same time whatever the token sent. Host calls run on tokio's
-//! blocking pool, never on the I/O threads.
+//! takes the same time whatever the token sent. Host calls run in place on
+//! the I/O worker that took the request (`block_in_place`: tokio hands the
+//! worker's other tasks to another thread meanwhile), which saves the two
+//! thread wake-ups a trip to the blocking pool costs. Owns routing, the
+//! extractors (JSON body, `name@version` path, query) and the one map from
+//! an error's kind to an HTTP status; it calls only the [`Host`] facade.
 
-use std::{
-    net::SocketAddr,
-    path::Path,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{
-        DefaultBodyLimit, Path as UrlPath, Query, Request, State,
-        rejection::{BytesRejection, QueryRejection},
-    },
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tracing::instrument;
 
-use super::{CapabilityBody, ErrorBody, METADATA_HEADER, MissingDetail, PipelineRequest, Runtime};
+use super::{CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
 use crate::{
-    Error, Host, Input, Result, Value,
+    Error, ErrorKind, Host, Input, Result, Value,
     deploy::DeployRequest,
     fsutil::{self, IfExists},
     registry::ComponentRef,
+    security::signing::{ComponentSignature, TrustPolicy},
 };
 
 /// Settings of a server.
@@ -95,6 +93,7 @@ impl Drop for RunningServer {
 struct AppState {
     host: Host,
     token: Arc<str>,
+    max_body_bytes: usize,
 }
 
 /// Binds and starts serving `host`. Returns once the socket is bound.
@@ -108,13 +107,15 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
         .enable_time()
         .thread_name("airssys-serve")
         .build()
-        .map_err(|e| Error::Config(format!("cannot start the server's runtime: {e}")))?;
+        .map_err(Error::thread("server runtime"))?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(config.listen))
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener.local_addr().map_err(|e| Error::Config(format!("no local address: {e}")))?;
-    let monitor = host.monitor(Duration::from_secs(5));
-    let app = router(AppState { host: host.clone(), token: config.token.trim().into() }, config.max_body_bytes);
+        .map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
+    let monitor = host.monitor(Duration::from_secs(5))?;
+    let state =
+        AppState { host: host.clone(), token: config.token.trim().into(), max_body_bytes: config.max_body_bytes };
+    let app = router(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("airssys-serve".into())
@@ -136,7 +137,7 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
             });
             host.close();
         })
-        .map_err(|e| Error::Config(format!("cannot start the server thread: {e}")))?;
+        .map_err(Error::thread("server"))?;
     Ok(RunningServer { addr, stop: Some(stop), thread: Some(thread), _monitor: monitor })
 }
 
@@ -149,17 +150,15 @@ pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
         return Ok((token, false));
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no randomness for a token: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::Randomness { purpose: "a server token", reason: e.to_string() })?;
     let token = hex::encode(bytes);
     match fsutil::write_secret(path, format!("{token}\n").as_bytes(), IfExists::Refuse, "create the token file") {
         Ok(()) => Ok((token, true)),
         // Another server made it meanwhile: use that one.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_token(path)?.map(|token| (token, false)).ok_or_else(|| {
-                Error::Config(format!(
-                    "the token file {} was removed while it was made; start the server again",
-                    path.display()
-                ))
+            read_token(path)?.map(|token| (token, false)).ok_or_else(|| Error::TokenFile {
+                path: path.to_path_buf(),
+                problem: "it was removed while it was made; start the server again".into(),
             })
         }
         Err(e) => Err(e),
@@ -170,15 +169,17 @@ pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
 fn read_token(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
-        Ok(_) => {
-            Err(Error::Config(format!("the token file {} is empty; delete it to get a new token", path.display())))
-        }
+        Ok(_) => Err(Error::TokenFile {
+            path: path.to_path_buf(),
+            problem: "it is empty; delete it to get a new token".into(),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read the token file", path, e)),
     }
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
+fn router(state: AppState) -> Router {
+    let max_body_bytes = state.max_body_bytes;
     Router::new()
         .route("/metrics", get(prometheus))
         .route("/v1/components", get(components))
@@ -202,56 +203,42 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/events", get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route("/healthz", get(|| async { "ok" }))
-        .fallback(|| async {
-            failure(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see `airssys serve --help`")
+        .fallback(|method: Method, uri: Uri| async move {
+            ApiError(Error::NoEndpoint { method: method.to_string(), path: uri.path().to_string() })
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
 
-/// A JSON error response.
-fn failure(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody { error: message.into(), kind: kind.to_string(), missing: None })).into_response()
+/// The HTTP status of every error of a kind: the one place statuses are
+/// decided.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Denied => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Invalid | ErrorKind::GuestFault => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
-/// How an error from the host answers over HTTP.
-fn error_response(e: &Error) -> Response {
-    if let Error::MissingCapabilities { service, component, missing } = e {
-        let detail = MissingDetail { service: service.clone(), component: component.clone(), missing: missing.clone() };
-        let body = ErrorBody { error: e.to_string(), kind: "missing-capabilities".into(), missing: Some(detail) };
-        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+/// An error as an HTTP answer: the status of its kind, the JSON body.
+struct ApiError(Error);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (status_of(self.0.kind()), Json(ErrorBody::of(&self.0))).into_response()
     }
-    let (status, kind) = match e {
-        Error::UnknownService { .. } => (StatusCode::NOT_FOUND, "unknown-service"),
-        Error::UnknownComponent { .. } | Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, "unknown-component"),
-        Error::UnknownPipeline { .. } => (StatusCode::NOT_FOUND, "unknown-pipeline"),
-        Error::NotWasm { .. }
-        | Error::CoreModule
-        | Error::InvalidComponent(_)
-        | Error::MissingExport { .. }
-        | Error::ContractVersion { .. }
-        | Error::ContractShape { .. }
-        | Error::InvalidReference { .. }
-        | Error::InvalidStrategy(_)
-        | Error::StatefulStrategy { .. }
-        | Error::GrantInvalid { .. }
-        | Error::InvalidPipeline { .. }
-        | Error::Config(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        Error::MissingCapabilities { .. } | Error::Signature(_) => (StatusCode::FORBIDDEN, "refused"),
-        Error::VersionExists { .. } | Error::InUse { .. } | Error::NothingToRollBack { .. } => {
-            (StatusCode::CONFLICT, "conflict")
-        }
-        Error::RolloutFailed(_) => (StatusCode::CONFLICT, "rollout-failed"),
-        Error::LogTorn { .. } => (StatusCode::CONFLICT, "log-torn"),
-        Error::LogCorrupt { .. } => (StatusCode::CONFLICT, "log-corrupt"),
-        e if e.is_guest_fault() => (StatusCode::UNPROCESSABLE_ENTITY, "component-failed"),
-        Error::Poisoned | Error::PipelineNode { .. } | Error::PipelineTimeout { .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "component-failed")
-        }
-        Error::PoolBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    };
-    failure(status, kind, e.to_string())
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
 }
 
 /// Same time for every token of the same length; a wrong length is refused at once.
@@ -266,170 +253,197 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match given {
-        Some(token) if same_token(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
-        Some(_) => failure(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token"),
-        None => failure(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this endpoint needs the server's token: send `Authorization: Bearer TOKEN` (the token is in the file given to `airssys serve --token-file`)",
-        ),
-    }
+    let reason = match given {
+        Some(token) if same_token(token.as_bytes(), state.token.as_bytes()) => return next.run(request).await,
+        Some(_) => "wrong token",
+        None => {
+            "this endpoint needs the server's token: send `Authorization: Bearer TOKEN` (the token is in the \
+             server's token file)"
+        }
+    };
+    ApiError(Error::Unauthorized { reason: reason.into() }).into_response()
 }
 
-/// Runs host work on the blocking pool and answers with its JSON.
-async fn blocking<T: Serialize + Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&Host) -> Result<T> + Send + 'static,
-) -> Response {
+/// Runs host work in place on this I/O worker and answers with its JSON.
+fn answer<T: Serialize>(state: &AppState, work: impl FnOnce(&Host) -> Result<T>) -> Response {
     // On this worker thread, handing its other tasks to another one: a
     // trip to the blocking pool costs two thread wake-ups per request.
     match tokio::task::block_in_place(|| work(&state.host)) {
         Ok(value) => Json(value).into_response(),
-        Err(e) => error_response(&e),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
-/// The parsed JSON body, or the error response to send (boxed: it is large).
-fn json_body<T: serde::de::DeserializeOwned>(
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> std::result::Result<T, Box<Response>> {
-    let bytes = body.map_err(|r| Box::new(body_rejection(r)))?;
-    // Strict: a key named twice (a config key, a node id) is refused, not
-    // silently reduced to its last entry.
-    crate::unique::from_json(&bytes).map_err(|e| {
-        Box::new(failure(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            format!("the request body is not the JSON this endpoint takes: {e}"),
-        ))
-    })
-}
-
-fn query_rejection(rejection: QueryRejection) -> Response {
-    failure(StatusCode::BAD_REQUEST, "bad-request", format!("bad query string: {}", rejection.body_text()))
-}
-
-fn body_rejection(rejection: BytesRejection) -> Response {
-    let status = rejection.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        failure(
-            status,
-            "too-large",
-            "the request body is larger than the server accepts (`airssys serve --max-body-mib`)",
-        )
-    } else {
-        failure(status, "bad-request", rejection.body_text())
+/// 204 for host work that answers nothing.
+fn done(state: &AppState, work: impl FnOnce(&Host) -> Result<()>) -> Response {
+    match tokio::task::block_in_place(|| work(&state.host)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
+/// The request body's bytes, refused with [`Error::BodyTooLarge`] over the
+/// server's limit.
+struct RawBody(Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> std::result::Result<Self, ApiError> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError(Error::BodyTooLarge { limit_bytes: state.max_body_bytes as u64 }))
+            }
+            Err(r) => Err(ApiError(Error::BadRequest { reason: r.body_text() })),
+        }
+    }
+}
+
+/// A JSON request body, read strictly: a key named twice (a config key, a
+/// node id) is refused, not silently reduced to its last entry.
+struct JsonBody<T>(T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> std::result::Result<Self, ApiError> {
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
+        crate::unique::from_json(&bytes).map(JsonBody).map_err(|e| {
+            ApiError(Error::BadRequest { reason: format!("the request body is not the JSON this endpoint takes: {e}") })
+        })
+    }
+}
+
+/// The query string, refused with a 400 that says what is wrong.
+struct QueryParams<T>(T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(QueryParams(q)),
+            Err(r) => Err(ApiError(Error::BadRequest { reason: format!("bad query string: {}", r.body_text()) })),
+        }
+    }
+}
+
+/// `/{name}/{version}` of a component route, as a `name@version`.
+struct VersionPath(ComponentRef);
+
+impl FromRequestParts<AppState> for VersionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, ApiError> {
+        let UrlPath((name, version)) = UrlPath::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|r| ApiError(Error::BadRequest { reason: r.body_text() }))?;
+        Ok(VersionPath(format!("{name}@{version}").parse::<ComponentRef>().map_err(Error::from)?))
+    }
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "GET /metrics", skip_all)]
 async fn prometheus(State(state): State<AppState>) -> Response {
-    // In place on the I/O worker, like every other host call here.
     match tokio::task::block_in_place(|| state.host.metrics()) {
         Ok(snapshot) => {
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], snapshot.to_prometheus()).into_response()
         }
-        Err(e) => error_response(&e),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/components", skip_all)]
 async fn components(State(state): State<AppState>) -> Response {
-    blocking(&state, Runtime::components).await
+    answer(&state, Runtime::components)
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "PUT /v1/components", skip_all, fields(component = %reference))]
 async fn add_component(
     State(state): State<AppState>,
-    UrlPath((name, version)): UrlPath<(String, String)>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    VersionPath(reference): VersionPath,
+    RawBody(bytes): RawBody,
 ) -> Response {
-    let bytes = match body {
-        Ok(bytes) => bytes,
-        Err(rejection) => return body_rejection(rejection),
-    };
-    let reference: ComponentRef = match format!("{name}@{version}").parse() {
-        Ok(reference) => reference,
-        Err(e) => return error_response(&e),
-    };
-    blocking(&state, move |host| host.add_component(&reference, &bytes)).await
+    answer(&state, |host| host.add_component(&reference, &bytes))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/components/{name}/{version}", skip_all, fields(component = %reference))]
+async fn describe(State(state): State<AppState>, VersionPath(reference): VersionPath) -> Response {
+    answer(&state, |host| host.describe_version(&reference))
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "DELETE /v1/components", skip_all, fields(component = %reference))]
+async fn remove_component(State(state): State<AppState>, VersionPath(reference): VersionPath) -> Response {
+    done(&state, |host| host.remove_component(&reference))
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/services", skip_all)]
 async fn services(State(state): State<AppState>) -> Response {
-    blocking(&state, |host| host.status(None)).await
+    answer(&state, |host| host.status(None))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/services/{name}", skip_all, fields(service = %name))]
 async fn service(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
-    blocking(&state, move |host| host.status(Some(&name))?.pop().ok_or(Error::UnknownService { name: name.clone() }))
-        .await
+    answer(&state, |host| host.status(Some(&name))?.pop().ok_or(Error::UnknownService { name: name.clone() }))
 }
 
-async fn deploy(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
-    match json_body::<DeployRequest>(body) {
-        Ok(request) => blocking(&state, move |host| host.deploy(request)).await,
-        Err(response) => *response,
-    }
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/deploy", skip_all, fields(service = %request.service))]
+async fn deploy(State(state): State<AppState>, JsonBody(request): JsonBody<DeployRequest>) -> Response {
+    answer(&state, |host| host.deploy(request))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/rollback", skip_all, fields(service = %name))]
 async fn rollback(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
-    blocking(&state, move |host| host.rollback(&name)).await
+    answer(&state, |host| host.rollback(&name))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/grant", skip_all, fields(service = %name))]
 async fn grant(
     State(state): State<AppState>,
     UrlPath(name): UrlPath<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<CapabilityBody>,
 ) -> Response {
-    match json_body::<CapabilityBody>(body) {
-        Ok(b) => blocking(&state, move |host| host.grant(&name, b.capability)).await,
-        Err(response) => *response,
-    }
+    answer(&state, |host| host.grant(&name, body.capability))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/revoke", skip_all, fields(service = %name))]
 async fn revoke(
     State(state): State<AppState>,
     UrlPath(name): UrlPath<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<CapabilityBody>,
 ) -> Response {
-    match json_body::<CapabilityBody>(body) {
-        Ok(b) => blocking(&state, move |host| host.revoke(&name, &b.capability)).await,
-        Err(response) => *response,
-    }
+    answer(&state, |host| host.revoke(&name, &body.capability))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/decisions", skip_all, fields(service = %name))]
+async fn decision(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    JsonBody(body): JsonBody<DecisionBody>,
+) -> Response {
+    done(&state, |host| host.record_decision(&name, &body.capability, body.allowed))
+}
+
+/// The input metadata from the [`METADATA_HEADER`] header (none: empty).
+fn input_metadata(headers: &HeaderMap) -> Result<Vec<(String, Value)>> {
+    let Some(value) = headers.get(METADATA_HEADER) else { return Ok(Vec::new()) };
+    let text = value
+        .to_str()
+        .map_err(|_| Error::BadRequest { reason: format!("the {METADATA_HEADER} header is not text") })?;
+    serde_json::from_str(text)
+        .map_err(|e| Error::BadRequest { reason: format!("the {METADATA_HEADER} header is not metadata JSON: {e}") })
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/invoke", skip_all, fields(service = %name))]
 async fn invoke(
     State(state): State<AppState>,
     UrlPath(name): UrlPath<String>,
     headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    RawBody(bytes): RawBody,
 ) -> Response {
-    let bytes = match body {
-        Ok(bytes) => bytes,
-        Err(rejection) => return body_rejection(rejection),
-    };
-    let metadata: Vec<(String, Value)> = match headers.get(METADATA_HEADER).map(|v| v.to_str()) {
-        None => Vec::new(),
-        Some(Ok(text)) => match serde_json::from_str(text) {
-            Ok(metadata) => metadata,
-            Err(e) => {
-                return failure(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    format!("the {METADATA_HEADER} header is not metadata JSON: {e}"),
-                );
-            }
-        },
-        Some(Err(_)) => {
-            return failure(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                format!("the {METADATA_HEADER} header is not text"),
-            );
-        }
-    };
-    let started = Instant::now();
-    let outcome = tokio::task::block_in_place(|| {
-        let mut input = Input::new(bytes.to_vec());
-        input.metadata = metadata;
-        state.host.invoke(&name, &input)
+    let outcome = input_metadata(&headers).and_then(|metadata| {
+        let input = Input { metadata, ..Input::new(bytes.to_vec()) };
+        tokio::task::block_in_place(|| state.host.invoke(&name, &input))
     });
     match outcome {
         Ok(output) => {
@@ -439,28 +453,23 @@ async fn invoke(
             if let Ok(value) = HeaderValue::from_str(&serde_json::to_string(&output.metadata).unwrap_or_default()) {
                 headers.insert(METADATA_HEADER, value);
             }
-            tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "invoke");
             response
         }
-        Err(e) => error_response(&e),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
-async fn run_pipeline(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
-    match json_body::<PipelineRequest>(body) {
-        Ok(request) => {
-            blocking(&state, move |host| {
-                let options = request.options();
-                host.run_pipeline(&request.pipeline, Input::new(request.input), &options)
-            })
-            .await
-        }
-        Err(response) => *response,
-    }
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/pipelines/run", skip_all, fields(pipeline = %request.pipeline.name))]
+async fn run_pipeline(State(state): State<AppState>, JsonBody(request): JsonBody<PipelineRequest>) -> Response {
+    answer(&state, |host| {
+        let options = request.options();
+        host.run_pipeline(&request.pipeline, Input::new(request.input), &options)
+    })
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/metrics", skip_all)]
 async fn metrics(State(state): State<AppState>) -> Response {
-    blocking(&state, |host| host.metrics()).await
+    answer(&state, |host| host.metrics())
 }
 
 #[derive(Debug, Deserialize)]
@@ -469,12 +478,9 @@ struct AuditQuery {
     since_ms: Option<u64>,
 }
 
-async fn audit(State(state): State<AppState>, q: std::result::Result<Query<AuditQuery>, QueryRejection>) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return query_rejection(e),
-    };
-    blocking(&state, move |host| Runtime::audit(host, q.service.as_deref(), q.since_ms)).await
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/audit", skip_all)]
+async fn audit(State(state): State<AppState>, QueryParams(q): QueryParams<AuditQuery>) -> Response {
+    answer(&state, |host| Runtime::audit(host, q.service.as_deref(), q.since_ms))
 }
 
 #[derive(Debug, Deserialize)]
@@ -482,15 +488,9 @@ struct RolloutQuery {
     service: Option<String>,
 }
 
-async fn rollouts(
-    State(state): State<AppState>,
-    q: std::result::Result<Query<RolloutQuery>, QueryRejection>,
-) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return query_rejection(e),
-    };
-    blocking(&state, move |host| host.rollouts(q.service.as_deref())).await
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/rollouts", skip_all)]
+async fn rollouts(State(state): State<AppState>, QueryParams(q): QueryParams<RolloutQuery>) -> Response {
+    answer(&state, |host| host.rollouts(q.service.as_deref()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -499,16 +499,13 @@ struct EventsQuery {
 }
 
 /// Server-sent events: each `data:` line is one [`crate::events::RuntimeEvent`].
-async fn events(State(state): State<AppState>, q: std::result::Result<Query<EventsQuery>, QueryRejection>) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return query_rejection(e),
-    };
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/events", skip_all)]
+async fn events(State(state): State<AppState>, QueryParams(q): QueryParams<EventsQuery>) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let every = Duration::from_millis(q.metrics_ms.unwrap_or(1000).max(100));
     let receiver = match state.host.subscribe(every) {
         Ok(receiver) => receiver,
-        Err(e) => return error_response(&e),
+        Err(e) => return ApiError(e).into_response(),
     };
     // A thread bridges the host's channel to the async stream; both end
     // when the client goes away.
@@ -522,7 +519,7 @@ async fn events(State(state): State<AppState>, q: std::result::Result<Query<Even
         }
     });
     if let Err(e) = bridge {
-        return failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot stream events: {e}"));
+        return ApiError(Error::thread("event stream")(e)).into_response();
     }
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let json = rx.recv().await?;
@@ -531,72 +528,27 @@ async fn events(State(state): State<AppState>, q: std::result::Result<Query<Even
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
-async fn remove_component(
-    State(state): State<AppState>,
-    UrlPath((name, version)): UrlPath<(String, String)>,
-) -> Response {
-    let reference: ComponentRef = match format!("{name}@{version}").parse() {
-        Ok(reference) => reference,
-        Err(e) => return error_response(&e),
-    };
-    done(tokio::task::block_in_place(|| state.host.remove_component(&reference)))
+#[instrument(target = "airssys::http", level = "debug", name = "PUT /v1/signatures", skip_all)]
+async fn add_signature(State(state): State<AppState>, JsonBody(signature): JsonBody<ComponentSignature>) -> Response {
+    done(&state, |host| Runtime::add_signature(host, &signature))
 }
 
-async fn add_signature(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
-    match json_body::<crate::security::signing::ComponentSignature>(body) {
-        Ok(signature) => done(tokio::task::block_in_place(|| Runtime::add_signature(&state.host, &signature))),
-        Err(response) => *response,
-    }
-}
-
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/trust", skip_all)]
 async fn trust_policy(State(state): State<AppState>) -> Response {
-    blocking(&state, |host| host.trust_policy()).await
+    answer(&state, |host| host.trust_policy())
 }
 
-async fn set_trust_policy(State(state): State<AppState>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
-    match json_body::<crate::security::signing::TrustPolicy>(body) {
-        Ok(policy) => done(tokio::task::block_in_place(|| state.host.set_trust_policy(&policy))),
-        Err(response) => *response,
-    }
+#[instrument(target = "airssys::http", level = "debug", name = "PUT /v1/trust", skip_all)]
+async fn set_trust_policy(State(state): State<AppState>, JsonBody(policy): JsonBody<TrustPolicy>) -> Response {
+    done(&state, |host| host.set_trust_policy(&policy))
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/audit/verify", skip_all)]
 async fn verify_audit(State(state): State<AppState>) -> Response {
-    blocking(&state, Runtime::verify_audit).await
+    answer(&state, Runtime::verify_audit)
 }
 
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/audit/repair", skip_all)]
 async fn repair_audit(State(state): State<AppState>) -> Response {
-    blocking(&state, Runtime::repair_audit).await
-}
-
-/// 204, or the error.
-fn done(result: Result<()>) -> Response {
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(&e),
-    }
-}
-
-async fn describe(State(state): State<AppState>, UrlPath((name, version)): UrlPath<(String, String)>) -> Response {
-    let reference: ComponentRef = match format!("{name}@{version}").parse() {
-        Ok(reference) => reference,
-        Err(e) => return error_response(&e),
-    };
-    blocking(&state, move |host| host.describe_version(&reference)).await
-}
-
-#[derive(Debug, Deserialize)]
-struct DecisionBody {
-    capability: crate::Capability,
-    allowed: bool,
-}
-
-async fn decision(
-    State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Response {
-    match json_body::<DecisionBody>(body) {
-        Ok(d) => done(tokio::task::block_in_place(|| state.host.record_decision(&name, &d.capability, d.allowed))),
-        Err(response) => *response,
-    }
+    answer(&state, Runtime::repair_audit)
 }

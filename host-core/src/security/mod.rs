@@ -1,5 +1,8 @@
 //! Capabilities: deny by default, grant per service, enforce at a real
-//! point, and keep a verifiable record.
+//! point, and keep a verifiable record. [`Security`] is the data folder's
+//! side of it (the audit log, the signature policy, grant checks); the
+//! files below hold what it is made of. It knows the registry's words, not
+//! services or rollouts.
 //!
 //! # Threat model
 //!
@@ -43,176 +46,145 @@
 //! always allowed because it only ends the component's own call.
 
 pub mod audit;
+mod coverage;
+mod custom;
 mod sandbox;
 pub mod signing;
 
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+pub use coverage::{covers, file_paths, missing};
 pub(crate) use sandbox::HttpGate;
-pub use sandbox::{CustomCapability, CustomLinker, CustomValidator, SandboxPolicy};
+pub use {
+    custom::{CustomCapability, CustomLinker, CustomValidator},
+    sandbox::SandboxPolicy,
+};
 
-use std::path::{Component as PathPart, Path};
+use crate::{
+    Capability, Digest, Error, Result, fsutil,
+    security::{
+        audit::{AuditEvent, AuditLog},
+        signing::{ComponentSignature, TrustPolicy},
+    },
+};
 
-use crate::Capability;
-
-/// Whether `grant` covers `request`: same kind, and the grant's scope is
-/// equal to or inside the request's.
-pub fn covers(grant: &Capability, request: &Capability) -> bool {
-    use Capability::*;
-    match (grant, request) {
-        (FileRead(g) | FileWrite(g), FileRead(r)) | (FileWrite(g), FileWrite(r)) => {
-            path_within(file_paths(g).0, file_paths(r).0)
-        }
-        (NetworkOutbound(g), NetworkOutbound(r)) => host_pattern_within(g, r),
-        (NetworkInbound(g), NetworkInbound(r)) => g == r,
-        (EnvironmentRead(g), EnvironmentRead(r)) => env_within(g, r),
-        (SystemCall(g), SystemCall(r)) => g == r,
-        (Custom { name: g, .. }, Custom { name: r, .. }) => g == r,
-        _ => false,
-    }
+/// The data folder's security: its audit log (every change recorded, or
+/// refused before it happens), its signature policy (`trust.json`), and
+/// the checks a deploy passes (signatures, grants, requested capabilities).
+#[derive(Debug)]
+pub(crate) struct Security {
+    dir: PathBuf,
+    audit: AuditLog,
+    custom: Vec<CustomCapability>,
 }
 
-/// A file capability's `(guest path, host path)`: `GUEST=HOST` backs the
-/// guest folder with another host folder; a plain path is both.
-pub fn file_paths(value: &str) -> (&str, &str) {
-    value.split_once('=').unwrap_or((value, value))
-}
-
-/// The requested capabilities no grant covers.
-pub fn missing(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
-    requested.iter().filter(|r| !granted.iter().any(|g| covers(g, r))).cloned().collect()
-}
-
-/// `inner` is `outer` or below it, comparing normal path components.
-fn path_within(inner: &str, outer: &str) -> bool {
-    let parts = |p: &str| -> Option<Vec<String>> {
-        Path::new(p)
-            .components()
-            .filter(|c| !matches!(c, PathPart::CurDir | PathPart::RootDir))
-            .map(|c| match c {
-                PathPart::Normal(s) => s.to_str().map(str::to_string),
-                _ => None, // `..` or a prefix never matches
-            })
-            .collect()
-    };
-    match (parts(inner), parts(outer)) {
-        (Some(i), Some(o)) => Path::new(inner).is_absolute() == Path::new(outer).is_absolute() && i.starts_with(&o),
-        _ => false,
-    }
-}
-
-/// Splits `host[:port]` (IPv6 literals in brackets).
-pub(crate) fn split_host_port(pattern: &str) -> (&str, Option<u16>) {
-    if let Some((host, after)) = pattern.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
-        return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match pattern.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => match port.parse() {
-            Ok(port) => (host, Some(port)),
-            Err(_) => (pattern, None),
-        },
-        _ => (pattern, None),
-    }
-}
-
-/// Whether host name `host` matches `pattern` (`*.example.com` matches any
-/// subdomain, `*` anything).
-pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
-    let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.strip_prefix("*.") {
-        Some(suffix) => host.ends_with(&format!(".{suffix}")) || host == suffix,
-        None => pattern == host,
-    }
-}
-
-fn host_pattern_within(grant: &str, request: &str) -> bool {
-    let (gh, gp) = split_host_port(grant);
-    let (rh, rp) = split_host_port(request);
-    let port_ok = match (gp, rp) {
-        (_, None) => true,
-        (Some(g), Some(r)) => g == r,
-        (None, Some(_)) => false,
-    };
-    let host_ok = match gh.strip_prefix("*.") {
-        // A wildcard grant is within a request only if the request's
-        // pattern also covers every name the grant does.
-        Some(suffix) => host_matches(rh, &format!("x.{suffix}")) && (rh.starts_with("*.") || rh == "*"),
-        None => host_matches(rh, gh),
-    };
-    port_ok && host_ok
-}
-
-fn env_within(grant: &str, request: &str) -> bool {
-    match (grant.strip_suffix('*'), request.strip_suffix('*')) {
-        (None, None) => grant == request,
-        (None, Some(prefix)) => grant.starts_with(prefix),
-        (Some(g), Some(r)) => g.starts_with(r),
-        (Some(_), None) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cap(s: &str) -> Capability {
-        s.parse().unwrap()
+impl Security {
+    /// The security of data folder `dir`; `custom` are the embedder's
+    /// capability kinds (their validators check grants).
+    pub(crate) fn open(dir: &Path, custom: Vec<CustomCapability>) -> Self {
+        Security { dir: dir.to_path_buf(), audit: AuditLog::open(dir), custom }
     }
 
-    #[test]
-    fn narrower_grants_cover_wider_requests() {
-        let yes = [
-            ("file-read:/data/in", "file-read:/data"),
-            ("file-read:/data", "file-read:/data"),
-            ("file-write:/data/out", "file-read:/data"),
-            ("file-write:/data/out", "file-write:/data"),
-            ("file-read:/data/in=/srv/files/in", "file-read:/data"),
-            ("net-out:api.example.com:443", "net-out:*.example.com"),
-            ("net-out:api.example.com:443", "net-out:api.example.com"),
-            ("net-out:*.a.example.com", "net-out:*.example.com"),
-            ("net-in:8080", "net-in:8080"),
-            ("env:APP_NAME", "env:APP_*"),
-            ("env:APP_X*", "env:APP_*"),
-            ("syscall:clock", "syscall:clock"),
-            ("custom:kv={\"bucket\":\"a\"}", "custom:kv"),
-        ];
-        for (g, r) in yes {
-            assert!(covers(&cap(g), &cap(r)), "{g} should cover {r}");
-        }
-        let no = [
-            ("file-read:/data", "file-read:/data/in"),
-            ("file-read:/datax", "file-read:/data"),
-            ("file-read:/data/../etc", "file-read:/data"),
-            ("file-read:/data", "file-write:/data"),
-            ("file-read:/srv=/data", "file-read:/data"),
-            ("net-out:api.example.com", "net-out:api.example.com:443"),
-            ("net-out:*.example.com", "net-out:api.example.com"),
-            ("net-out:evil.com", "net-out:*.example.com"),
-            ("net-in:8081", "net-in:8080"),
-            ("env:APP_*", "env:APP_NAME"),
-            ("env:HOME", "env:APP_*"),
-            ("syscall:random", "syscall:clock"),
-            ("custom:kv", "custom:queue"),
-        ];
-        for (g, r) in no {
-            assert!(!covers(&cap(g), &cap(r)), "{g} must not cover {r}");
+    /// The audit log.
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Refuses unless the audit log can take a record now
+    /// ([`Error::LogTorn`], [`Error::LogUnwritable`]). Called before a change.
+    pub(crate) fn check_recordable(&self) -> Result<()> {
+        self.audit.check_appendable()
+    }
+
+    /// Appends the audit record of a change that took effect; a failure
+    /// becomes [`Error::Unrecorded`] naming the change.
+    pub(crate) fn record_change(
+        &self,
+        change: impl FnOnce() -> String,
+        event: AuditEvent,
+        service: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        match self.audit.append(event, service, detail) {
+            Ok(_) => Ok(()),
+            Err(source) => Err(Error::Unrecorded {
+                change: change(),
+                path: self.audit.path().to_path_buf(),
+                source: Box::new(source),
+            }),
         }
     }
 
-    #[test]
-    fn missing_lists_each_uncovered_request() {
-        let requested = [cap("file-read:/data"), cap("env:HOME"), cap("syscall:clock")];
-        let granted = [cap("file-read:/data/in")];
-        assert_eq!(missing(&requested, &granted), vec![cap("env:HOME"), cap("syscall:clock")]);
+    /// The signature policy (`trust.json`; default: none required).
+    pub(crate) fn trust_policy(&self) -> Result<TrustPolicy> {
+        Ok(fsutil::read_json(&self.dir.join("trust.json"))?.unwrap_or_default())
     }
 
-    #[test]
-    fn host_port_patterns_split() {
-        assert_eq!(split_host_port("a.b:443"), ("a.b", Some(443)));
-        assert_eq!(split_host_port("a.b"), ("a.b", None));
-        assert_eq!(split_host_port("[::1]:80"), ("::1", Some(80)));
-        assert!(host_matches("*.example.com", "api.example.com"));
-        assert!(!host_matches("*.example.com", "example.org"));
+    /// Replaces the signature policy; audited (`trust`), refused before
+    /// anything changes while the log cannot take a record.
+    pub(crate) fn set_trust_policy(&self, policy: &TrustPolicy) -> Result<()> {
+        self.check_recordable()?;
+        fsutil::write_json(&self.dir.join("trust.json"), policy)?;
+        let detail = serde_json::to_value(policy).unwrap_or_default();
+        self.record_change(|| "the new signature policy".to_string(), AuditEvent::Trust, None, detail)
+    }
+
+    /// Refuses bytes the policy does not accept ([`Error::Signature`]).
+    pub(crate) fn check_signature(&self, digest: &Digest, signature: Option<&ComponentSignature>) -> Result<()> {
+        signing::check(&self.trust_policy()?, digest, signature)
+    }
+
+    /// Checks custom grants against the embedder's validators
+    /// ([`Error::GrantInvalid`]).
+    pub(crate) fn check_grants(&self, grants: &[Capability]) -> Result<()> {
+        for grant in grants {
+            if let Capability::Custom { name, params } = grant {
+                let Some(custom) = self.custom.iter().find(|c| &c.name == name) else {
+                    return Err(Error::GrantInvalid {
+                        capability: grant.to_string(),
+                        reason: format!("this host has no custom capability named `{name}`"),
+                    });
+                };
+                (custom.validate)(params)
+                    .map_err(|reason| Error::GrantInvalid { capability: grant.to_string(), reason })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a deploy of `component` to `service` whose `required`
+    /// capabilities the `grants` do not all cover
+    /// ([`Error::MissingCapabilities`], every missing one listed).
+    pub(crate) fn require(
+        &self,
+        service: &str,
+        component: &str,
+        required: &[Capability],
+        grants: &[Capability],
+    ) -> Result<()> {
+        let missing = missing(required, grants);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::MissingCapabilities { service: service.to_string(), component: component.to_string(), missing })
+    }
+
+    /// The sandbox of `service`'s instances, its denials audited.
+    pub(crate) fn policy(&self, service: &str, grants: &[Capability]) -> Result<Arc<SandboxPolicy>> {
+        SandboxPolicy::from_grants(service, grants, Some(self.audit.clone()))
+    }
+
+    /// Records a person's decision on a capability (the studio's grant
+    /// dialog).
+    pub(crate) fn record_decision(&self, service: &str, capability: &Capability, allowed: bool) -> Result<()> {
+        self.audit.append(
+            AuditEvent::Decision { allowed },
+            Some(service),
+            serde_json::json!({ "capability": capability, "by": "user" }),
+        )?;
+        Ok(())
     }
 }

@@ -1,4 +1,7 @@
-//! The WASI context an instance gets, built from its service's grants.
+//! The WASI context an instance gets, built from its service's grants
+//! ([`SandboxPolicy`]: preopens, env, the socket check, clocks, random,
+//! stdio, custom grants), and the wasi:http gate. Knows the capabilities
+//! and the audit log, not the stores that use it.
 
 use std::{
     collections::BTreeMap,
@@ -12,33 +15,11 @@ use wasmtime_wasi::{
     Deterministic, FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder, sockets::SocketAddrUse,
 };
 
-use super::{audit::AuditLog, host_matches, split_host_port};
-use crate::{Capability, Error, HostState, Result};
-
-/// Checks the JSON parameters of a custom grant; `Err` says why not.
-pub type CustomValidator = Arc<dyn Fn(&str) -> std::result::Result<(), String> + Send + Sync>;
-
-/// Adds an embedder's host functions to the linker.
-pub type CustomLinker = Arc<dyn Fn(&mut wasmtime::component::Linker<HostState>) -> wasmtime::Result<()> + Send + Sync>;
-
-/// A capability kind an embedder defines, with its own host functions.
-/// Those functions call [`HostState::custom_grant`] and refuse when it is
-/// `None` (and may call [`HostState::audit_denial`]).
-#[derive(Clone)]
-pub struct CustomCapability {
-    /// The name used in `custom:NAME=JSON`.
-    pub name: String,
-    /// Validates a grant's parameters at deploy time.
-    pub validate: CustomValidator,
-    /// Links the host functions.
-    pub link: CustomLinker,
-}
-
-impl std::fmt::Debug for CustomCapability {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomCapability").field("name", &self.name).finish_non_exhaustive()
-    }
-}
+use super::{
+    audit::AuditLog,
+    coverage::{file_paths, host_matches, split_host_port},
+};
+use crate::{Capability, Error, Result};
 
 #[derive(Debug, Clone)]
 struct OutboundRule {
@@ -77,7 +58,7 @@ impl SandboxPolicy {
         for grant in grants {
             match grant {
                 Capability::FileRead(value) | Capability::FileWrite(value) => {
-                    let (guest, host) = super::file_paths(value);
+                    let (guest, host) = file_paths(value);
                     let dir = PathBuf::from(host);
                     if !dir.is_dir() {
                         return Err(Error::GrantInvalid {

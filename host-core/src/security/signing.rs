@@ -1,4 +1,5 @@
-//! Signed components: ed25519 over the component's sha256 digest.
+//! Signed components: ed25519 over the component's sha256 digest: keys,
+//! signing, verifying and the trust policy's check (no data folder).
 //!
 //! Key files are one line of text: `airssys-ed25519-secret:<64 hex>` (mode
 //! 0600 from its first byte; never replaced unless asked) and
@@ -100,7 +101,7 @@ pub fn keygen(path: &Path, replace_existing: bool) -> Result<String> {
         }
     }
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| Error::Signature(format!("no entropy for a new key: {e}")))?;
+    getrandom::fill(&mut seed).map_err(|e| Error::Randomness { purpose: "a new key", reason: e.to_string() })?;
     let secret = SigningKey::from_bytes(&seed);
     let public = hex::encode(secret.verifying_key().to_bytes());
     let secret_text = format!("{SECRET_PREFIX}{}\n", hex::encode(seed));

@@ -21,7 +21,7 @@ use host_core::{
 
 use crate::{
     common::sample_path,
-    deploy::{data_host, r},
+    common::{data_host, r},
 };
 
 fn wasm(name: &str) -> Vec<u8> {
@@ -83,7 +83,6 @@ pub fn disk(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 pub fn assert_refused(err: &Error, file: &str, line: usize) {
     let typed = match err {
         Error::LogTorn { path, line: l, .. } => path.ends_with(file) && *l == line,
-        Error::Remote { status: 409, kind, .. } => kind == "log-torn",
         _ => false,
     };
     assert!(typed, "{err:?}");

@@ -1,9 +1,12 @@
+//! Helpers every test module shares: hosts sized for tests, the sample
+//! components, config pairs.
+
 use std::{
     path::PathBuf,
     sync::{Arc, OnceLock},
 };
 
-use host_core::{Host, HostConfig, LoadedComponent, PoolConfig};
+use host_core::{Host, HostConfig, LoadedComponent, PoolConfig, registry::ComponentRef};
 
 /// A host sized for tests (a small pool, so parallel tests do not reserve
 /// terabytes of address space), with its compile cache in `cache_dir`.
@@ -41,4 +44,26 @@ pub fn sample(project: &str, name: &str) -> Arc<LoadedComponent> {
 
 pub fn config(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// A host on data folder `dir` (its compile cache inside), sized for tests.
+pub fn data_host(dir: &std::path::Path) -> Host {
+    Host::new(HostConfig {
+        data_dir: Some(dir.to_path_buf()),
+        cache_dir: Some(dir.join("cache")),
+        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
+        ..HostConfig::default()
+    })
+    .expect("host starts")
+}
+
+/// A `name@version`.
+pub fn r(s: &str) -> ComponentRef {
+    s.parse().unwrap()
+}
+
+/// Adds a sample component to the registry as `reference`.
+pub fn add_sample(host: &Host, reference: &str, project: &str, name: &str) {
+    let bytes = std::fs::read(sample_path(project, name)).unwrap();
+    host.add_component(&r(reference), &bytes).unwrap();
 }

@@ -8,7 +8,7 @@ use host_core::{Error, ShapeMismatch, project::Project};
 
 use crate::{
     common::*,
-    deploy::{data_host, r},
+    common::{data_host, r},
     tiny::{self, Tiny},
 };
 

@@ -25,8 +25,8 @@ use host_core::{
 use serde_json::{Value as Json, json};
 
 use crate::{
+    common::{add_sample, r},
     common::{sample, sample_path, shared_host},
-    deploy::{add_sample, r},
     tiny,
 };
 

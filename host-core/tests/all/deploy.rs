@@ -14,29 +14,9 @@ use std::{
 use host_core::{
     Error, Host, HostConfig, Input, PoolConfig,
     deploy::{DeployRequest, PoolMode, RolloutOutcome, ServiceLimits, Strategy},
-    registry::ComponentRef,
 };
 
 use crate::{common::*, tiny};
-
-pub fn data_host(dir: &std::path::Path) -> Host {
-    Host::new(HostConfig {
-        data_dir: Some(dir.to_path_buf()),
-        cache_dir: Some(dir.join("cache")),
-        pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
-        ..HostConfig::default()
-    })
-    .expect("host starts")
-}
-
-pub fn r(s: &str) -> ComponentRef {
-    s.parse().unwrap()
-}
-
-pub fn add_sample(host: &Host, reference: &str, project: &str, name: &str) {
-    let bytes = std::fs::read(sample_path(project, name)).unwrap();
-    host.add_component(&r(reference), &bytes).unwrap();
-}
 
 /// v1 = upper, v2 = word-count; `svc` runs v1 with `pool`.
 fn two_versions(dir: &std::path::Path, pool: PoolMode) -> Host {
@@ -396,7 +376,7 @@ fn a_pool_larger_than_the_host_capacity_is_refused_before_anything_starts() {
     add_sample(&host, "text@1.0.0", "text-tools", "upper");
     let err = host.deploy(DeployRequest::new("many", r("text@1.0.0")).pool(PoolMode::Pooled { size: 5 })).unwrap_err();
     assert!(matches!(err, Error::HostCapacity { needed: 5, capacity: 4, .. }), "{err:?}");
-    assert!(err.to_string().contains("--max-instances"), "{err}");
+    assert!(err.to_string().contains("HostConfig::pool.max_instances"), "names the setting: {err}");
     assert!(host.services().unwrap().is_empty(), "nothing was deployed");
     // Within the capacity it deploys; a second pool that does not fit next
     // to the first is refused the same way.

@@ -20,7 +20,10 @@ use host_core::{
     fleet::{FleetConfig, FleetNode, FleetRuntime, LocalNats, NodeConfig},
 };
 
-use crate::{common::sample_path, deploy::r, tiny};
+use crate::{
+    common::{r, sample_path},
+    tiny,
+};
 
 /// A nats-server for one test, or `None` (skipped, with a note) when the
 /// program is missing outside CI.
@@ -269,7 +272,9 @@ fn a_node_refuses_bytes_that_do_not_match_their_digest() {
         blobs.put(record.digest.hex().as_str(), &mut other.as_slice()).await.unwrap();
     });
     let err = fleet.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap_err();
-    assert!(matches!(&err, Error::Remote { message, .. } if message.contains("corrupt")), "{err:?}");
+    // The node's own error, typed across the wire.
+    assert!(matches!(&err, Error::BlobCorrupt { digest, .. } if *digest == record.digest), "{err:?}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
     assert!(matches!(fleet.status(Some("svc")), Err(Error::UnknownService { .. })), "nothing was deployed");
 }
 

@@ -17,7 +17,7 @@ use host_core::{
 
 use crate::{
     common::*,
-    deploy::{add_sample, r},
+    common::{add_sample, r},
 };
 
 fn mode(path: &Path) -> u32 {
@@ -83,7 +83,7 @@ fn cached_code_is_not_read_from_a_folder_others_can_write() {
     let err = host(None, Some(root.clone())).unwrap_err();
     assert!(matches!(err, Error::Cache(_)), "{err:?}");
     assert!(err.to_string().contains("not a folder only you can write"), "{err}");
-    assert!(err.to_string().contains("--cache-dir"), "says what to do: {err}");
+    assert!(err.to_string().contains("HostConfig::cache_dir"), "says what to do: {err}");
     assert_eq!(mode(&made), 0o777, "refused, not changed");
     // A link to a folder is refused as well: its target could be anyone's.
     std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o700)).unwrap();

@@ -1,3 +1,6 @@
+//! Loading: header checks, classification, the compile cache and the
+//! memory table, with tiny components.
+
 use host_core::{ComponentKind, Error, LoadOrigin};
 
 use crate::{common::*, tiny as wat};

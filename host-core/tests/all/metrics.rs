@@ -10,7 +10,7 @@ use host_core::{
 };
 
 use crate::{
-    deploy::{add_sample, data_host, r},
+    common::{add_sample, data_host, r},
     tiny,
 };
 
@@ -144,7 +144,7 @@ fn the_monitor_polls_and_stores_in_the_background() {
     add_sample(&host, "upper@1.0.0", "text-tools", "upper");
     host.deploy(DeployRequest::new("upper", r("upper@1.0.0"))).unwrap();
     host.invoke("upper", &Input::new(b"a".to_vec())).unwrap();
-    let monitor = host.monitor(std::time::Duration::from_millis(20));
+    let monitor = host.monitor(std::time::Duration::from_millis(20)).unwrap();
     let reader = data_host(dir.path());
     let mut stored = 0;
     for _ in 0..500 {

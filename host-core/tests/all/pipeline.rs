@@ -7,7 +7,7 @@ use host_core::{
     pipeline::{ErrorPolicy, Pipeline, PipelineError, RunOptions},
 };
 
-use crate::deploy::{add_sample, data_host, r};
+use crate::common::{add_sample, data_host, r};
 
 fn services(dir: &std::path::Path) -> Host {
     let host = data_host(dir);

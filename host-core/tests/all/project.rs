@@ -4,7 +4,7 @@
 
 use host_core::{Error, Input, pipeline::RunOptions, project::Project};
 
-use crate::{common::*, deploy::data_host};
+use crate::common::*;
 
 fn write_project(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@ use host_core::{Digest, Error, deploy::DeployRequest};
 
 use crate::{
     common::*,
-    deploy::{add_sample, data_host, r},
+    common::{add_sample, data_host, r},
 };
 
 #[test]
@@ -46,8 +46,9 @@ fn invalid_bytes_are_refused_and_nothing_is_stored() {
 #[test]
 fn bad_references_say_what_a_reference_looks_like() {
     for bad in ["text", "Text@1.0.0", "text@one", "../etc@1.0.0", "@1.0.0"] {
-        let err = bad.parse::<host_core::registry::ComponentRef>().unwrap_err();
+        let err = Error::from(bad.parse::<host_core::registry::ComponentRef>().unwrap_err());
         assert!(matches!(err, Error::InvalidReference { .. }), "{bad}: {err:?}");
+        assert!(err.to_string().starts_with("invalid component reference `"), "{err}");
     }
 }
 

@@ -3,17 +3,18 @@
 //! (auth, limits, malformed requests) checked with a raw client.
 
 use host_core::{
-    Capability, Error, Host, Input, RemoteRuntime, Runtime,
+    Capability, Error, ErrorKind, Host, Input, RemoteRuntime, Runtime,
     deploy::{DeployRequest, PoolMode, RolloutEvent},
     events::RuntimeEvent,
     pipeline::{Pipeline, RunOptions},
-    remote::server::{self, RunningServer, ServerConfig},
+    remote::server::{self, RunningServer, ServerConfig, status_of},
     security::audit::LogRepair,
 };
 
 use crate::{
     common::sample_path,
-    deploy::{data_host, r},
+    common::{data_host, r},
+    tiny,
 };
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -136,6 +137,74 @@ pub fn conformance(rt: &dyn Runtime) {
     assert_eq!(metrics.node("p", "n").unwrap().messages_in, 1);
 }
 
+/// An error of every kind a runtime raises, through the trait: the same
+/// variant, fields and kind embedded and over the wire (the server's own
+/// kinds, bad requests, tokens and body limits, are checked below).
+fn error_kinds_conformance(rt: &dyn Runtime, dir: &std::path::Path) {
+    let kind_of = |e: &Error, kind: ErrorKind| assert_eq!(e.kind(), kind, "{e:?}");
+
+    let e = rt.invoke("ghost", &Input::new(Vec::new())).unwrap_err();
+    assert!(matches!(&e, Error::UnknownService { name } if name == "ghost"), "{e:?}");
+    kind_of(&e, ErrorKind::NotFound);
+    let e = rt.describe(&r("ghost@1.0.0")).unwrap_err();
+    assert!(matches!(&e, Error::UnknownComponent { name } if name == "ghost"), "{e:?}");
+
+    let e = rt.add_component(&r("core@1.0.0"), b"\0asm\x01\0\0\0").unwrap_err();
+    assert!(matches!(e, Error::CoreModule), "{e:?}");
+    kind_of(&e, ErrorKind::Invalid);
+
+    let text = rt.add_component(&r("text@1.0.0"), &upper()).unwrap();
+    let other = std::fs::read(sample_path("text-tools", "word-count")).unwrap();
+    let e = rt.add_component(&r("text@1.0.0"), &other).unwrap_err();
+    assert!(matches!(&e, Error::VersionExists { existing, .. } if *existing == text.digest), "{e:?}");
+    kind_of(&e, ErrorKind::Conflict);
+
+    rt.add_component(&r("reader@1.0.0"), &std::fs::read(sample_path("text-tools", "file-reader")).unwrap()).unwrap();
+    let e = rt.deploy(DeployRequest::new("files", r("reader@1.0.0"))).unwrap_err();
+    assert!(matches!(&e, Error::MissingCapabilities { missing, .. } if missing.len() == 1), "{e:?}");
+    kind_of(&e, ErrorKind::Denied);
+
+    rt.add_component(&r("trap@1.0.0"), &tiny::with_execute("unreachable")).unwrap();
+    rt.deploy(DeployRequest::new("trap", r("trap@1.0.0")).pool(PoolMode::Pooled { size: 1 })).unwrap();
+    let e = rt.invoke("trap", &Input::new(b"x".to_vec())).unwrap_err();
+    assert!(matches!(&e, Error::Trap { function: "execute", .. }), "{e:?}");
+    assert!(e.to_string().contains("unreachable"), "the trap's reason travels: {e}");
+    kind_of(&e, ErrorKind::GuestFault);
+
+    let e = rt.deploy(DeployRequest::new("huge", r("text@1.0.0")).pool(PoolMode::Pooled { size: 10_000 })).unwrap_err();
+    assert!(matches!(&e, Error::HostCapacity { needed: 10_000, capacity: 64, .. }), "{e:?}");
+    kind_of(&e, ErrorKind::Unavailable);
+
+    let blob = dir.join("blobs").join(format!("{}.wasm", text.digest.hex()));
+    std::fs::write(&blob, b"not the bytes any more").unwrap();
+    let e = rt.describe(&r("text@1.0.0")).unwrap_err();
+    assert!(matches!(&e, Error::BlobCorrupt { digest, .. } if *digest == text.digest), "{e:?}");
+    kind_of(&e, ErrorKind::Internal);
+}
+
+#[test]
+fn the_embedded_host_raises_an_error_of_every_kind_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    error_kinds_conformance(&data_host(dir.path()), dir.path());
+}
+
+#[test]
+fn a_remote_runtime_raises_the_same_typed_errors_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(dir.path());
+    error_kinds_conformance(&RemoteRuntime::new(&running.url(), TOKEN), dir.path());
+
+    // The server's own kinds come back typed as well.
+    let e = RemoteRuntime::new(&running.url(), "wrong-token-wrong-token-wrong-tok").components().unwrap_err();
+    assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
+    let (status, body) = raw("POST", &format!("{}/v1/deploy", running.url()), Some(TOKEN), b"{not json".to_vec());
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let e: Error =
+        serde_json::from_value(serde_json::json!({ "code": body["code"], "detail": body["detail"] })).unwrap();
+    assert!(matches!(&e, Error::BadRequest { reason } if reason.contains("not the JSON")), "{e:?}");
+    assert_eq!((status, body["kind"].as_str()), (status_of(ErrorKind::BadRequest).as_u16(), Some("bad-request")));
+}
+
 #[test]
 fn the_embedded_host_conforms() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,9 +218,9 @@ fn a_remote_runtime_conforms_over_loopback() {
     let running = serve(dir.path());
     let remote = RemoteRuntime::new(&running.url(), TOKEN);
     conformance(&remote);
-    // Errors keep their kind across the wire.
+    // Errors keep their variant across the wire.
     let err = remote.invoke("nope", &Input::new(Vec::new())).unwrap_err();
-    assert!(matches!(&err, Error::Remote { status: 404, kind, .. } if kind == "unknown-service"), "{err:?}");
+    assert!(matches!(&err, Error::UnknownService { name } if name == "nope"), "{err:?}");
 }
 
 /// A torn audit log, through the trait: changes refused naming the file and
@@ -204,10 +273,12 @@ fn a_remote_runtime_refuses_and_repairs_a_torn_audit_log_over_loopback() {
     let edited = std::fs::read_to_string(&path).unwrap().replacen("text@1.0.0", "text@6.6.6", 1);
     std::fs::write(&path, edited).unwrap();
     let err = RemoteRuntime::new(&running.url(), TOKEN).repair_audit().unwrap_err();
-    assert!(matches!(&err, Error::Remote { status: 409, kind, .. } if kind == "log-corrupt"), "{err:?}");
+    assert!(matches!(&err, Error::LogCorrupt { line: 1, .. }), "{err:?}");
     assert!(err.to_string().contains("audit.jsonl line 1"), "{err}");
 }
 
+/// One raw HTTP request; every error answer's status is checked to be its
+/// kind's (`status_of`).
 fn raw(method: &str, url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut request = ureq::http::Request::builder().method(method).uri(url);
@@ -216,7 +287,13 @@ fn raw(method: &str, url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Str
     }
     let mut response = agent.run(request.body(body).unwrap()).unwrap();
     let status = response.status().as_u16();
-    (status, response.body_mut().read_to_string().unwrap_or_default())
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    if status >= 400 {
+        let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let kind: ErrorKind = serde_json::from_value(error["kind"].clone()).unwrap();
+        assert_eq!(status, status_of(kind).as_u16(), "{text}");
+    }
+    (status, text)
 }
 
 #[test]
@@ -239,6 +316,9 @@ fn the_http_edges_answer_with_json_errors() {
     let (status, body) = raw("PUT", &format!("{url}/v1/components/big/1.0.0"), Some(TOKEN), vec![0; 200 * 1024]);
     assert_eq!(status, 413, "{body}");
     assert!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"].is_string());
+    let e = RemoteRuntime::new(&url, TOKEN).add_component(&r("big@1.0.0"), &vec![0; 200 * 1024]).unwrap_err();
+    assert!(matches!(e, Error::BodyTooLarge { limit_bytes: 65_536 }), "typed over the wire: {e:?}");
+    assert_eq!(e.kind(), ErrorKind::TooLarge);
 
     let (status, body) = raw("POST", &format!("{url}/v1/deploy"), Some(TOKEN), b"{not json".to_vec());
     assert_eq!(status, 400, "{body}");
@@ -274,7 +354,7 @@ fn a_request_body_naming_a_key_twice_is_refused_with_400_naming_the_key() {
     let error: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["kind"], "bad-request");
     assert!(error["error"].as_str().unwrap().contains("in config: duplicate key `mode`"), "{body}");
-    assert!(matches!(rt.status(Some("svc")), Err(Error::Remote { status: 404, .. })), "nothing was deployed");
+    assert!(matches!(rt.status(Some("svc")), Err(Error::UnknownService { .. })), "nothing was deployed");
 
     // The same request without the repeated key deploys, and runs real WASM.
     let deploy = br#"{"service": "svc", "component": "text@1.0.0", "config": {"mode": "b"}}"#;

@@ -1,3 +1,6 @@
+//! The committed sample components through the public API: their outputs,
+//! guest errors, stateful migration and health.
+
 use host_core::{ComponentKind, Error, GuestErrorKind, Health, Input};
 
 use crate::common::*;

@@ -7,7 +7,7 @@ use std::{
 
 use host_core::{Input, watch::WatchEvent};
 
-use crate::{common::*, deploy::data_host};
+use crate::common::*;
 
 fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();

@@ -32,15 +32,19 @@ macro_rules! print {
 }
 
 mod fleet;
+mod global;
+mod hints;
 mod out;
 mod project;
 mod services;
+mod show;
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use host_core::{CallLimits, ComponentKind, Host, HostConfig, Input, Inspection, bench};
+use global::{GlobalArgs, LimitArgs, data_host, host_config, parse_key_value, target};
+use host_core::{CallLimits, ComponentKind, Host, Input, Inspection, bench};
 
 #[derive(Debug, Parser)]
 #[command(name = "airssys", version, about = "Run, inspect and benchmark WebAssembly components")]
@@ -49,68 +53,6 @@ struct Cli {
     global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Args)]
-struct GlobalArgs {
-    /// Data folder: registry, services, rollout history
-    /// (default: $AIRSSYS_DATA_DIR or ~/.local/share/airssys).
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Folder for compiled code (default: $AIRSSYS_CACHE_DIR or ~/.cache/airssys/compiled).
-    #[arg(long, global = true, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile every time; do not read or write the compile cache.
-    #[arg(long, global = true)]
-    no_cache: bool,
-    /// Act on a remote runtime (`airssys serve`) at this URL instead of a
-    /// data folder, e.g. http://127.0.0.1:7411.
-    #[arg(long, global = true, value_name = "URL", requires = "token_file")]
-    remote: Option<String>,
-    /// The server's token file (with --remote).
-    #[arg(long, global = true, value_name = "FILE")]
-    token_file: Option<PathBuf>,
-    /// More log output (guest log lines at debug level and host events).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// The host's instance capacity: live instances it can hold at once
-    /// (default: sized from this machine's memory, one per 32 MiB, 256-4096).
-    #[arg(long, global = true, value_name = "N")]
-    max_instances: Option<u32>,
-    #[command(flatten)]
-    fleet: fleet::FleetArgs,
-}
-
-/// A service's limits on every call (the same set as `limits: (...)` in
-/// project.ron and the studio's inspector).
-#[derive(Debug, Clone, Copy, Args)]
-pub struct LimitArgs {
-    /// Wall-clock limit per call, time spent waiting inside the host
-    /// included [default: 10000].
-    #[arg(long, value_name = "N")]
-    timeout_ms: Option<u64>,
-    /// Linear memory per instance [default: 128].
-    #[arg(long, value_name = "N")]
-    max_memory_mib: Option<u64>,
-    /// Elements per table [default: 100000].
-    #[arg(long, value_name = "N")]
-    max_table_elements: Option<u64>,
-}
-
-impl LimitArgs {
-    /// Whether any limit was given.
-    pub fn any(&self) -> bool {
-        self.timeout_ms.is_some() || self.max_memory_mib.is_some() || self.max_table_elements.is_some()
-    }
-
-    /// `base` with the limits that were given.
-    pub fn apply(&self, base: host_core::deploy::ServiceLimits) -> host_core::deploy::ServiceLimits {
-        host_core::deploy::ServiceLimits {
-            timeout_ms: self.timeout_ms.unwrap_or(base.timeout_ms),
-            max_memory_mib: self.max_memory_mib.unwrap_or(base.max_memory_mib),
-            max_table_elements: self.max_table_elements.unwrap_or(base.max_table_elements),
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,13 +250,6 @@ struct CallArgs {
     fuel: Option<u64>,
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("`{s}` is not KEY=VALUE")),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
@@ -331,6 +266,11 @@ fn main() -> ExitCode {
                 }
                 shown = text;
             }
+            if let Some(hint) =
+                err.chain().find_map(|c| c.downcast_ref::<host_core::Error>()).and_then(hints::for_error)
+            {
+                eprintln!("  hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -344,7 +284,15 @@ fn init_tracing(verbose: u8) {
         _ => "debug,wasmtime=warn,cranelift=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(log_colors()).init();
+    // A span's close line (with its time) shows a request end to end at
+    // debug level (`RUST_LOG=airssys=debug`); spans are debug, so nothing
+    // changes below it.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(log_colors())
+        .init();
 }
 
 /// Colours in log lines only on a terminal, and never with `NO_COLOR` set
@@ -352,19 +300,6 @@ fn init_tracing(verbose: u8) {
 fn log_colors() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-fn host_config(global: &GlobalArgs) -> HostConfig {
-    let mut config = HostConfig::default();
-    if let Some(max) = global.max_instances {
-        config.pool.max_instances = max;
-    }
-    if global.no_cache {
-        config.cache_dir = None;
-    } else if let Some(dir) = &global.cache_dir {
-        config.cache_dir = Some(dir.clone());
-    }
-    config
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -413,29 +348,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
         Command::Watch { project } => services::watch(target(&cli.global)?.host("watch")?, &project),
         Command::Metrics { prometheus, json, check_health } => {
-            services::metrics(&target(&cli.global)?, prometheus, json, check_health)
+            show::metrics(&target(&cli.global)?, prometheus, json, check_health)
         }
         Command::Serve { listen, max_body_mib, node } => serve(&cli.global, listen, max_body_mib, node),
         Command::Fleet(command) => fleet::run(&cli.global.fleet, command),
-        Command::Status { service, json } => services::status(&target(&cli.global)?, service.as_deref(), json),
-    }
-}
-
-/// The data folder in this process, the remote runtime of `--remote`, or
-/// the fleet of `--fleet`.
-fn target(global: &GlobalArgs) -> Result<services::Target> {
-    if let Some(config) = global.fleet.config()? {
-        if global.remote.is_some() {
-            bail!("--fleet and --remote name two different runtimes; pass one");
-        }
-        return Ok(services::Target::Fleet(fleet::connect(config)?));
-    }
-    match (&global.remote, &global.token_file) {
-        (Some(url), Some(token_file)) => {
-            Ok(services::Target::Remote(host_core::RemoteRuntime::from_token_file(url, token_file)?))
-        }
-        (Some(_), None) => bail!("--remote needs --token-file FILE (the token `airssys serve` wrote)"),
-        (None, _) => Ok(services::Target::Local(data_host(global)?)),
+        Command::Status { service, json } => show::status(&target(&cli.global)?, service.as_deref(), json),
     }
 }
 
@@ -478,16 +395,6 @@ fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize,
     eprintln!("serving {} on {} (Ctrl-C to stop)", data_dir.display(), running.url());
     running.wait();
     Ok(())
-}
-
-/// A host on the data folder (which must be known).
-fn data_host(global: &GlobalArgs) -> Result<Host> {
-    let mut config = host_config(global);
-    config.data_dir = global.data_dir.clone().or_else(host_core::default_data_dir);
-    if config.data_dir.is_none() {
-        bail!("no data folder: pass --data-dir DIR or set AIRSSYS_DATA_DIR");
-    }
-    Ok(Host::new(config)?)
 }
 
 fn inspect(global: &GlobalArgs, file: &PathBuf, json: bool) -> Result<()> {

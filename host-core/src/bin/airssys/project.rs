@@ -1,4 +1,5 @@
-//! `airssys run` and `airssys test`: a project's pipelines, headless.
+//! `airssys run` and `airssys test`: a project's pipelines, headless, on
+//! the runtime `global` picks (remote, data folder, or the project's own).
 
 use std::{path::Path, time::Instant};
 
@@ -11,13 +12,13 @@ use host_core::{
 
 /// The `--remote` runtime, else a host on `--data-dir`, else on the
 /// project's own `.airssys/` folder.
-fn project_target(global: &crate::GlobalArgs, project: &Project) -> Result<crate::services::Target> {
+fn project_target(global: &crate::global::GlobalArgs, project: &Project) -> Result<crate::global::Target> {
     if global.remote.is_some() || global.fleet.fleet.is_some() {
-        return crate::target(global);
+        return crate::global::target(global);
     }
-    let mut config = crate::host_config(global);
+    let mut config = crate::global::host_config(global);
     config.data_dir = Some(global.data_dir.clone().unwrap_or_else(|| project.data_dir()));
-    Ok(crate::services::Target::Local(Host::new(config)?))
+    Ok(crate::global::Target::Local(Host::new(config)?))
 }
 
 fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
@@ -31,7 +32,13 @@ fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a 
     }
 }
 
-pub fn run(global: &crate::GlobalArgs, path: &Path, pipeline: Option<&str>, input: Vec<u8>, json: bool) -> Result<()> {
+pub fn run(
+    global: &crate::global::GlobalArgs,
+    path: &Path,
+    pipeline: Option<&str>,
+    input: Vec<u8>,
+    json: bool,
+) -> Result<()> {
     let project = Project::open(path)?;
     let target = project_target(global, &project)?;
     let runtime = target.runtime();
@@ -61,7 +68,7 @@ struct CaseOutcome {
     seconds: f64,
 }
 
-pub fn test(global: &crate::GlobalArgs, path: &Path, junit: Option<&Path>) -> Result<()> {
+pub fn test(global: &crate::global::GlobalArgs, path: &Path, junit: Option<&Path>) -> Result<()> {
     let project = Project::open(path)?;
     let target = project_target(global, &project)?;
     let runtime = target.runtime();

@@ -1,55 +1,20 @@
-//! `airssys registry|deploy|invoke|rollback|status`: the data-folder verbs.
+//! `airssys registry|deploy|invoke|rollback|grant|revoke|audit|trust|watch`:
+//! the data-folder verbs, each through the `Runtime` trait of its target.
 //! Each runs as its own process and sees what earlier ones left in the
 //! data folder.
 
 use std::{collections::BTreeMap, time::Duration};
 
+use crate::global::Target;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, builder::TypedValueParser};
 use host_core::{
-    Host, Input, RemoteRuntime, Runtime,
+    Host, Input, Runtime,
     deploy::{
         DeployRequest, PoolMode, RolloutEvent, RolloutOutcome, RolloutRecord, ServiceLimits, Strategy, StrategyKind,
     },
     registry::ComponentRef,
 };
-
-/// Where a verb acts: a data folder in this process, `airssys serve`, or a
-/// fleet of them.
-pub enum Target {
-    Local(Host),
-    Remote(RemoteRuntime),
-    Fleet(host_core::fleet::FleetRuntime),
-}
-
-impl Target {
-    pub fn runtime(&self) -> &dyn Runtime {
-        match self {
-            Target::Local(host) => host,
-            Target::Remote(remote) => remote,
-            Target::Fleet(fleet) => fleet,
-        }
-    }
-
-    /// The local host, for verbs that work on a data folder only.
-    pub fn host(&self, verb: &str) -> Result<&Host> {
-        match self {
-            Target::Local(host) => Ok(host),
-            Target::Remote(remote) => bail!(
-                "`airssys {verb}` works on a data folder only, not on a remote runtime ({}); drop --remote",
-                remote.url()
-            ),
-            Target::Fleet(_) => bail!("`airssys {verb}` works on a data folder only, not on a fleet; drop --fleet"),
-        }
-    }
-
-    /// Stores this process's metrics (local) before it exits.
-    pub fn close(&self) {
-        if let Target::Local(host) = self {
-            host.close();
-        }
-    }
-}
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
@@ -132,14 +97,14 @@ pub struct DeployArgs {
     #[arg(long)]
     per_call: bool,
     /// Configuration passed to init (repeatable; replaces the service's config).
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = crate::parse_key_value)]
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = crate::global::parse_key_value)]
     config: Vec<(String, String)>,
     /// A capability to grant, e.g. file-read:/data/in (repeatable; replaces
     /// the service's grants).
     #[arg(long = "grant", value_name = "CAPABILITY")]
     grants: Vec<host_core::Capability>,
     #[command(flatten)]
-    limits: crate::LimitArgs,
+    limits: crate::global::LimitArgs,
 }
 
 impl DeployArgs {
@@ -356,162 +321,6 @@ pub fn invoke(target: &Target, service: &str, input: Vec<u8>) -> Result<()> {
     crate::out::bytes(&output.data).context("cannot write the output")
 }
 
-pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> {
-    let runtime = target.runtime();
-    let statuses = runtime.status(service)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&statuses)?);
-        return Ok(());
-    }
-    if statuses.is_empty() {
-        println!("no services; deploy one with `airssys deploy SERVICE NAME@VERSION`");
-    }
-    for status in &statuses {
-        let spec = &status.spec;
-        let pool = match spec.pool {
-            PoolMode::Pooled { size } => format!("pool of {size}"),
-            PoolMode::PerCall => "fresh instance per call".to_string(),
-        };
-        println!("{}", spec.name);
-        println!("  version    {} ({})", spec.component, spec.digest);
-        println!("  strategy   {}   {pool}", spec.strategy.name());
-        let l = &spec.limits;
-        println!(
-            "  limits     {} ms per call, {} MiB memory, {} table elements",
-            l.timeout_ms, l.max_memory_mib, l.max_table_elements
-        );
-        let config: Vec<String> = spec.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("  config     {}", if config.is_empty() { "(none)".into() } else { config.join(" ") });
-        let history: Vec<String> = spec.history.iter().map(|h| h.component.version.to_string()).collect();
-        println!("  history    {}", history.join(" -> "));
-    }
-    if let Some(name) = service {
-        for record in runtime.rollouts(Some(name))?.iter().rev().take(5) {
-            println!(
-                "  rollout    {} -> {} {} {:?}",
-                record.from.as_ref().map(ToString::to_string).unwrap_or_default(),
-                record.to,
-                record.strategy,
-                record.outcome
-            );
-        }
-    }
-    Ok(())
-}
-
-pub fn metrics(target: &Target, prometheus: bool, json: bool, check_health: bool) -> Result<()> {
-    if check_health {
-        let host = target.host("metrics --check-health")?;
-        for service in host.services()? {
-            host.check_health(&service)?;
-        }
-    }
-    let snapshot = target.runtime().metrics();
-    target.close();
-    let snapshot = snapshot?;
-    if prometheus {
-        print!("{}", snapshot.to_prometheus());
-        return Ok(());
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&snapshot)?);
-        return Ok(());
-    }
-    if snapshot.services.is_empty() && snapshot.pipelines.is_empty() {
-        println!("no metrics yet: invoke a service or run a pipeline on this data folder");
-        return Ok(());
-    }
-    let mut rows = vec![
-        ["SERVICE", "VERSION", "CALLS", "ERRORS", "P50", "P95", "P99", "MEM-HW", "FUEL", "LIVE", "HEALTH"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for service in &snapshot.services {
-        let health = match &service.health {
-            Some(reading) => {
-                let age = snapshot.taken_at_ms.saturating_sub(reading.checked_at_ms) / 1000;
-                let state = match &reading.health {
-                    host_core::Health::Healthy => "healthy".to_string(),
-                    host_core::Health::Degraded(why) => format!("degraded: {why}"),
-                    host_core::Health::Unhealthy(why) => format!("unhealthy: {why}"),
-                };
-                format!("{state} ({age}s ago)")
-            }
-            None => "-".to_string(),
-        };
-        if service.versions.is_empty() {
-            rows.push(vec![
-                service.service.clone(),
-                "-".into(),
-                "0".into(),
-                "0".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "0".into(),
-                health.clone(),
-            ]);
-        }
-        for v in &service.versions {
-            rows.push(vec![
-                service.service.clone(),
-                v.version.clone(),
-                v.calls.to_string(),
-                v.errors.to_string(),
-                micros(v.latency.p50_us),
-                micros(v.latency.p95_us),
-                micros(v.latency.p99_us),
-                format!("{:.1} MiB", v.memory_high_water_bytes as f64 / (1 << 20) as f64),
-                v.fuel_used.to_string(),
-                v.live_instances.to_string(),
-                health.clone(),
-            ]);
-        }
-    }
-    print_table(&rows);
-    if !snapshot.pipelines.is_empty() {
-        println!();
-        let mut rows = vec![["PIPELINE", "NODE", "IN", "OUT", "ERRORS"].map(String::from).to_vec()];
-        for n in &snapshot.pipelines {
-            rows.push(vec![
-                n.pipeline.clone(),
-                n.node.clone(),
-                n.counts.messages_in.to_string(),
-                n.counts.messages_out.to_string(),
-                n.counts.errors.to_string(),
-            ]);
-        }
-        print_table(&rows);
-    }
-    Ok(())
-}
-
-fn micros(us: u64) -> String {
-    match us {
-        0 => "-".to_string(),
-        us if us < 1_000 => format!("{us}µs"),
-        us if us < 1_000_000 => format!("{:.1}ms", us as f64 / 1e3),
-        us => format!("{:.2}s", us as f64 / 1e6),
-    }
-}
-
-fn print_table(rows: &[Vec<String>]) {
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, w))| if c + 1 == columns { cell.clone() } else { format!("{cell:<w$}") })
-            .collect();
-        println!("{}", line.join("  "));
-    }
-}
-
 pub fn watch(host: &Host, project: &std::path::Path) -> Result<()> {
     use host_core::watch::WatchEvent;
     let _watch = host.watch(project, |event| match event {
@@ -523,7 +332,7 @@ pub fn watch(host: &Host, project: &std::path::Path) -> Result<()> {
         }
     })?;
     // Health readings and metrics reach the data folder while it runs.
-    let _monitor = host.monitor(std::time::Duration::from_secs(10));
+    let _monitor = host.monitor(std::time::Duration::from_secs(10))?;
     eprintln!("watching {} (Ctrl-C to stop)", project.display());
     loop {
         std::thread::park();

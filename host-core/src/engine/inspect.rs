@@ -1,4 +1,5 @@
-//! What `airssys inspect` shows: a loadable component's description, and,
+//! Inspection ([`Inspection`], `Engine::inspect`), what `airssys inspect`
+//! shows: a loadable component's description, and,
 //! for a component the contract's shape check refuses, as much as can still
 //! be read (digest, size, imports, exports, and `metadata` and
 //! `required-capabilities` when their own types match), with the functions
@@ -9,17 +10,17 @@ use std::{path::Path, time::Instant};
 use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 
+use super::{Description, Engine, Loaded};
 use crate::{
-    Error, Host, Result, ShapeMismatch,
+    Error, Result,
     bindings::wit,
     component::{self, ComponentInfo, Surveyed},
-    host::{Description, Loaded},
-    instance::{self, Sandbox},
     security::SandboxPolicy,
-    types::{Capability, ComponentKind, Metadata},
+    state::{HostState, Sandbox, new_store},
+    types::{Capability, ComponentKind, Metadata, ShapeMismatch},
 };
 
-/// What [`Host::inspect`] finds.
+/// What `Host::inspect` finds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inspection {
     /// Static facts: digest, size, kind, imports, exports.
@@ -60,25 +61,25 @@ impl From<Description> for Inspection {
     }
 }
 
-impl Host {
-    /// Reads and inspects a component file (see [`Host::inspect`]).
-    pub fn inspect_file(&self, path: impl AsRef<Path>) -> Result<Inspection> {
+impl Engine {
+    /// Reads and inspects a component file (see [`Engine::inspect`]).
+    pub(crate) fn inspect_file(&self, path: impl AsRef<Path>) -> Result<Inspection> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io("read the component", path, e))?;
         self.inspect(&bytes, component::name_from_path(path))
     }
 
-    /// Describes `bytes` like [`Host::describe`]. A component whose contract
+    /// Describes `bytes` like [`Engine::describe`]. A component whose contract
     /// functions do not have the contract's types is described too, as far
     /// as possible: [`Inspection::mismatches`] lists what differs,
     /// [`Inspection::refused`] says why it will not load, and `metadata` and
     /// `required-capabilities` are called only if their own types match and
     /// the imports link (otherwise the `*_error` fields say why not).
     ///
-    /// Errors: what [`Host::load_named`] refuses other than
+    /// Errors: what [`Engine::load_named`] refuses other than
     /// [`Error::ContractShape`]; a loadable component whose introspection
     /// calls fail.
-    pub fn inspect(&self, bytes: &[u8], name: Option<String>) -> Result<Inspection> {
+    pub(crate) fn inspect(&self, bytes: &[u8], name: Option<String>) -> Result<Inspection> {
         let surveyed = match self.load_or_survey(bytes, name.clone())? {
             Loaded::Ready(component) => return Ok(self.describe(&component)?.into()),
             Loaded::Refused(surveyed) => surveyed,
@@ -144,30 +145,30 @@ impl Host {
 
 /// One instance of a refused component, for calling the introspection
 /// functions whose types do match (in a store with nothing granted and the
-/// host's default limits, like [`Host::describe`]).
+/// host's default limits, like [`Engine::describe`]).
 struct RefusedCaller<'a> {
-    host: &'a Host,
+    host: &'a Engine,
     component: &'a Component,
     guest_interface: String,
-    store: wasmtime::Store<crate::HostState>,
+    store: wasmtime::Store<HostState>,
     instance: wasmtime::component::Instance,
 }
 
 impl<'a> RefusedCaller<'a> {
     fn new(
-        host: &'a Host,
+        host: &'a Engine,
         component: &'a Component,
         name: &str,
         guest_interface: &str,
     ) -> std::result::Result<Self, String> {
         let pre = host
-            .async_linker()
+            .linkers()
+            .r#async
             .instantiate_pre(component)
             .map_err(|e| format!("not called: the component does not link: {e:#}"))?;
         let limits = host.config().default_limits.clone();
-        let mut store =
-            instance::new_store(host.shared(), name, &limits, &SandboxPolicy::deny_all(), Sandbox::default())
-                .map_err(|e| format!("not called: {e}"))?;
+        let mut store = new_store(host.shared(), name, &limits, &SandboxPolicy::deny_all(), Sandbox::default())
+            .map_err(|e| format!("not called: {e}"))?;
         let deadline = Instant::now() + limits.timeout;
         store.set_epoch_deadline(host.shared().deadline_ticks(limits.timeout));
         let instance = crate::deadline::run_until(deadline, pre.instantiate_async(&mut store))

@@ -1,33 +1,55 @@
-//! The error type at host-core's boundary.
+//! The error type at host-core's boundary: owns [`Error`], its kinds
+//! ([`ErrorKind`]) and its wire form; names only the vocabulary (`types`)
+//! below it, never a subsystem.
 //!
-//! Every variant says what went wrong and what to do about it, and keeps its
-//! cause: wasmtime errors are wrapped (not turned into strings), so
-//! `Error::source()` and `WasmtimeError::inner()` still reach the root cause
-//! (for example a `wasmtime::Trap`).
+//! Every variant says what went wrong and what to do about it in the
+//! library's terms (the setting, e.g. "the max_memory_mib limit"; the CLI
+//! adds its flags), and keeps its cause: wasmtime errors are wrapped (not
+//! turned into strings), so `Error::source()` and `WasmtimeError::inner()`
+//! still reach the root cause (for example a `wasmtime::Trap`). Each
+//! variant has a stable `code` (its kebab-case name) and a kind; an error
+//! serializes as `{"code": ..., "detail": ...}`, so a remote runtime rebuilds
+//! the same variant from a server's answer.
 
-use std::{fmt, path::PathBuf, time::Duration};
+mod kind;
+mod text;
+mod wasmtime_error;
+mod wire;
 
-use crate::CONTRACT_VERSION;
+use std::{path::PathBuf, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+pub use self::{kind::ErrorKind, wasmtime_error::WasmtimeError};
+use crate::types::{
+    CONTRACT_VERSION, Capability, Digest, GuestError, PipelineError, RolloutRecord, ShapeMismatch, StrategyKind,
+};
+
+/// A name known at compile time (a function, an action); serde reads it
+/// back through `wire::name` (an alias, so serde does not try to borrow it).
+type StaticName = &'static str;
 
 /// Result alias for host-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can fail in host-core.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
     #[error("cannot {action}: {source}: {}", path.display())]
     Io {
         /// What was being done, e.g. "read the component".
-        action: &'static str,
+        #[serde(with = "wire::name")]
+        action: StaticName,
         /// The file or folder.
         path: PathBuf,
         /// The operating system's error.
         #[source]
+        #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
     /// The bytes are not WebAssembly at all.
     #[error(
         "not a WebAssembly component: {reason}. Expected a .wasm component \
@@ -37,7 +59,6 @@ pub enum Error {
         /// What is wrong with the bytes.
         reason: String,
     },
-
     /// A core WebAssembly module was given where a component is needed.
     #[error(
         "this is a core WebAssembly module, not a component. Build for \
@@ -45,11 +66,9 @@ pub enum Error {
          adapter (`wasm-tools component new MODULE.wasm --adapt ADAPTER.wasm`)"
     )]
     CoreModule,
-
     /// The bytes claim to be a component but do not validate or compile.
     #[error("invalid component: {0}")]
     InvalidComponent(#[source] WasmtimeError),
-
     /// The component exports neither the airssys contract nor `wasi:cli/run`.
     #[error(
         "the component exports neither `airssys:component/guest@{CONTRACT_VERSION}` \
@@ -60,7 +79,6 @@ pub enum Error {
         /// The exports the component does have, comma separated.
         found: String,
     },
-
     /// The component was built against an incompatible contract version.
     #[error(
         "contract version mismatch: the component exports \
@@ -72,22 +90,21 @@ pub enum Error {
         /// The version the component was built against.
         found: String,
         /// The version this host implements.
-        expected: &'static str,
+        #[serde(with = "wire::name")]
+        expected: StaticName,
     },
-
     /// The component needs an import this host does not provide.
     #[error("cannot link the component: {0}. The host provides WASI 0.2 and airssys:component/host")]
     Link(#[source] WasmtimeError),
-
     /// Creating an instance failed (for example the instance pool is full).
     #[error("cannot instantiate the component: {0}")]
     Instantiate(#[source] WasmtimeError),
-
     /// The guest trapped (a panic, `unreachable`, an out-of-bounds access...).
-    #[error("the component trapped in `{function}`: {}{}", source.reason(), stderr_tail(guest_stderr))]
+    #[error("the component trapped in `{function}`: {}{}", source.reason(), text::stderr_tail(guest_stderr))]
     Trap {
         /// The export that was running.
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The trap, with the wasm backtrace.
         #[source]
         source: WasmtimeError,
@@ -95,75 +112,69 @@ pub enum Error {
         /// panic's message lands there); empty if nothing.
         guest_stderr: String,
     },
-
     /// The call ran past its wall-clock deadline and was interrupted.
     #[error(
-        "`{function}` timed out after {} ms; raise the limit with \
-         --timeout-ms if the work is legitimately slow",
+        "`{function}` timed out after {} ms; raise the timeout_ms limit if the work is legitimately slow",
         limit.as_millis()
     )]
     Timeout {
         /// The export that was running.
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The deadline that was exceeded.
+        #[serde(with = "wire::millis")]
         limit: Duration,
     },
-
-    /// The guest needed more linear memory than its limit allows (at
-    /// instantiation, or a `memory.grow` the host refused).
+    /// The guest needed more linear memory than its limit (at instantiation, or a refused `memory.grow`).
     #[error(
-        "`{function}` needs {} of linear memory, limit is {}; raise it with --max-memory-mib \
-         (`max_memory_mib` in project.ron)",
-        mib_text(*requested_bytes),
-        mib_text(*limit_bytes)
+        "`{function}` needs {} of linear memory, limit is {}; raise the max_memory_mib limit",
+        text::mib(*requested_bytes),
+        text::mib(*limit_bytes)
     )]
     OutOfMemory {
         /// The export that was running.
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The cap in bytes.
         limit_bytes: u64,
         /// What the guest asked for in total, in bytes.
         requested_bytes: u64,
     },
-
     /// The call used up its fuel budget.
     #[error("`{function}` ran out of fuel ({fuel} units per call); raise the fuel budget")]
     OutOfFuel {
         /// The export that was running.
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The per-call budget.
         fuel: u64,
     },
-
     /// A WASI command wrote more output than allowed.
     #[error("the component wrote more than {limit_bytes} bytes of output")]
     OutputTooLarge {
         /// The cap in bytes.
         limit_bytes: usize,
     },
-
     /// The component returned an error value (it did not trap).
     #[error("`{function}` failed: {error}")]
     Guest {
         /// The export that returned the error.
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The error the component returned.
-        error: crate::types::GuestError,
+        error: GuestError,
     },
-
     /// A WASI command exited with a non-zero status.
-    #[error("the command exited with status {code}{}", stderr_suffix(stderr))]
+    #[error("the command exited with status {code}{}", text::stderr_suffix(stderr))]
     CommandFailed {
         /// The exit status.
         code: i32,
         /// What the command wrote to stderr (truncated).
         stderr: String,
     },
-
     /// The instance trapped earlier and cannot be entered again.
     #[error("the instance is unusable after an earlier trap; create a new instance")]
     Poisoned,
-
     /// A `NAME@VERSION` or name could not be parsed.
     #[error("invalid component reference `{reference}`: {reason}")]
     InvalidReference {
@@ -172,7 +183,6 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
     /// A version already points at other bytes.
     #[error(
         "{reference} already exists with digest {existing}; versions are immutable, so \
@@ -182,18 +192,16 @@ pub enum Error {
         /// The version that exists.
         reference: String,
         /// What it points at.
-        existing: crate::Digest,
+        existing: Digest,
         /// What was offered.
-        new: crate::Digest,
+        new: Digest,
     },
-
     /// No such name in the registry.
     #[error("no component named `{name}` in the registry; add it with `airssys registry add {name}@VERSION FILE.wasm`")]
     UnknownComponent {
         /// The name asked for.
         name: String,
     },
-
     /// No such version of a known name.
     #[error("no version {reference} in the registry (known versions: {known})")]
     UnknownVersion {
@@ -202,7 +210,6 @@ pub enum Error {
         /// The versions that exist.
         known: String,
     },
-
     /// A stored blob no longer matches its digest.
     #[error(
         "stored component {digest} is corrupt: its bytes no longer match their digest. \
@@ -211,11 +218,10 @@ pub enum Error {
     )]
     BlobCorrupt {
         /// The digest it should have.
-        digest: crate::Digest,
+        digest: Digest,
         /// The file.
         path: PathBuf,
     },
-
     /// A version cannot be removed while services use it.
     #[error("{reference} is used by services {services}; deploy another version to them first")]
     InUse {
@@ -224,7 +230,6 @@ pub enum Error {
         /// The services that use it.
         services: String,
     },
-
     /// A file in the data folder does not parse.
     #[error("data file is corrupt ({source}); restore it from a backup or remove it: {}", path.display())]
     DataCorrupt {
@@ -232,20 +237,19 @@ pub enum Error {
         path: PathBuf,
         /// The parse error.
         #[source]
+        #[serde(with = "wire::json")]
         source: serde_json::Error,
     },
-
     /// A deploy needs capabilities that are not granted.
-    #[error("{}", missing_text(service, component, missing))]
+    #[error("{}", text::missing(service, component, missing))]
     MissingCapabilities {
         /// The service.
         service: String,
         /// The component version.
         component: String,
         /// Every requested capability no grant covers.
-        missing: Vec<crate::Capability>,
+        missing: Vec<Capability>,
     },
-
     /// A grant cannot be applied on this host.
     #[error("cannot grant `{capability}`: {reason}")]
     GrantInvalid {
@@ -254,11 +258,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-
     /// A signature is missing, invalid or from an untrusted key.
     #[error("signature check failed: {0}")]
     Signature(String),
-
     /// The project file does not parse or is not supported.
     #[error("{}:{line}:{column}: {message}", path.display())]
     ProjectFile {
@@ -271,7 +273,6 @@ pub enum Error {
         /// What is wrong there.
         message: String,
     },
-
     /// No pipeline with that name in the project.
     #[error("no pipeline named `{name}` in the project (pipelines: {known})")]
     UnknownPipeline {
@@ -280,16 +281,14 @@ pub enum Error {
         /// What exists.
         known: String,
     },
-
     /// A pipeline failed validation.
-    #[error("pipeline `{pipeline}` is invalid:\n  {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    #[error("pipeline `{pipeline}` is invalid:\n  {}", text::lines(errors))]
     InvalidPipeline {
         /// The pipeline.
         pipeline: String,
         /// Every problem found.
-        errors: Vec<crate::pipeline::PipelineError>,
+        errors: Vec<PipelineError>,
     },
-
     /// A pipeline node failed under the `fail` policy.
     #[error("pipeline `{pipeline}` failed at node `{node}`: {source}")]
     PipelineNode {
@@ -301,27 +300,25 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
     /// A pipeline run passed its deadline.
     #[error("pipeline `{pipeline}` did not finish within {} ms", limit.as_millis())]
     PipelineTimeout {
         /// The pipeline.
         pipeline: String,
         /// The deadline.
+        #[serde(with = "wire::millis")]
         limit: Duration,
     },
-
-    /// A remote runtime answered with an error; `message` is its own text.
+    /// A remote runtime's error this client has no variant for; `message` is the server's text.
     #[error("{message}")]
     Remote {
         /// The HTTP status.
         status: u16,
-        /// The error's kind as the server classified it (`unknown-service`, ...).
-        kind: String,
+        /// The error's code as the server named it.
+        code: String,
         /// What the server said.
         message: String,
     },
-
     /// A remote runtime could not be reached or answered nonsense.
     #[error("cannot talk to the runtime at {url}: {reason}")]
     RemoteUnreachable {
@@ -330,25 +327,21 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-
     /// The host was created without a data folder.
-    #[error("this needs a data folder: pass --data-dir DIR (or set HostConfig::data_dir)")]
+    #[error("this needs a data folder (HostConfig::data_dir)")]
     NoDataDir,
-
     /// No such service.
     #[error("no service named `{name}`; deploy one with `airssys deploy {name} NAME@VERSION`")]
     UnknownService {
         /// The name asked for.
         name: String,
     },
-
     /// Rollback needs an earlier version.
     #[error("service `{service}` has no earlier version to roll back to")]
     NothingToRollBack {
         /// The service.
         service: String,
     },
-
     /// Canary and rolling cannot split one state between two versions.
     #[error(
         "service `{service}` is stateful (its component exports airssys:component/state), so it cannot use \
@@ -359,17 +352,14 @@ pub enum Error {
         /// The service.
         service: String,
         /// The refused strategy.
-        strategy: &'static str,
+        strategy: StrategyKind,
     },
-
     /// Strategy parameters are wrong.
     #[error("invalid strategy: {0}")]
     InvalidStrategy(String),
-
     /// A rollout did not complete; the old version keeps serving.
-    #[error("rollout of {} to {} did not complete ({}); the previous version keeps serving", .0.service, .0.to, outcome_text(&.0.outcome))]
-    RolloutFailed(Box<crate::deploy::RolloutRecord>),
-
+    #[error("rollout of {} to {} did not complete ({}); the previous version keeps serving", .0.service, .0.to, text::outcome(&.0.outcome))]
+    RolloutFailed(Box<RolloutRecord>),
     /// Every instance of a pooled deployment stayed busy.
     #[error(
         "all {size} instances stayed busy for {} ms; raise the pool size or the timeout",
@@ -377,38 +367,32 @@ pub enum Error {
     )]
     PoolBusy {
         /// How long the call waited.
+        #[serde(with = "wire::millis")]
         waited: Duration,
         /// The pool size.
         size: usize,
     },
-
     /// The compiled-code cache could not be used.
     #[error("compile cache: {0}")]
     Cache(String),
-
     /// A host setting is invalid.
     #[error("invalid host configuration: {0}")]
     Config(String),
-
-    /// The guest needed a table larger than its limit allows (at
-    /// instantiation, or a `table.grow` the host refused).
-    #[error(
-        "`{function}` needs a table of {requested} elements, limit is {limit}; raise it with \
-         --max-table-elements (`max_table_elements` in project.ron)"
-    )]
+    /// The guest needed a larger table than its limit (at instantiation, or a refused `table.grow`).
+    #[error("`{function}` needs a table of {requested} elements, limit is {limit}; raise the max_table_elements limit")]
     TableLimit {
         /// The export that was running (`instantiate` at start-up).
-        function: &'static str,
+        #[serde(with = "wire::name")]
+        function: StaticName,
         /// The cap in elements.
         limit: u64,
         /// The size the guest needed, in elements.
         requested: u64,
     },
-
     /// The host holds no more live instances (its instance capacity).
     #[error(
         "{needed} more instance(s) needed, but the host's capacity is {capacity} live instances \
-         ({in_use} in use); raise it with --max-instances (HostConfig::pool.max_instances), or stop \
+         ({in_use} in use); raise the host's instance capacity (HostConfig::pool.max_instances), or stop \
          services or shrink pools you do not need"
     )]
     HostCapacity {
@@ -419,33 +403,29 @@ pub enum Error {
         /// Instances alive when it was asked.
         in_use: u64,
     },
-
     /// Per-service limits that make no sense.
     #[error("invalid limits: {0}")]
     InvalidLimits(String),
-
     /// A per-service limit asks for more than the host allows at all.
     #[error("{what}: needs {requested}, the limit is {maximum}; raise {setting}")]
     HostMaximum {
         /// What is limited.
-        what: &'static str,
+        #[serde(with = "wire::name")]
+        what: StaticName,
         /// What was asked for, with its unit.
         requested: String,
         /// The host's maximum, with its unit.
         maximum: String,
         /// The setting that raises it.
-        setting: &'static str,
+        #[serde(with = "wire::name")]
+        setting: StaticName,
     },
-
-    /// An append-only log (`audit.jsonl`, `rollouts.jsonl`) ends in a record
-    /// cut short (a crash during an append): it takes no new record until
-    /// `airssys audit repair` moves the torn bytes aside, so changes are
-    /// refused before anything changes.
+    /// An append-only log ends in a record cut short by a crash: changes are refused until it is repaired.
     #[error(
         "{} line {line}: {reason}. Until it is repaired the log takes no new record, so changes are refused \
          before anything changes, and the refusal itself cannot be recorded. Run `airssys audit repair` to move \
          the torn bytes aside, then try again: {}",
-        crate::journal::file_name(path),
+        text::file_name(path),
         path.display()
     )]
     LogTorn {
@@ -456,14 +436,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
-    /// An append-only log cannot be read or appended to (a read-only file,
-    /// a folder in its place, a full disk), so changes are refused.
+    /// An append-only log cannot be read or appended to, so changes are refused.
     #[error(
         "cannot append to {} ({source}), so changes are refused before anything changes, and the refusal \
          itself cannot be recorded. Make it a writable file again (is a folder or a read-only file in its \
          place?), then try again: {}",
-        crate::journal::file_name(path),
+        text::file_name(path),
         path.display()
     )]
     LogUnwritable {
@@ -471,16 +449,15 @@ pub enum Error {
         path: PathBuf,
         /// The operating system's error.
         #[source]
+        #[serde(with = "wire::io")]
         source: std::io::Error,
     },
-
-    /// The audit log was edited (not cut short by a crash): `audit repair`
-    /// does not touch it, because moving the lines aside would hide that.
+    /// The audit log was edited (not cut short by a crash): repair leaves it, as evidence.
     #[error(
         "{} line {line}: {reason}. That is not what a crash during an append leaves (a cut-short last line), \
          so `airssys audit repair` does not move it aside: that would hide an edit. Keep the file as evidence \
          and restore it from a backup: {}",
-        crate::journal::file_name(path),
+        text::file_name(path),
         path.display()
     )]
     LogCorrupt {
@@ -491,14 +468,11 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-
-    /// A change took effect, but its record could not be appended
-    /// afterwards (the log failed between the check before the change and
-    /// the append after it).
+    /// A change took effect, but its record could not be appended afterwards.
     #[error(
         "{change} took effect, but its record could not be appended to {}: {source}. Check the log with \
          `airssys audit verify`",
-        crate::journal::file_name(path)
+        text::file_name(path)
     )]
     Unrecorded {
         /// What took effect, e.g. "deploy of text@1.0.0 to `svc`".
@@ -509,15 +483,117 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
-    /// Contract functions the component exports (`guest`, `state`) or
-    /// imports (`host`) do not have the contract's types: it was built
-    /// against another shape of `wit/component.wit`.
-    #[error("{}", crate::contract::mismatch_text(mismatches))]
+    /// Contract functions the component exports or imports do not have the contract's types.
+    #[error("{}", crate::types::mismatch_text(mismatches))]
     ContractShape {
         /// Every function that differs: interface, function, expected and
         /// found type, where they first differ.
-        mismatches: Vec<crate::ShapeMismatch>,
+        mismatches: Vec<ShapeMismatch>,
+    },
+    /// A background thread (epoch ticker, event stream, watch, server) could not be started.
+    #[error("cannot start the {name} thread: {source}")]
+    Thread {
+        /// Which thread, e.g. "epoch ticker".
+        #[serde(with = "wire::name")]
+        name: StaticName,
+        /// The operating system's error.
+        #[source]
+        #[serde(with = "wire::io")]
+        source: std::io::Error,
+    },
+    /// A value could not be written as JSON (a record, a request).
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        /// What was being encoded, e.g. "the rollout record".
+        #[serde(with = "wire::name")]
+        what: StaticName,
+        /// The encoder's error.
+        #[source]
+        #[serde(with = "wire::json")]
+        source: serde_json::Error,
+    },
+    /// A call the instance's component cannot take (`restore` without the state interface).
+    #[error("`{function}` needs {needs}")]
+    Unsupported {
+        /// The call.
+        #[serde(with = "wire::name")]
+        function: StaticName,
+        /// What the component would need, e.g. "a component that exports the state interface".
+        #[serde(with = "wire::name")]
+        needs: StaticName,
+    },
+    /// A deployment was retired by another rollout while a state migration waited for it.
+    #[error("{version} was retired by another rollout before its state could be taken; try again")]
+    Retired {
+        /// The retired version.
+        version: String,
+    },
+    /// Every deployment a call picked was retired before the call could start on it.
+    #[error(
+        "service `{service}` found no live deployment to route to (its versions were replaced meanwhile); try again"
+    )]
+    NoRoute {
+        /// The service.
+        service: String,
+    },
+    /// The server could not listen on its address.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address, `IP:PORT`.
+        address: String,
+        /// The operating system's error.
+        #[source]
+        #[serde(with = "wire::io")]
+        source: std::io::Error,
+    },
+    /// The system gave no random bytes (for a token or a key).
+    #[error("no randomness for {purpose}: {reason}")]
+    Randomness {
+        /// What needed it, e.g. "a server token".
+        #[serde(with = "wire::name")]
+        purpose: StaticName,
+        /// The system's error.
+        reason: String,
+    },
+    /// A token file that cannot be used.
+    #[error("the token file is unusable: {problem}: {}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// The contract compiled into this host does not parse: the build is broken.
+    #[error("the contract built into this host (wit/component.wit) does not parse: {0}")]
+    ContractText(String),
+    /// `airssys bench` could not measure what it set out to.
+    #[error("the benchmark cannot measure this: {0}")]
+    Measurement(String),
+    /// A request to the server that is not well-formed (body, query, header).
+    #[error("{reason}")]
+    BadRequest {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A request to the server without the right token.
+    #[error("{reason}")]
+    Unauthorized {
+        /// What is missing or wrong.
+        reason: String,
+    },
+    /// A request body over the server's limit.
+    #[error("the request body is larger than the server accepts ({limit_bytes} bytes, ServerConfig::max_body_bytes)")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit_bytes: u64,
+    },
+    /// A request to a path the server does not serve.
+    #[error("no such endpoint: {method} {path} (the API is listed in host_core::remote)")]
+    NoEndpoint {
+        /// The HTTP method.
+        method: String,
+        /// The path asked for.
+        path: String,
     },
 
     /// A fleet setting is wrong (URL, fleet or node name, credentials file).
@@ -569,114 +645,4 @@ pub enum Error {
         /// The service.
         service: String,
     },
-}
-
-/// Bytes as MiB, with one decimal when not a whole number.
-fn mib_text(bytes: u64) -> String {
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    if bytes.is_multiple_of(1024 * 1024) { format!("{} MiB", bytes >> 20) } else { format!("{mib:.1} MiB") }
-}
-
-fn missing_text(service: &str, component: &str, missing: &[crate::Capability]) -> String {
-    let list: Vec<String> = missing.iter().map(|c| format!("  {c}")).collect();
-    let flags: Vec<String> = missing.iter().map(|c| format!("--grant '{c}'")).collect();
-    format!(
-        "deploy of {component} to `{service}` refused: it needs capabilities that are not granted:\n{}\n\
-         Grant them by adding {} to the deploy, or with `airssys grant {service} CAPABILITY`",
-        list.join("\n"),
-        flags.join(" ")
-    )
-}
-
-fn outcome_text(outcome: &crate::deploy::RolloutOutcome) -> String {
-    match outcome {
-        crate::deploy::RolloutOutcome::Succeeded => "succeeded".into(),
-        crate::deploy::RolloutOutcome::RolledBack(reason) => format!("rolled back: {reason}"),
-        crate::deploy::RolloutOutcome::Failed(reason) => format!("failed: {reason}"),
-    }
-}
-
-fn stderr_tail(text: &str) -> String {
-    if text.is_empty() {
-        return String::new();
-    }
-    let start = text.char_indices().rev().nth(999).map(|(i, _)| i).unwrap_or(0);
-    format!("\nthe guest's stderr ended with:\n{}", &text[start..])
-}
-
-fn stderr_suffix(stderr: &str) -> String {
-    if stderr.trim().is_empty() { String::new() } else { format!(": {}", stderr.trim()) }
-}
-
-impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
-    }
-
-    /// Whether the failure came from the guest and a fresh instance would
-    /// behave normally (trap, timeout, memory, fuel): the host is unharmed.
-    pub fn is_guest_fault(&self) -> bool {
-        matches!(
-            self,
-            Error::Trap { .. }
-                | Error::Timeout { .. }
-                | Error::OutOfMemory { .. }
-                | Error::TableLimit { .. }
-                | Error::OutOfFuel { .. }
-                | Error::OutputTooLarge { .. }
-                | Error::Guest { .. }
-                | Error::CommandFailed { .. }
-        )
-    }
-}
-
-/// A `wasmtime::Error` kept whole, so that it can be a `source()`.
-///
-/// `wasmtime::Error` (like `anyhow::Error`) does not implement
-/// `std::error::Error` itself; this wrapper does, and `inner()` gives the
-/// original back for downcasting (e.g. to `wasmtime::Trap`).
-pub struct WasmtimeError(wasmtime::Error);
-
-impl WasmtimeError {
-    /// The wrapped wasmtime error.
-    pub fn inner(&self) -> &wasmtime::Error {
-        &self.0
-    }
-
-    /// The innermost cause in one line (for a trap: what the trap was),
-    /// without the wasm backtrace that the full `Display` carries.
-    pub fn reason(&self) -> String {
-        self.0.root_cause().to_string()
-    }
-
-    /// The trap code, if this error is a trap.
-    pub fn trap(&self) -> Option<wasmtime::Trap> {
-        self.0.downcast_ref::<wasmtime::Trap>().copied()
-    }
-}
-
-impl From<wasmtime::Error> for WasmtimeError {
-    fn from(e: wasmtime::Error) -> Self {
-        WasmtimeError(e)
-    }
-}
-
-impl fmt::Display for WasmtimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `{:#}` prints the whole chain on one line, including the guest's
-        // own message for traps.
-        write!(f, "{:#}", self.0)
-    }
-}
-
-impl fmt::Debug for WasmtimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for WasmtimeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
 }

@@ -1,0 +1,308 @@
+//! The engine and compile cache subsystem ([`Engine`]): wasmtime's engine
+//! with its epoch ticker, the two linkers, the on-disk cache of compiled
+//! code, and the table of components loaded in memory; it loads, describes
+//! and inspects components and makes instances. It knows components and
+//! instances, not the data folder.
+
+mod build;
+mod cache;
+mod inspect;
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use serde::Serialize;
+use tracing::instrument;
+use wasmtime::component::Component;
+
+use crate::{
+    Error, Result,
+    background::Background,
+    component::{self, ComponentInfo, Linkers, LoadedComponent},
+    config::HostConfig,
+    events::bus::Bus,
+    instance::Instance,
+    limits::CallLimits,
+    security::SandboxPolicy,
+    state::Shared,
+    types::{Capability, Digest, LogLine, Metadata},
+};
+pub(crate) use build::pooling_config;
+use cache::CompileCache;
+pub use cache::LoadOrigin;
+pub use inspect::Inspection;
+
+/// What `Host::describe` finds by running a component's introspection
+/// exports (no `init`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Description {
+    /// Static facts.
+    #[serde(flatten)]
+    pub info: ComponentInfo,
+    /// `metadata()`.
+    pub metadata: Metadata,
+    /// `required-capabilities()`.
+    pub required_capabilities: Vec<Capability>,
+}
+
+/// The outcome of [`Host::load_or_survey`].
+pub(crate) enum Loaded {
+    /// Loaded and pre-linked.
+    Ready(Arc<LoadedComponent>),
+    /// Compiled and surveyed, but its contract functions do not match.
+    Refused(Box<component::Surveyed>),
+}
+
+/// The engine and what it has loaded. Cheap to clone; safe to share.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    linkers: Linkers,
+    cache: Option<CompileCache>,
+    loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
+    compilations: AtomicU64,
+    config: HostConfig,
+    _ticker: Background,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Builds the engine, links WASI and the airssys host interface, opens
+    /// the compile cache and starts the epoch ticker.
+    pub(crate) fn new(config: HostConfig) -> Result<Self> {
+        config.pool.check(&config.default_limits)?;
+        let engine = build::build_engine(&config)?;
+        let linkers = Linkers::new(&engine, &config.custom_capabilities)?;
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(CompileCache::open(dir, &build::engine_fingerprint(&engine))?),
+            None => None,
+        };
+        let ticker = build::epoch_ticker(engine.clone(), config.epoch_tick)?;
+        let shared = Arc::new(Shared {
+            engine,
+            max_instances: config.pool.max_instances,
+            fuel_enabled: config.fuel_per_call.is_some(),
+            max_output_bytes: config.max_output_bytes,
+            logs: Bus::default(),
+            tick: config.epoch_tick,
+        });
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                shared,
+                linkers,
+                cache,
+                loaded: Mutex::new(HashMap::new()),
+                compilations: AtomicU64::new(0),
+                config,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// From now on, loads components for async calls even when they cannot
+    /// wait in the host (the bench measures that path).
+    pub(crate) fn always_async(&self) {
+        self.inner.linkers.always_async.store(true, Ordering::Relaxed);
+    }
+
+    /// The host's settings.
+    pub(crate) fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    /// wasmtime's engine.
+    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.inner.shared.engine
+    }
+
+    /// What every store of this engine shares.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// Guest log lines of every instance of this engine.
+    pub(crate) fn logs(&self) -> &Bus<LogLine> {
+        &self.inner.shared.logs
+    }
+
+    /// How many components this engine has compiled (cache misses).
+    pub(crate) fn compilations(&self) -> u64 {
+        self.inner.compilations.load(Ordering::Relaxed)
+    }
+
+    /// Component instances alive in this engine's pool.
+    pub(crate) fn live_instances(&self) -> u64 {
+        self.wasmtime().pooling_allocator_metrics().map_or(0, |m| m.component_instances())
+    }
+
+    /// Refuses `more` instances that do not fit next to the ones alive now
+    /// ([`Error::HostCapacity`]).
+    pub(crate) fn check_capacity(&self, more: usize) -> Result<()> {
+        let capacity = self.inner.config.pool.max_instances;
+        let in_use = self.live_instances();
+        if in_use.saturating_add(more as u64) > u64::from(capacity) {
+            return Err(Error::HostCapacity { needed: more as u64, capacity, in_use });
+        }
+        Ok(())
+    }
+
+    /// Reads, validates, compiles (or loads from cache) and pre-links.
+    pub(crate) fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<LoadedComponent>> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read the component", path, e))?;
+        self.load_named(&bytes, component::name_from_path(path))
+    }
+
+    /// Validates, compiles (or loads from cache) and pre-links `bytes`.
+    pub(crate) fn load_bytes(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>> {
+        self.load_named(bytes, None)
+    }
+
+    /// Like [`Host::load_bytes`] with a display name for logs.
+    ///
+    /// Errors: the bytes are not a component ([`Error::NotWasm`],
+    /// [`Error::CoreModule`], [`Error::InvalidComponent`]); it implements
+    /// neither the contract nor `wasi:cli/run` ([`Error::MissingExport`]),
+    /// or another contract version ([`Error::ContractVersion`]); a contract
+    /// function it exports or imports does not have the contract's type
+    /// ([`Error::ContractShape`]); an import is not provided ([`Error::Link`]).
+    #[instrument(target = "airssys::engine", name = "load", level = "debug", skip_all, fields(name = ?name))]
+    pub(crate) fn load_named(&self, bytes: &[u8], name: Option<String>) -> Result<Arc<LoadedComponent>> {
+        match self.load_or_survey(bytes, name)? {
+            Loaded::Ready(component) => Ok(component),
+            Loaded::Refused(surveyed) => Err(Error::ContractShape { mismatches: surveyed.mismatches }),
+        }
+    }
+
+    /// Loads `bytes`, or hands back the surveyed component when its contract
+    /// functions do not have the contract's types (so `inspect` can still
+    /// describe it). A refused component is not kept in the memory table.
+    pub(crate) fn load_or_survey(&self, bytes: &[u8], name: Option<String>) -> Result<Loaded> {
+        component::check_header(bytes)?;
+        let digest = Digest::of(bytes);
+        if let Some(found) = self.lock_loaded().get(&digest) {
+            return Ok(Loaded::Ready(found.clone()));
+        }
+        let name = name.unwrap_or_else(|| digest.short());
+        component::check_initial_needs(bytes, &self.inner.config.pool)?;
+        let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
+        let surveyed = component::survey(self.wasmtime(), compiled, digest, bytes.len() as u64)?;
+        if !surveyed.mismatches.is_empty() {
+            return Ok(Loaded::Refused(Box::new(surveyed)));
+        }
+        let loaded = Arc::new(component::link(&self.inner.linkers, surveyed, name, origin)?);
+        self.lock_loaded().insert(digest, loaded.clone());
+        Ok(Loaded::Ready(loaded))
+    }
+
+    /// Both linkers.
+    pub(crate) fn linkers(&self) -> &Linkers {
+        &self.inner.linkers
+    }
+
+    /// Drops a component from the in-memory table (the disk cache stays).
+    pub(crate) fn evict(&self, digest: &Digest) {
+        self.lock_loaded().remove(digest);
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<LoadedComponent>>> {
+        // A panic while holding this lock leaves a consistent map.
+        self.inner.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn compile_or_read_cache(&self, bytes: &[u8], digest: &Digest) -> Result<(Component, LoadOrigin)> {
+        let engine = self.wasmtime();
+        if let Some(cache) = &self.inner.cache {
+            let path = cache.path_for(digest);
+            if path.exists() {
+                // SAFETY: the cache folder is private to this host and only
+                // holds `Component::serialize` output of an engine with the
+                // same fingerprint (the folder name), written atomically.
+                match unsafe { Component::deserialize_file(engine, &path) } {
+                    Ok(component) => return Ok((component, LoadOrigin::DiskCache)),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), path = %path.display(), "dropping unusable cached code");
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(|e| Error::InvalidComponent(e.into()))?;
+        self.inner.compilations.fetch_add(1, Ordering::Relaxed);
+        if let Some(cache) = &self.inner.cache {
+            match component.serialize() {
+                Ok(compiled) => {
+                    if let Err(e) = cache.store(digest, &compiled) {
+                        tracing::warn!(error = %e, "compile cache not updated");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot serialize compiled code"),
+            }
+        }
+        Ok((component, LoadOrigin::Compiled))
+    }
+
+    /// A new instance with the host's default limits.
+    pub(crate) fn instantiate(&self, component: &Arc<LoadedComponent>) -> Result<Instance> {
+        self.instantiate_with(component, self.inner.config.default_limits.clone())
+    }
+
+    /// A new instance with its own limits.
+    pub(crate) fn instantiate_with(&self, component: &Arc<LoadedComponent>, limits: CallLimits) -> Result<Instance> {
+        self.instantiate_sandboxed(component, limits, SandboxPolicy::deny_all())
+    }
+
+    /// A new instance whose WASI context follows `policy` (its grants).
+    pub(crate) fn instantiate_sandboxed(
+        &self,
+        component: &Arc<LoadedComponent>,
+        limits: CallLimits,
+        policy: Arc<SandboxPolicy>,
+    ) -> Result<Instance> {
+        self.inner.config.pool.check(&limits)?;
+        Instance::new(self.inner.shared.clone(), component.clone(), limits, policy)
+    }
+
+    /// Runs the introspection exports (`metadata`, `required-capabilities`)
+    /// in a throw-away instance.
+    pub(crate) fn describe(&self, component: &Arc<LoadedComponent>) -> Result<Description> {
+        let mut instance = self.instantiate(component)?;
+        Ok(Description {
+            info: component.info().clone(),
+            metadata: instance.metadata()?,
+            required_capabilities: instance.required_capabilities()?,
+        })
+    }
+
+    /// `init`, one `execute`, `shutdown` in a fresh instance.
+    #[instrument(target = "airssys::call", name = "call", level = "debug", skip_all,
+                 fields(component = %component.name()))]
+    pub(crate) fn call_once(
+        &self,
+        component: &Arc<LoadedComponent>,
+        config: &[(String, String)],
+        input: &crate::Input,
+        limits: CallLimits,
+    ) -> Result<crate::Output> {
+        let mut instance = self.instantiate_with(component, limits)?;
+        instance.init(config)?;
+        let output = instance.execute(input)?;
+        instance.shutdown()?;
+        Ok(output)
+    }
+}
