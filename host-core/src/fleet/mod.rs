@@ -27,6 +27,7 @@
 //! nats-server 2.9 accepts.
 
 mod audit;
+mod client;
 mod desired;
 mod launch;
 mod names;

@@ -38,7 +38,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// A rollout's client: the fleet, who it is, where its events go.
 pub(crate) struct Coordinator<'a> {
-    pub client: &'a super::runtime::Client,
+    pub client: &'a super::client::Client,
 }
 
 fn rollout_id() -> String {
