@@ -5,6 +5,7 @@
 #
 # Rust components: cargo, wasm32-wasip2 target (the guest workspace in this folder).
 # C component:     clang-16 + wasi-libc, wrapped into a component by tools/componentize.
+# jaq (third-party WASI command): build-wasi-tools.sh, run after the checks.
 # Python and JavaScript components: build-python.sh and build-js.sh, run at the end.
 #   Their builds are not byte-reproducible, so they keep the committed .wasm files
 #   unless --replace-python-js is given (see those scripts).
@@ -168,6 +169,7 @@ grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfa
 
 step "done: 16 components rebuilt (Rust and C)"
 
-# ------------------------------------------------------------------ Python and JavaScript
+# ------------------------------------------------------------------ jaq, Python and JavaScript
+"$SP/build-wasi-tools.sh"
 "$SP/build-python.sh" "${REPLACE_PY_JS[@]}"
 "$SP/build-js.sh" "${REPLACE_PY_JS[@]}"
