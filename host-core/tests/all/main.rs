@@ -12,6 +12,7 @@ mod deadline;
 mod deploy;
 mod fleet;
 mod folders;
+mod languages;
 mod limits;
 mod loading;
 mod metrics;
