@@ -19,7 +19,9 @@ fn expected_files(lang: &str) -> Vec<&'static str> {
         "rust" => vec!["Cargo.toml", "src/lib.rs"],
         "c" => vec!["src/component.c"],
         "python" => vec!["src/app.py", "toolchain/requirements-python.txt"],
-        "js" => vec!["src/app.js", "toolchain/componentize.mjs", "toolchain/package-lock.json", "toolchain/package.json"],
+        "js" => {
+            vec!["src/app.js", "toolchain/componentize.mjs", "toolchain/package-lock.json", "toolchain/package.json"]
+        }
         other => panic!("no language {other}"),
     };
     files.extend([".gitignore", "README.md", "build.sh", "project.ron", "wit/component.wit"]);
@@ -97,7 +99,10 @@ fn each_template_renders_its_files_with_the_name_substituted_and_the_contract_co
 
         let build = read(&dir.join("build.sh"));
         assert!(build.starts_with("#!/usr/bin/env bash\n"), "{lang}");
-        assert!(build.contains("components/text-upper.wasm"), "{lang}: build.sh writes the component the project names");
+        assert!(
+            build.contains("components/text-upper.wasm"),
+            "{lang}: build.sh writes the component the project names"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -224,7 +229,11 @@ fn a_non_empty_folder_or_a_file_is_refused_and_left_as_it_was() {
     std::fs::write(root.path().join("text-upper/notes.txt"), "keep").unwrap();
     let out = airssys_in(root.path(), &["new", "text-upper", "--lang", "js"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error: text-upper is not empty; nothing was written"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: text-upper is not empty; nothing was written"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(files_under(&root.path().join("text-upper")), ["notes.txt"]);
 
     let file = root.path().join("a-file");

@@ -160,9 +160,9 @@ const MAX_NAME: usize = 64;
 fn check_name(name: &str) -> Result<()> {
     let kebab = name.len() <= MAX_NAME
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.split('-').all(|word| {
-            !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
+        && name
+            .split('-')
+            .all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
     if !kebab {
         bail!(
             "invalid component name {name:?}: a name must be kebab-case: lower-case letters a-z and digits, \
@@ -178,10 +178,9 @@ fn check_dir(dir: &Path) -> Result<()> {
     match std::fs::metadata(dir) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(err).with_context(|| format!("cannot read {}", dir.display())),
-        Ok(meta) if !meta.is_dir() => bail!(
-            "{} exists and is not a folder; nothing was written: choose a new folder with --dir",
-            dir.display()
-        ),
+        Ok(meta) if !meta.is_dir() => {
+            bail!("{} exists and is not a folder; nothing was written: choose a new folder with --dir", dir.display())
+        }
         Ok(_) => {
             let mut entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
             if entries.next().is_some() {
