@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Rebuilds every committed sample component (.wasm) from source and checks it.
 #
-#   sample-projects/build-components.sh        (from anywhere; paths are resolved from this file)
+#   sample-projects/build-components.sh [--replace-python-js]   (from anywhere)
 #
 # Rust components: cargo, wasm32-wasip2 target (the guest workspace in this folder).
 # C component:     clang-16 + wasi-libc, wrapped into a component by tools/componentize.
+# jaq (third-party WASI command): build-wasi-tools.sh, run after the checks.
+# Python and JavaScript components: build-python.sh and build-js.sh, run at the end.
+#   Their builds are not byte-reproducible, so they keep the committed .wasm files
+#   unless --replace-python-js is given (see those scripts).
 #
 # Environment:
 #   CARGO_TARGET_DIR  where cargo builds (default: each workspace's own target/)
@@ -18,6 +22,17 @@ TOOL_MANIFEST="$ROOT/tools/componentize/Cargo.toml"
 CLANG="${CLANG:-clang-16}"
 WASI_SYSROOT="${WASI_SYSROOT:-/usr}"
 MAX_BYTES=$((2 * 1024 * 1024))
+
+REPLACE_PY_JS=()
+for arg in "$@"; do
+    case "$arg" in
+        --replace-python-js) REPLACE_PY_JS=(--replace) ;;
+        *)
+            echo "build-components: error: unknown argument '$arg' (the only option is --replace-python-js)" >&2
+            exit 1
+            ;;
+    esac
+done
 
 APT_HINT="install it with: apt-get update && apt-get install -y clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32"
 
@@ -152,4 +167,9 @@ check "$SP/security-probes/components/flood.wasm" command
 grep -q "^import wasi:http/outgoing-handler@0\.2\." <<<"$(componentize --interfaces "$SP/security-probes/components/http-probe.wasm")" \
     || die "security-probes/components/http-probe.wasm does not import wasi:http/outgoing-handler"
 
-step "done: 16 components rebuilt"
+step "done: 16 components rebuilt (Rust and C)"
+
+# ------------------------------------------------------------------ jaq, Python and JavaScript
+"$SP/build-wasi-tools.sh"
+"$SP/build-python.sh" "${REPLACE_PY_JS[@]}"
+"$SP/build-js.sh" "${REPLACE_PY_JS[@]}"

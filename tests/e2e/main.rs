@@ -11,6 +11,7 @@ mod contract_shape;
 mod deploy;
 mod files;
 mod fleet;
+mod new;
 mod packaging;
 mod project;
 mod remote;

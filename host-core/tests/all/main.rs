@@ -13,6 +13,7 @@ mod deploy;
 mod errors;
 mod fleet;
 mod folders;
+mod languages;
 mod limits;
 mod loading;
 mod metrics;

@@ -12,6 +12,7 @@
 //! airssys metrics [--prometheus|--json] [--check-health] --data-dir DIR
 //! airssys run PROJECT [--pipeline NAME] [--input FILE|-]
 //! airssys test PROJECT [--junit FILE]
+//! airssys new NAME --lang rust|c|python|js [--dir DIR]
 //! ```
 
 // Before the modules, so they use them too: printing to a closed stdout
@@ -34,6 +35,7 @@ macro_rules! print {
 mod fleet;
 mod global;
 mod hints;
+mod new;
 mod out;
 mod project;
 mod services;
@@ -231,6 +233,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make a component project from a template: source, the contract's WIT,
+    /// build.sh, project.ron with a test case, README.
+    New(new::NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +358,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { listen, max_body_mib, node } => serve(&cli.global, listen, max_body_mib, node),
         Command::Fleet(command) => fleet::run(&cli.global.fleet, command),
         Command::Status { service, json } => show::status(&target(&cli.global)?, service.as_deref(), json),
+        Command::New(args) => new::run(args),
     }
 }
 
