@@ -77,6 +77,8 @@ pub enum Action {
     RemoveConfig { service: String, key: String },
     /// Set the limits of `service`.
     SetLimits { service: String, limits: ServiceLimits },
+    /// Set a WASI command's arguments (after `argv[0]`, the service name).
+    SetArgs { service: String, args: Vec<String> },
     /// Undo the last edit of the project.
     Undo,
     /// Redo the last undone edit.

@@ -810,3 +810,40 @@ fn an_unreachable_fleet_is_reported_and_the_embedded_runtime_keeps_working() {
     let outcome = harness.state().last_run().unwrap().clone().expect("the embedded runtime still runs");
     assert!(outcome.results.iter().any(|r| r.data == b"STILL HERE"));
 }
+
+#[test]
+fn a_wasi_commands_arguments_are_edited_in_the_inspector_undone_saved_and_deployed() {
+    let (tmp, dir) = sample("iot-sensors");
+    // Open on the pipeline whose node is jaq, a WASI command.
+    let file = dir.join("project.ron");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("name: \"iot-sensors\",", "name: \"iot-sensors\",\n    default_pipeline: Some(\"hot-list\"),", 1),
+    )
+    .unwrap();
+    let mut harness = harness(dir.clone());
+    wait_for(&mut harness, "the project to open", |h| h.state().project().is_some() && !h.state().busy());
+    wait_for(&mut harness, "the deploy", |h| h.state().services().contains_key("pick-hot"));
+    harness.run_steps(2);
+    let args = |h: &Harness<'_, Studio>| h.state().project().unwrap().file.services["pick-hot"].args.clone();
+    let original = args(&harness);
+    click_node(&mut harness, "pick", egui::Modifiers::NONE);
+    assert!(harness.query_by_label("Arguments").is_some(), "the inspector shows a command's arguments");
+    type_into(&mut harness, "Arguments", "-c\nselect(.value > 50) | .sensor");
+    assert_eq!(args(&harness), ["-c", "select(.value > 50) | .sensor"]);
+    click(&mut harness, "Undo");
+    assert_eq!(args(&harness), original, "the arguments edit is one undo step");
+    click(&mut harness, "Redo");
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut harness, "the save", |h| !h.state().is_dirty());
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("select(.value > 50) | .sensor"), "{saved}");
+    click(&mut harness, "Deployment");
+    click(&mut harness, "Deploy");
+    wait_for(&mut harness, "the deploy", |h| {
+        !h.state().deploying()
+            && h.state().services()["pick-hot"].status.spec.args.get(1).is_some_and(|a| a.contains("50"))
+    });
+    drop(tmp);
+}

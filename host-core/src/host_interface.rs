@@ -1,6 +1,7 @@
 //! The WIT `airssys:component/host` interface, as the guest calls it:
 //! `log` (bounded per instance, forwarded to `tracing` and to log
-//! subscribers) and `emit-metric`. Only `impl Host for HostState`, apart
+//! subscribers) and `emit-metric`; a WASI command's stderr lines go the
+//! same way. Only `impl Host for HostState`, apart
 //! from the state it works on (as wasmtime keeps `wasi/src/p2/host/*`).
 
 use crate::{
@@ -54,6 +55,15 @@ impl bindings::airssys::component::host::Host for HostState {
 
     fn emit_metric(&mut self, name: String, value: f64, labels: Vec<(String, String)>) {
         tracing::trace!(target: "airssys::guest", component = %self.log.component, metric = %name, value, labels = %FieldList(&labels));
+    }
+}
+
+impl HostState {
+    /// One line a WASI command wrote to stderr, as a guest log line at info
+    /// level with the field `stream="stderr"` (same bounds as `host.log`).
+    pub(crate) fn log_stderr(&mut self, line: &str) {
+        use bindings::airssys::component::host::Host as _;
+        self.log(LogLevel::Info, line.to_string(), vec![("stream".to_string(), "stderr".to_string())]);
     }
 }
 

@@ -185,6 +185,9 @@ enum InstanceKind {
     /// A WASI command runs in a fresh store per call (stdin is consumed).
     Command {
         config: Vec<(String, String)>,
+        /// `argv[0]` and the arguments; `None`: the component name, then
+        /// `--KEY=VALUE` per config entry.
+        argv: Option<Vec<String>>,
     },
 }
 
@@ -220,7 +223,7 @@ impl Instance {
                 };
                 InstanceKind::Contract { store, exports, poisoned: false }
             }
-            Entry::Command { .. } => InstanceKind::Command { config: Vec::new() },
+            Entry::Command { .. } => InstanceKind::Command { config: Vec::new(), argv: None },
         };
         Ok(Instance { shared, component, limits, policy, kind, last_fuel: 0, command_memory: 0 })
     }
@@ -246,10 +249,25 @@ impl Instance {
         )
     }
 
+    /// A WASI command's `argv`: `argv[0]` (the service name, or the
+    /// program's name for `airssys call`), then its arguments. Without one,
+    /// a command gets its component name and `--KEY=VALUE` per config
+    /// entry. Ignored for contract components (the deploy refuses
+    /// arguments for them: [`Error::ArgsNeedCommand`]).
+    pub fn set_command_line(&mut self, argv: &[String]) {
+        if let InstanceKind::Command { argv: stored, .. } = &mut self.kind
+            && !argv.is_empty()
+        {
+            *stored = Some(argv.to_vec());
+        }
+    }
+
     /// Calls `init(config)`. For a WASI command the config becomes its
-    /// environment (`KEY=VALUE`) and arguments (`--KEY=VALUE`).
+    /// environment (`KEY=VALUE`, the deployer's own values; host variables
+    /// only through `env:` grants) and, unless it has a command line of its
+    /// own with arguments, its arguments (`--KEY=VALUE`).
     pub fn init(&mut self, config: &[(String, String)]) -> Result<()> {
-        if let InstanceKind::Command { config: stored } = &mut self.kind {
+        if let InstanceKind::Command { config: stored, .. } = &mut self.kind {
             *stored = config.to_vec();
             return Ok(());
         }
@@ -260,9 +278,10 @@ impl Instance {
 
     /// Calls `execute(input)`.
     pub fn execute(&mut self, input: &wit::Input) -> Result<wit::Output> {
-        if let InstanceKind::Command { config } = &self.kind {
+        if let InstanceKind::Command { config, argv } = &self.kind {
             let config = config.clone();
-            return self.run_command(&input.data, &config);
+            let argv = self.command_argv(argv.as_deref(), &config);
+            return self.run_command(&input.data, &config, argv);
         }
         self.contract_call("execute", async |e, s| guest_call!(e, s, call_execute(input)))?
             .map_err(self.guest_error("execute"))
@@ -395,15 +414,25 @@ impl Instance {
         }
     }
 
-    fn run_command(&mut self, input: &[u8], config: &[(String, String)]) -> Result<wit::Output> {
+    /// `argv` as given when it has arguments; else `argv[0]` (or the
+    /// component name) and `--KEY=VALUE` per config entry.
+    fn command_argv(&self, argv: Option<&[String]>, config: &[(String, String)]) -> Vec<String> {
+        match argv {
+            Some(argv) if argv.len() > 1 => argv.to_vec(),
+            _ => {
+                let program = argv.and_then(|a| a.first()).map_or(self.component.name(), String::as_str);
+                std::iter::once(program.to_string()).chain(config.iter().map(|(k, v)| format!("--{k}={v}"))).collect()
+            }
+        }
+    }
+
+    fn run_command(&mut self, input: &[u8], config: &[(String, String)], args: Vec<String>) -> Result<wit::Output> {
         let Entry::Command { pre } = self.component.entry() else {
             return Err(Error::Unsupported { function: "wasi:cli/run", needs: "a WASI command" });
         };
         let max_output = self.shared.max_output_bytes;
         let stdout = CappedOutput::new(max_output);
         let stderr = MemoryOutputPipe::new(64 * 1024);
-        let mut args = vec![self.component.name().to_string()];
-        args.extend(config.iter().map(|(k, v)| format!("--{k}={v}")));
         let sandbox = Sandbox {
             env: config.to_vec(),
             args,
@@ -418,6 +447,12 @@ impl Instance {
             command.wasi_cli_run().call_run(&mut store).await
         });
         self.command_memory = self.command_memory.max(store.data().limiter.memory_high_water);
+        // Every stderr line goes to the guest log (bounded like `host.log`).
+        let stderr = stderr.contents();
+        let stderr = String::from_utf8_lossy(&stderr);
+        for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+            store.data_mut().log_stderr(line);
+        }
         if self.shared.fuel_enabled {
             self.last_fuel = fuel_used(&store, &self.limits);
         }
@@ -439,13 +474,26 @@ impl Instance {
             if let Some(limit) = limit_error(&store, "wasi:cli/run", &self.limits) {
                 return Err(limit);
             }
-            return Err(Error::CommandFailed {
-                code: exit_code,
-                stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
-            });
+            return Err(Error::CommandFailed { code: exit_code, stderr: stderr_tail(&stderr) });
         }
         Ok(wit::Output { data: stdout.take(), metadata: Vec::new() })
     }
+}
+
+/// The last [`crate::STDERR_TAIL_LINES`] non-empty lines of
+/// `stderr`, at most 4 KiB (cut at a character boundary, from the front).
+fn stderr_tail(stderr: &str) -> String {
+    const MAX_BYTES: usize = 4096;
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(crate::STDERR_TAIL_LINES)..].join("\n");
+    if tail.len() <= MAX_BYTES {
+        return tail;
+    }
+    let mut cut = tail.len() - MAX_BYTES;
+    while !tail.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("…{}", &tail[cut..])
 }
 
 fn instantiate_error(store: &mut Store<HostState>, limits: &CallLimits, e: Option<wasmtime::Error>) -> Error {

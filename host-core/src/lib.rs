@@ -63,7 +63,7 @@ pub use engine::{Description, Inspection, LoadOrigin};
 pub use error::{Error, ErrorKind, Result, WasmtimeError};
 pub use host::Host;
 pub use instance::Instance;
-pub use limits::{CallLimits, PoolConfig};
+pub use limits::{CallLimits, PoolConfig, STDERR_TAIL_LINES};
 pub use remote::{RemoteRuntime, Runtime};
 pub use state::HostState;
 pub use types::{

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// Lines of a WASI command's stderr kept in [`crate::Error::CommandFailed`]
+/// (every line goes to the guest log).
+pub const STDERR_TAIL_LINES: usize = 20;
+
 /// Bounds on one call into a guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallLimits {

@@ -104,6 +104,10 @@ pub struct ServiceEntry {
         deserialize_with = "some_limits"
     )]
     pub limits: Option<ServiceLimits>,
+    /// A WASI command's arguments after `argv[0]` (the service name), e.g.
+    /// `args: ["-c", ".items[]"]`; a contract component takes none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// `limits: (...)` rather than RON's `limits: Some((...))`.
@@ -312,6 +316,7 @@ impl Project {
                     && spec.grants == grants
                     && spec.pool == pool
                     && entry.limits.is_none_or(|limits| spec.limits == limits)
+                    && spec.args == entry.args
             });
             if unchanged {
                 continue;
@@ -320,6 +325,7 @@ impl Project {
             request.config = Some(entry.config.clone());
             request.grants = Some(grants);
             request.limits = entry.limits;
+            request.args = Some(entry.args.clone());
             request.strategy = strategy.cloned();
             runtime.deploy(request)?;
         }

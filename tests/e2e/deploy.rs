@@ -108,3 +108,33 @@ fn host_digest(bytes: &[u8]) -> String {
     let out = child.wait_with_output().unwrap();
     text(&out.stdout).split_whitespace().next().unwrap().to_string()
 }
+
+#[test]
+fn a_wasi_command_takes_its_arguments_from_call_and_from_deploy() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let jaq = sample("iot-sensors", "jaq");
+    let input = b"{\"sensor\":\"t1\",\"value\":55.5}\n{\"sensor\":\"t2\",\"value\":12}\n";
+    // `call FILE -- ARG...`: everything after `--` is the command's, flags included.
+    let out =
+        airssys(&["call", &jaq, "--input", "-", "--", "-c", "select(.value > 40) | .sensor"], input, &d.join("c"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "\"t1\"\n");
+    // `deploy --arg`, repeatable and in order, values starting with `-` included.
+    ok(d, &["registry", "add", "jaq@1.5.1", &jaq], b"");
+    ok(d, &["deploy", "hot", "jaq@1.5.1", "--arg", "-r", "--arg", "select(.value > 40) | .sensor"], b"");
+    assert_eq!(ok(d, &["invoke", "hot", "--input", "-"], input), "t1\n");
+    let status: serde_json::Value = serde_json::from_str(&ok(d, &["status", "hot", "--json"], b"")).unwrap();
+    assert_eq!(status[0]["args"], serde_json::json!(["-r", "select(.value > 40) | .sensor"]));
+    // A failing command: its status and its stderr reach the user.
+    ok(d, &["deploy", "hot", "jaq@1.5.1", "--arg", "--arg", "--arg", "x"], b"");
+    let err = fails(d, &["invoke", "hot", "--input", "-"]);
+    assert!(err.contains("the command exited with status 1: error: 2 values required for '--arg <a> <v>'"), "{err}");
+    assert!(err.contains("Usage: hot [OPTIONS]"), "argv[0] is the service name: {err}");
+    // Arguments for a contract component are refused before anything changes.
+    ok(d, &["registry", "add", "upper@1.0.0", &sample("text-tools", "upper")], b"");
+    let err = fails(d, &["deploy", "upper", "upper@1.0.0", "--arg", "-x"]);
+    assert!(err.contains("not a WASI command") && err.contains("pass settings as config instead"), "{err}");
+    let out = airssys(&["call", &sample("text-tools", "upper"), "--", "-x"], b"", &d.join("c"));
+    assert!(!out.status.success() && text(&out.stderr).contains("not a WASI command"), "{}", text(&out.stderr));
+}

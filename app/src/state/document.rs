@@ -66,6 +66,8 @@ pub enum EditKey {
     Config { service: String, key: String },
     /// The limits of a service.
     Limits { service: String },
+    /// A WASI command's arguments.
+    Args { service: String },
 }
 
 impl Document {
@@ -278,8 +280,14 @@ impl Document {
             .chain((2..).map(|n| format!("{base}-{n}")))
             .find(|n| !services.contains_key(n))
             .unwrap_or_else(|| base.clone());
-        let entry =
-            ServiceEntry { component: text, config: BTreeMap::new(), grants: Vec::new(), pool: 2, limits: None };
+        let entry = ServiceEntry {
+            component: text,
+            config: BTreeMap::new(),
+            grants: Vec::new(),
+            pool: 2,
+            limits: None,
+            args: Vec::new(),
+        };
         services.insert(name.clone(), entry);
         Some(name)
     }

@@ -119,6 +119,15 @@ pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
                 }
             }
         }
+        Action::SetArgs { service, args } => {
+            if doc.service(&service).is_some_and(|e| e.args != args) {
+                // Typing is one step per service, like a limit.
+                doc.begin_edit(Some(EditKey::Args { service: service.clone() }));
+                if let Some(entry) = doc.service_mut(&service) {
+                    entry.args = args;
+                }
+            }
+        }
         Action::SetLimits { service, limits } => {
             if doc.service(&service).is_some_and(|e| e.limits != Some(limits)) {
                 doc.begin_edit(Some(EditKey::Limits { service: service.clone() }));

@@ -90,6 +90,10 @@ fn body(ui: &mut egui::Ui, doc: &Document, live: &Live, session: &Session, node:
         ui.label(RichText::new("Configuration can be edited when the deploy ends.").weak());
     } else if let Some(entry) = doc.service(&node.service) {
         config_editor(ui, &node.service, entry, out);
+        let command = info.is_some_and(|i| matches!(i.description.info.kind, host_core::ComponentKind::WasiCommand));
+        if command || !entry.args.is_empty() {
+            args_editor(ui, &node.service, entry, out);
+        }
         limits_editor(ui, &node.service, entry, info, out);
     }
     if let Some(info) = info {
@@ -122,6 +126,21 @@ fn component(ui: &mut egui::Ui, info: &ServiceInfo) {
     ui.label(format!("produces {}", m.produces.join(", ")));
     if m.stateful {
         ui.label("keeps state between calls");
+    }
+}
+
+/// A WASI command's arguments, one per line (`argv[0]` is the service
+/// name); deployed with the next Deploy.
+fn args_editor(ui: &mut egui::Ui, service: &str, entry: &ServiceEntry, out: &mut Vec<Action>) {
+    ui.separator();
+    let label = ui.label(RichText::new("Arguments").strong());
+    ui.label(RichText::new(format!("one per line; argv[0] is `{service}`")).weak().small());
+    // Split on every newline, so a line just begun stays (as an empty argument).
+    let mut text = entry.args.join("\n");
+    let edit = ui.add(egui::TextEdit::multiline(&mut text).desired_rows(2).code_editor()).labelled_by(label.id);
+    if edit.changed() {
+        let args = if text.is_empty() { Vec::new() } else { text.split('\n').map(str::to_string).collect() };
+        out.push(Action::SetArgs { service: service.to_string(), args });
     }
 }
 

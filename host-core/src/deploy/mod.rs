@@ -209,6 +209,11 @@ pub struct ServiceSpec {
     pub limits: ServiceLimits,
     /// Versions that went live, oldest first; the last is the live one.
     pub history: Vec<DeployedVersion>,
+    /// A WASI command's arguments after `argv[0]` (the service name); empty
+    /// for contract components. With none, a command gets `--KEY=VALUE`
+    /// for each config entry instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 impl ServiceSpec {
@@ -245,6 +250,9 @@ pub struct DeployRequest {
     /// Replace the limits.
     #[serde(default)]
     pub limits: Option<ServiceLimits>,
+    /// Replace a WASI command's arguments (after `argv[0]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
 }
 
 impl DeployRequest {
@@ -268,6 +276,12 @@ impl DeployRequest {
     /// With limits.
     pub fn limits(mut self, limits: ServiceLimits) -> Self {
         self.limits = Some(limits);
+        self
+    }
+
+    /// With a WASI command's arguments (after `argv[0]`, the service name).
+    pub fn args<A: Into<String>>(mut self, args: impl IntoIterator<Item = A>) -> Self {
+        self.args = Some(args.into_iter().map(Into::into).collect());
         self
     }
 

@@ -243,7 +243,17 @@ impl Services {
             dev_strategy: Strategy::Immediate,
             limits: (&config.default_limits).into(),
             history: Vec::new(),
+            args: Vec::new(),
         });
+        if let Some(args) = &request.args {
+            spec.args = args.clone();
+        }
+        if !spec.args.is_empty() && !matches!(resolved.component.kind(), ComponentKind::WasiCommand) {
+            return Err(Error::ArgsNeedCommand {
+                service: request.service.clone(),
+                component: resolved.reference.to_string(),
+            });
+        }
         if let Some(values) = &request.config {
             spec.config = values.clone();
         }

@@ -28,6 +28,8 @@ pub struct Deployment {
     pub(crate) reference: ComponentRef,
     pub(crate) component: Arc<LoadedComponent>,
     pub(crate) config: Vec<(String, String)>,
+    /// A WASI command's `argv`: the service name, then its arguments.
+    argv: Vec<String>,
     pub(crate) limits: CallLimits,
     pub(crate) stats: Arc<CallStats>,
     engine: Engine,
@@ -84,6 +86,7 @@ impl Deployment {
             reference,
             component,
             config: spec.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            argv: std::iter::once(spec.name.clone()).chain(spec.args.iter().cloned()).collect(),
             limits: spec.call_limits(),
             stats,
             engine: engine.clone(),
@@ -115,8 +118,15 @@ impl Deployment {
 
     fn fresh_instance(&self) -> Result<Instance> {
         let mut instance = self.new_instance()?;
-        instance.init(&self.config)?;
+        self.initialise(&mut instance)?;
         Ok(instance)
+    }
+
+    /// Gives a new instance this service's command line (a WASI command)
+    /// and calls `init(config)`.
+    pub(crate) fn initialise(&self, instance: &mut Instance) -> Result<()> {
+        instance.set_command_line(&self.argv);
+        instance.init(&self.config)
     }
 
     /// An instance of this deployment's component under its service's

@@ -336,7 +336,7 @@ pub(crate) fn migrate_state(old: &Deployment, new: &Deployment) -> Result<Migrat
     };
     let restored = (|| {
         let mut instance = new.new_instance()?;
-        instance.init(&new.config)?;
+        new.initialise(&mut instance)?;
         instance.restore(&snapshot, &old.reference().version.to_string())?;
         Ok(instance)
     })();

@@ -289,17 +289,27 @@ impl Engine {
         })
     }
 
-    /// `init`, one `execute`, `shutdown` in a fresh instance.
+    /// `init`, one `execute`, `shutdown` in a fresh instance; a WASI
+    /// command gets `args` after `argv[0]` (its component name).
     #[instrument(target = "airssys::call", name = "call", level = "debug", skip_all,
                  fields(component = %component.name()))]
     pub(crate) fn call_once(
         &self,
         component: &Arc<LoadedComponent>,
+        args: &[String],
         config: &[(String, String)],
         input: &crate::Input,
         limits: CallLimits,
     ) -> Result<crate::Output> {
+        if !args.is_empty() && !matches!(component.kind(), crate::ComponentKind::WasiCommand) {
+            return Err(Error::ArgsNeedCommand {
+                service: component.name().to_string(),
+                component: component.name().to_string(),
+            });
+        }
         let mut instance = self.instantiate_with(component, limits)?;
+        let argv: Vec<String> = std::iter::once(component.name().to_string()).chain(args.iter().cloned()).collect();
+        instance.set_command_line(&argv);
         instance.init(config)?;
         let output = instance.execute(input)?;
         instance.shutdown()?;

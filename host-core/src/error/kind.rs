@@ -148,7 +148,7 @@ impl Error {
             | Error::FleetRequest { .. }
             | Error::NoNodeRuns { .. } => K::Unavailable,
             Error::FleetConflict { .. } => K::Conflict,
-            Error::FleetConfig(_) => K::Invalid,
+            Error::FleetConfig(_) | Error::ArgsNeedCommand { .. } => K::Invalid,
             Error::Io { .. }
             | Error::Instantiate(_)
             | Error::BlobCorrupt { .. }
@@ -239,6 +239,7 @@ impl Error {
             Error::FleetRequest { .. } => "fleet-request",
             Error::FleetConflict { .. } => "fleet-conflict",
             Error::NoNodeRuns { .. } => "no-node-runs",
+            Error::ArgsNeedCommand { .. } => "args-need-command",
         }
     }
 

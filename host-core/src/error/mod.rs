@@ -169,7 +169,9 @@ pub enum Error {
     CommandFailed {
         /// The exit status.
         code: i32,
-        /// What the command wrote to stderr (truncated).
+        /// The last lines the command wrote to stderr (at most
+        /// [`crate::STDERR_TAIL_LINES`] lines); every line also
+        /// went to the guest log.
         stderr: String,
     },
     /// The instance trapped earlier and cannot be entered again.
@@ -637,12 +639,25 @@ pub enum Error {
     /// No node of the fleet serves the service (no responders: answered at
     /// once, not after a timeout).
     #[error(
-        "no node of fleet `{fleet}` runs service `{service}`; deploy it with `airssys deploy {service} NAME@VERSION --fleet URL` (`airssys fleet status` shows what each node runs)"
+        "no node of fleet `{fleet}` runs service `{service}`; deploy it to the fleet first (the fleet's status shows what each node runs)"
     )]
     NoNodeRuns {
         /// The fleet.
         fleet: String,
         /// The service.
         service: String,
+    },
+
+    /// Command-line arguments for a service whose component is not a WASI
+    /// command (a contract component takes settings through `config`).
+    #[error(
+        "service `{service}` has arguments, but {component} is a contract component, not a WASI command; \
+         only a WASI command (a program exporting wasi:cli/run) takes arguments: pass settings as config instead"
+    )]
+    ArgsNeedCommand {
+        /// The service.
+        service: String,
+        /// The version it would run.
+        component: String,
     },
 }

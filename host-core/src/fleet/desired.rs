@@ -189,6 +189,7 @@ mod tests {
                 dev_strategy: Strategy::Immediate,
                 limits: ServiceLimits::default(),
                 history: Vec::new(),
+                args: Vec::new(),
             },
             rollout,
             writer: "test".into(),

@@ -257,6 +257,7 @@ impl Agent {
             // A first deploy on this node has nothing to swap with.
             strategy: Some(if current.is_some() { strategy } else { Strategy::Immediate }),
             limits: Some(spec.limits),
+            args: Some(spec.args.clone()),
         };
         let host = self.host.clone();
         blocking(move || host.deploy(request)).await?.map(drop)
@@ -599,6 +600,7 @@ fn matches_spec(
         && local.grants == d.grants
         && local.pool == d.pool
         && local.limits == d.limits
+        && local.args == d.args
 }
 
 /// What a deploy of `spec` with `strategy` would be refused for on this
@@ -608,6 +610,9 @@ fn check_deploy(host: &Host, spec: &crate::deploy::ServiceSpec, strategy: &Strat
     strategy.validate()?;
     spec.limits.validate(&host.config().pool)?;
     let description = host.describe_version(&spec.component)?;
+    if !spec.args.is_empty() && !matches!(description.info.kind, ComponentKind::WasiCommand) {
+        return Err(Error::ArgsNeedCommand { service: spec.name.clone(), component: spec.component.to_string() });
+    }
     let missing = security::missing(&description.required_capabilities, &spec.grants);
     if !missing.is_empty() {
         return Err(Error::MissingCapabilities {

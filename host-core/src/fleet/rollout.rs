@@ -129,6 +129,7 @@ impl Coordinator<'_> {
                 dev_strategy: Strategy::Immediate,
                 limits: ServiceLimits::default(),
                 history: Vec::new(),
+                args: Vec::new(),
             },
         };
         if let Some(config) = request.config {
@@ -142,6 +143,9 @@ impl Coordinator<'_> {
         }
         if let Some(limits) = request.limits {
             spec.limits = limits;
+        }
+        if let Some(args) = request.args {
+            spec.args = args;
         }
         let strategy = request.strategy.unwrap_or_else(|| spec.strategy.clone());
         strategy.validate()?;

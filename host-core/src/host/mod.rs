@@ -198,7 +198,21 @@ impl Host {
         input: &crate::Input,
         limits: CallLimits,
     ) -> Result<crate::Output> {
-        self.inner.engine.call_once(component, config, input, limits)
+        self.inner.engine.call_once(component, &[], config, input, limits)
+    }
+
+    /// [`Host::call_once`] of a WASI command with arguments: `argv[0]` is
+    /// the component's name, then `args`. Errors: arguments for a contract
+    /// component are [`crate::Error::ArgsNeedCommand`].
+    pub fn call_once_with_args(
+        &self,
+        component: &Arc<LoadedComponent>,
+        args: &[String],
+        config: &[(String, String)],
+        input: &crate::Input,
+        limits: CallLimits,
+    ) -> Result<crate::Output> {
+        self.inner.engine.call_once(component, args, config, input, limits)
     }
 
     /// Reads and inspects a component file (see [`Host::inspect`]).

@@ -267,68 +267,34 @@ fn javascript_component_describes_itself_without_init() {
 // ------------------------------------------------------------------ jaq, a third-party WASI command
 
 mod jaq {
-    use wasmtime::{
-        Store,
-        component::{Linker, ResourceTable},
-    };
-    use wasmtime_wasi::{
-        I32Exit, WasiCtx, WasiCtxView, WasiView,
-        p2::{
-            bindings::sync::Command,
-            pipe::{MemoryInputPipe, MemoryOutputPipe},
-        },
-    };
+    //! Through the host, as a service and as `call`: `argv[0]` is the
+    //! service name, then its arguments; stdin is the input, stdout the
+    //! output, stderr the guest log; a failure carries the last stderr
+    //! lines; host variables only through `env:` grants.
+
+    use std::time::{Duration, Instant};
+
+    use host_core::{deploy::DeployRequest, events::RuntimeEvent};
 
     use super::*;
 
-    struct Harness {
-        ctx: WasiCtx,
-        table: ResourceTable,
-    }
-
-    impl WasiView for Harness {
-        fn ctx(&mut self) -> WasiCtxView<'_> {
-            WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
-        }
-    }
-
-    /// What a run of the command gave: exit status, stdout, stderr.
-    struct Run {
-        status: i32,
-        stdout: String,
-        stderr: String,
-    }
-
-    /// Runs the committed jaq.wasm under the host's engine with `argv` (argv[0]
-    /// first) and `stdin`, nothing else granted: what the host will do once a
-    /// service can give a command its arguments.
-    fn run(argv: &[&str], stdin: &[u8]) -> Run {
-        let component = sample("iot-sensors", "jaq");
-        let engine = shared_host().engine();
-        let mut linker: Linker<Harness> = Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        let stdout = MemoryOutputPipe::new(1 << 20);
-        let stderr = MemoryOutputPipe::new(64 << 10);
-        let ctx = WasiCtx::builder()
-            .args(argv)
-            .stdin(MemoryInputPipe::new(stdin.to_vec()))
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
-        let mut store = Store::new(engine, Harness { ctx, table: ResourceTable::new() });
-        store.set_epoch_deadline(u64::MAX / 2);
-        let command = Command::instantiate(&mut store, component.wasmtime_component(), &linker).unwrap();
-        let status = match command.wasi_cli_run().call_run(&mut store) {
-            Ok(Ok(())) => 0,
-            Ok(Err(())) => 1,
-            Err(e) => e.downcast_ref::<I32Exit>().map(|exit| exit.0).unwrap_or_else(|| panic!("trap: {e:?}")),
-        };
-        let text = |pipe: &MemoryOutputPipe| String::from_utf8(pipe.contents().to_vec()).unwrap();
-        Run { status, stdout: text(&stdout), stderr: text(&stderr) }
-    }
-
     const NDJSON: &[u8] = b"{\"sensor\":\"t1\",\"ts\":1700000000,\"value\":55.5}\n\
 {\"sensor\":\"t2\",\"ts\":1700000001,\"value\":12}\n";
+
+    /// `airssys call jaq.wasm -- ARGS` in library form.
+    fn call_with(args: &[&str], stdin: &[u8]) -> Result<Output, Error> {
+        let host = shared_host();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let limits = host.config().default_limits.clone();
+        host.call_once_with_args(&sample("iot-sensors", "jaq"), &args, &[], &Input::new(stdin.to_vec()), limits)
+    }
+
+    /// A data host with jaq stored as `jaq@1.5.1`.
+    fn host_with_jaq(dir: &std::path::Path) -> host_core::Host {
+        let host = data_host(dir);
+        add_sample(&host, "jaq@1.5.1", "iot-sensors", "jaq");
+        host
+    }
 
     #[test]
     fn jaq_is_a_wasi_command_that_asks_for_nothing() {
@@ -339,38 +305,103 @@ mod jaq {
     }
 
     #[test]
-    fn jaq_filters_ndjson_with_its_positional_filter_argument() {
-        let run = run(&["jaq", "-c", "select(.value > 40)"], NDJSON);
-        assert_eq!((run.status, run.stderr.as_str()), (0, ""));
-        assert_eq!(run.stdout, "{\"sensor\":\"t1\",\"ts\":1700000000,\"value\":55.5}\n");
-        let run = super::jaq::run(&["jaq", "-c", "{id: .sensor, hot: (.value > 40)}"], NDJSON);
-        assert_eq!(run.stdout, "{\"id\":\"t1\",\"hot\":true}\n{\"id\":\"t2\",\"hot\":false}\n");
-        let run = super::jaq::run(&["jaq", "-r", ".sensor"], NDJSON);
-        assert_eq!(run.stdout, "t1\nt2\n");
+    fn a_command_called_with_arguments_filters_with_its_positional_filter() {
+        let out = call_with(&["-c", "select(.value > 40)"], NDJSON).unwrap();
+        assert_eq!(text(&out), "{\"sensor\":\"t1\",\"ts\":1700000000,\"value\":55.5}\n");
+        let out = call_with(&["-c", "{id: .sensor, hot: (.value > 40)}"], NDJSON).unwrap();
+        assert_eq!(text(&out), "{\"id\":\"t1\",\"hot\":true}\n{\"id\":\"t2\",\"hot\":false}\n");
+        let out = call_with(&["-r", ".sensor"], NDJSON).unwrap();
+        assert_eq!(text(&out), "t1\nt2\n");
+        // No arguments: jaq runs `.` (pretty-printed).
+        let out = call_with(&[], b"{\"a\":[1,2]}").unwrap();
+        assert_eq!(text(&out), "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n");
     }
 
     #[test]
-    fn jaq_without_a_filter_prints_its_input_and_a_bad_filter_fails_with_its_message() {
-        // No filter: jaq runs `.`, pretty-printing each value (two-space indent).
-        let run = run(&["jaq"], b"{\"a\":[1,2]}");
-        assert_eq!((run.status, run.stdout.as_str()), (0, "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n"));
-        // WASI 0.2's `exit` carries success or failure only, so jaq's own statuses
-        // (2 for usage, 3 for a filter that does not compile, 5 for bad input) all
-        // arrive as 1.
-        let run = super::jaq::run(&["jaq", "select(.value >"], NDJSON);
-        assert_eq!((run.status, run.stdout.as_str()), (1, ""), "{}", run.stderr);
-        assert!(run.stderr.starts_with("Error: Unexpected end of input"), "{}", run.stderr);
-        let run = super::jaq::run(&["jaq", "."], b"{oops");
-        assert_eq!((run.status, run.stdout.as_str()), (1, ""), "{}", run.stderr);
-        assert!(run.stderr.starts_with("Error: "), "{}", run.stderr);
-        let run = super::jaq::run(&["jaq", "--no-such-flag"], NDJSON);
-        assert_eq!(run.status, 1);
-        assert!(run.stderr.contains("unexpected argument '--no-such-flag'"), "{}", run.stderr);
+    fn a_deployed_command_runs_with_its_arguments_and_the_service_name_as_argv0() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_with_jaq(dir.path());
+        let request = DeployRequest::new("hot-readings", r("jaq@1.5.1")).args(["-c", "select(.value > 40) | .sensor"]);
+        host.deploy(request).unwrap();
+        let out = host.invoke("hot-readings", &Input::new(NDJSON.to_vec())).unwrap();
+        assert_eq!(text(&out), "\"t1\"\n");
+        assert_eq!(host.service_spec("hot-readings").unwrap().args, ["-c", "select(.value > 40) | .sensor"]);
+        // jaq's usage line names its argv[0]: the service.
+        host.deploy(DeployRequest::new("hot-readings", r("jaq@1.5.1")).args(["--no-such-flag"])).unwrap();
+        match host.invoke("hot-readings", &Input::new(NDJSON.to_vec())) {
+            Err(Error::CommandFailed { stderr, .. }) => {
+                assert!(stderr.contains("Usage: hot-readings [OPTIONS]"), "{stderr}")
+            }
+            other => panic!("expected the command's failure, got {other:?}"),
+        }
+        // The arguments survive a restart of the host (they are in the service's spec).
+        drop(host);
+        let host = data_host(dir.path());
+        assert_eq!(host.service_spec("hot-readings").unwrap().args, ["--no-such-flag"]);
     }
 
     #[test]
-    fn jaq_runs_through_the_host_today_with_config_as_flag_arguments_only() {
-        // Today a command's config becomes `--KEY=VALUE` arguments: no room for a filter.
+    fn a_missing_argument_fails_with_the_status_and_the_last_stderr_lines_which_also_reach_the_guest_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_with_jaq(dir.path());
+        host.deploy(DeployRequest::new("pick", r("jaq@1.5.1")).args(["--arg", "threshold"])).unwrap();
+        let events = host.subscribe(Duration::from_secs(3600)).unwrap();
+        let err = host.invoke("pick", &Input::new(NDJSON.to_vec())).unwrap_err();
+        // WASI 0.2's exit carries success or failure only: jaq's usage status 2 arrives as 1.
+        let Error::CommandFailed { code: 1, stderr } = &err else { panic!("expected CommandFailed, got {err:?}") };
+        assert!(stderr.starts_with("error: 2 values required for '--arg <a> <v>' but 1 was provided"), "{stderr}");
+        assert!(err.to_string().starts_with("the command exited with status 1: error: 2 values required"), "{err}");
+        assert!(stderr.lines().count() <= host_core::STDERR_TAIL_LINES, "{stderr}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut logged = Vec::new();
+        while Instant::now() < deadline && !logged.iter().any(|l: &String| l.contains("2 values required")) {
+            if let Ok(RuntimeEvent::Log { line }) = events.recv_timeout(Duration::from_millis(200)) {
+                assert!(line.fields.contains(&("stream".to_string(), "stderr".to_string())), "{line:?}");
+                logged.push(line.message);
+            }
+        }
+        assert!(logged.iter().any(|l| l.contains("2 values required")), "stderr lines in the guest log: {logged:?}");
+        // The service keeps serving once its arguments are fixed.
+        host.deploy(DeployRequest::new("pick", r("jaq@1.5.1")).args(["-c", "."])).unwrap();
+        assert_eq!(text(&host.invoke("pick", &Input::new(b"[1]".to_vec())).unwrap()), "[1]\n");
+    }
+
+    #[test]
+    fn a_long_stderr_is_cut_to_its_last_lines() {
+        // `debug` writes each of 50 inputs to stderr; the last one fails the run.
+        let many: Vec<u8> = (0..50).flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
+        let filter = "debug | if .n == 49 then error(\"stop at \\(.n)\") else empty end";
+        let err = call_with(&["-c", filter], &many).unwrap_err();
+        let Error::CommandFailed { stderr, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(stderr.lines().count(), host_core::STDERR_TAIL_LINES, "{stderr}");
+        assert!(stderr.lines().last().unwrap().contains("stop at 49"), "the last line is kept: {stderr}");
+        assert!(stderr.contains("{\"n\":48}"), "{stderr}");
+        assert!(!stderr.contains("{\"n\":0}"), "the first lines are dropped: {stderr}");
+    }
+
+    #[test]
+    fn host_environment_variables_reach_a_command_only_through_an_env_grant() {
+        // Set once for this test binary; no other test reads it.
+        // SAFETY: no other thread of this test binary reads or writes this variable.
+        unsafe { std::env::set_var("AIRSSYS_JAQ_SECRET", "s3cret") };
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_with_jaq(dir.path());
+        let args = ["-n", "-r", "$ENV.AIRSSYS_JAQ_SECRET // \"unset\""];
+        host.deploy(DeployRequest::new("env", r("jaq@1.5.1")).args(args)).unwrap();
+        assert_eq!(text(&host.invoke("env", &Input::new(Vec::new())).unwrap()), "unset\n");
+        let mut granted = DeployRequest::new("env", r("jaq@1.5.1")).args(args);
+        granted.grants = Some(vec!["env:AIRSSYS_JAQ_SECRET".parse::<Capability>().unwrap()]);
+        host.deploy(granted).unwrap();
+        assert_eq!(text(&host.invoke("env", &Input::new(Vec::new())).unwrap()), "s3cret\n");
+        // A grant for another variable does not let this one through.
+        let mut other = DeployRequest::new("env", r("jaq@1.5.1")).args(args);
+        other.grants = Some(vec!["env:AIRSSYS_JAQ_OTHER".parse::<Capability>().unwrap()]);
+        host.deploy(other).unwrap();
+        assert_eq!(text(&host.invoke("env", &Input::new(Vec::new())).unwrap()), "unset\n");
+    }
+
+    #[test]
+    fn without_arguments_a_command_gets_its_config_as_flag_arguments_as_before() {
         let out = call(&sample("iot-sensors", "jaq"), &[], b"[1,2]").unwrap();
         assert_eq!(text(&out), "[\n  1,\n  2\n]\n");
         match call(&sample("iot-sensors", "jaq"), &[("compact-output", "")], b"[1,2]") {
@@ -379,5 +410,23 @@ mod jaq {
             }
             other => panic!("jaq refuses `--compact-output=`: {other:?}"),
         }
+    }
+
+    #[test]
+    fn arguments_for_a_contract_component_are_refused_and_nothing_is_deployed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = data_host(dir.path());
+        add_sample(&host, "upper@1.0.0", "text-tools", "upper");
+        let err = host.deploy(DeployRequest::new("upper", r("upper@1.0.0")).args(["-x"])).unwrap_err();
+        assert!(matches!(&err, Error::ArgsNeedCommand { service, .. } if service == "upper"), "{err:?}");
+        assert!(err.to_string().contains("not a WASI command"), "{err}");
+        assert!(err.to_string().contains("pass settings as config instead"), "{err}");
+        assert!(matches!(host.service_spec("upper"), Err(Error::UnknownService { .. })));
+        let upper = sample("text-tools", "upper");
+        let limits = shared_host().config().default_limits.clone();
+        let err = shared_host()
+            .call_once_with_args(&upper, &["-x".to_string()], &[], &Input::new(Vec::new()), limits)
+            .unwrap_err();
+        assert!(matches!(err, Error::ArgsNeedCommand { .. }), "{err:?}");
     }
 }

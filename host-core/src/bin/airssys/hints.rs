@@ -29,6 +29,12 @@ pub fn for_error(error: &Error) -> Option<String> {
             return Some(format!("add {} to the deploy, or run `airssys grant {service} CAPABILITY`", flags.join(" ")));
         }
         Error::PipelineNode { source, .. } => return for_error(source),
+        Error::NoNodeRuns { service, .. } => {
+            return Some(format!(
+                "deploy it with `airssys deploy {service} NAME@VERSION --fleet URL`; `airssys fleet status --fleet URL` \
+                 shows what each node runs"
+            ));
+        }
         _ => return None,
     };
     Some(hint.to_string())

@@ -253,6 +253,10 @@ struct CallArgs {
     /// Fuel budget per call (turns fuel metering on).
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
+    /// A WASI command's arguments, after `--` (`argv[0]` is the file's
+    /// component name): `airssys call jaq.wasm --input data.json -- .items`.
+    #[arg(last = true, value_name = "ARG")]
+    args: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -496,7 +500,7 @@ fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
     let host = Host::new(config)?;
     let component = host.load_file(&args.file)?;
     let input = Input::new(read_input(args.input.as_deref())?);
-    let output = host.call_once(&component, &args.config, &input, limits)?;
+    let output = host.call_once_with_args(&component, &args.args, &args.config, &input, limits)?;
     out::bytes(&output.data).context("cannot write the output")
 }
 

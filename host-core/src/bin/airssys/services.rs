@@ -103,6 +103,15 @@ pub struct DeployArgs {
     /// the service's grants).
     #[arg(long = "grant", value_name = "CAPABILITY")]
     grants: Vec<host_core::Capability>,
+    /// A WASI command's argument (repeatable, in order; replaces the
+    /// service's arguments; `argv[0]` is the service name), e.g.
+    /// `--arg=-c --arg=.items`.
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// Drop the service's arguments (a WASI command then gets
+    /// `--KEY=VALUE` per config entry).
+    #[arg(long, conflicts_with = "args")]
+    no_args: bool,
     #[command(flatten)]
     limits: crate::global::LimitArgs,
 }
@@ -144,6 +153,9 @@ impl DeployArgs {
         }
         if !self.grants.is_empty() {
             request.grants = Some(self.grants.clone());
+        }
+        if !self.args.is_empty() || self.no_args {
+            request.args = Some(self.args.clone());
         }
         Ok(request)
     }

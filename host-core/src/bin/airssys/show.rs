@@ -32,6 +32,11 @@ pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> 
         );
         let config: Vec<String> = spec.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!("  config     {}", if config.is_empty() { "(none)".into() } else { config.join(" ") });
+        if !spec.args.is_empty() {
+            // Quoted as JSON strings, so spaces and empty arguments show.
+            let args: Vec<String> = spec.args.iter().map(|a| format!("{a:?}")).collect();
+            println!("  args       {}", args.join(" "));
+        }
         let history: Vec<String> = spec.history.iter().map(|h| h.component.version.to_string()).collect();
         println!("  history    {}", history.join(" -> "));
     }
