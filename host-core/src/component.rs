@@ -46,11 +46,35 @@ pub struct ComponentInfo {
     pub exports: Vec<String>,
 }
 
+/// Which compiler made a loaded component's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompileTier {
+    /// Winch, wasmtime's baseline compiler: compiles several times faster,
+    /// runs slower; serves a large component until Cranelift's code is
+    /// ready ([`crate::HostConfig::tiered_min_bytes`]).
+    Baseline,
+    /// Cranelift, the optimising compiler (what the compile cache keeps).
+    #[default]
+    Optimized,
+}
+
+impl CompileTier {
+    /// `baseline` or `optimized`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompileTier::Baseline => "baseline",
+            CompileTier::Optimized => "optimized",
+        }
+    }
+}
+
 /// A validated, compiled and pre-linked component, ready to instantiate.
 pub struct LoadedComponent {
     name: String,
     info: ComponentInfo,
     origin: LoadOrigin,
+    tier: CompileTier,
     component: Component,
     entry: Entry,
 }
@@ -62,6 +86,7 @@ impl std::fmt::Debug for LoadedComponent {
             .field("digest", &self.info.digest)
             .field("kind", &self.info.kind)
             .field("origin", &self.origin)
+            .field("tier", &self.tier)
             .finish()
     }
 }
@@ -158,6 +183,11 @@ impl LoadedComponent {
     /// Where its compiled code came from.
     pub fn origin(&self) -> LoadOrigin {
         self.origin
+    }
+
+    /// Which compiler made its code.
+    pub fn tier(&self) -> CompileTier {
+        self.tier
     }
 
     /// The wasmtime component.
@@ -311,7 +341,13 @@ pub(crate) fn survey(
 ///
 /// Errors: [`Error::ContractShape`] when a contract function does not have
 /// the contract's type; [`Error::Link`] when an import is not provided.
-pub(crate) fn link(linkers: &Linkers, surveyed: Surveyed, name: String, origin: LoadOrigin) -> Result<LoadedComponent> {
+pub(crate) fn link(
+    linkers: &Linkers,
+    surveyed: Surveyed,
+    name: String,
+    origin: LoadOrigin,
+    tier: CompileTier,
+) -> Result<LoadedComponent> {
     let Surveyed { component, info, mismatches } = surveyed;
     if !mismatches.is_empty() {
         return Err(Error::ContractShape { mismatches });
@@ -337,7 +373,7 @@ pub(crate) fn link(linkers: &Linkers, surveyed: Surveyed, name: String, origin: 
             Entry::Command { pre: CommandPre::new(pre).map_err(link)? }
         }
     };
-    Ok(LoadedComponent { name, info, origin, component, entry })
+    Ok(LoadedComponent { name, info, origin, tier, component, entry })
 }
 
 /// Decides the kind from the top-level export names.

@@ -32,6 +32,15 @@ pub struct HostConfig {
     pub max_output_bytes: usize,
     /// Capability kinds an embedder defines, with their host functions.
     pub custom_capabilities: Vec<CustomCapability>,
+    /// Tiered compilation: a component of at least this many bytes whose
+    /// optimised code is not in the compile cache is first compiled by
+    /// Winch (wasmtime's baseline compiler, several times faster to
+    /// compile, slower to run) and serves at once, while Cranelift compiles
+    /// it in the background; live services then swap to the optimised code
+    /// with no failed call, and the cache keeps it. `None`: always compile
+    /// with Cranelift first (one-shot processes, which exit before a
+    /// background compile ends). Default: 4 MiB.
+    pub tiered_min_bytes: Option<u64>,
 }
 
 impl Default for HostConfig {
@@ -46,6 +55,7 @@ impl Default for HostConfig {
             max_wasm_stack_bytes: 512 * 1024,
             max_output_bytes: 16 * 1024 * 1024,
             custom_capabilities: Vec::new(),
+            tiered_min_bytes: Some(4 << 20),
         }
     }
 }

@@ -57,7 +57,7 @@ mod unique;
 pub mod watch;
 
 pub use bindings::wit;
-pub use component::{ComponentInfo, LoadedComponent};
+pub use component::{CompileTier, ComponentInfo, LoadedComponent};
 pub use config::{HostConfig, default_cache_dir, default_data_dir};
 pub use engine::{Description, Inspection, LoadOrigin};
 pub use error::{Error, ErrorKind, Result, WasmtimeError};

@@ -22,13 +22,15 @@ use crate::{
 };
 
 /// State shared by a host and every instance it makes.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub engine: wasmtime::Engine,
     /// The host's instance capacity (for refusals that name it).
     pub max_instances: u32,
     pub fuel_enabled: bool,
     pub max_output_bytes: usize,
-    pub logs: Bus<LogLine>,
+    /// Shared by both compile tiers' engines.
+    pub logs: Arc<Bus<LogLine>>,
     pub tick: Duration,
 }
 

@@ -135,6 +135,11 @@ impl Deployment {
         self.engine.instantiate_sandboxed(&self.component, self.limits.clone(), self.policy.clone())
     }
 
+    /// The grants its instances run under.
+    pub(crate) fn policy(&self) -> &Arc<SandboxPolicy> {
+        &self.policy
+    }
+
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }

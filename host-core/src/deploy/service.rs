@@ -108,6 +108,7 @@ impl Service {
                 calls,
                 errors,
                 live_instances: d.live_instances(),
+                tier: d.component.tier(),
             }
         };
         let mut versions = Vec::new();
@@ -147,4 +148,8 @@ pub struct VersionStatus {
     pub errors: u64,
     /// Live instances.
     pub live_instances: usize,
+    /// Which compiler made the code it runs (baseline until a large new
+    /// component's optimised code is ready).
+    #[serde(default)]
+    pub tier: crate::CompileTier,
 }

@@ -21,12 +21,12 @@ use std::{
 use tracing::instrument;
 
 use super::{
-    Deployment, PoolMode, RolloutEvent, Service, ServiceSpec, ServiceStatus, VersionStatus,
+    Deployment, PoolMode, RolloutEvent, RoutingTable, Service, ServiceSpec, ServiceStatus, VersionStatus,
     rollout::{self, EventBus},
 };
 use crate::{
-    Error, Health, Input, Output, Result,
-    component::LoadedComponent,
+    ComponentKind, Error, Health, Input, Output, Result,
+    component::{CompileTier, LoadedComponent},
     engine::Engine,
     fsutil,
     journal::{self, Journal},
@@ -160,6 +160,61 @@ impl Services {
 
     /// Starts `reference` for `spec`'s service with `mode` and `policy`; its
     /// calls count in the version's metrics.
+    /// Swaps every live service whose primary version runs `optimized`'s
+    /// digest on baseline code to `optimized` (the engine's tier-up): a new
+    /// pool starts, calls move to it at once, the old pool drains its calls
+    /// in flight. Not a deploy: nothing is recorded, the spec is unchanged.
+    /// A stateful service keeps its baseline code (its state lives in its
+    /// instance) until its next deploy or restart, which find the
+    /// optimised code in the cache.
+    pub(crate) fn tier_up(&self, optimized: &Arc<LoadedComponent>) {
+        let _span = tracing::debug_span!(target: "airssys::deploy", "tier up", component = %optimized.name()).entered();
+        let services: Vec<Arc<Service>> =
+            self.live.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for service in services {
+            // After any rollout in progress.
+            let _one = service.rollout_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let old = service.table.load().primary.clone();
+            let component = &old.component;
+            let baseline = component.digest() == optimized.digest() && component.tier() == CompileTier::Baseline;
+            if !baseline || matches!(component.kind(), ComponentKind::Contract { state: true, .. }) {
+                continue;
+            }
+            let spec = service.spec();
+            let started =
+                self.start_deployment(&spec, old.reference(), optimized.clone(), spec.pool, old.policy().clone());
+            match started {
+                Ok(new) => {
+                    service.table.store(Arc::new(RoutingTable::only(new)));
+                    old.drain(rollout::DRAIN_GRACE);
+                    old.shutdown();
+                    self.changed();
+                    tracing::info!(target: "airssys::deploy", service = %service.name, version = %old.reference(), "now on optimised code");
+                }
+                Err(e) => {
+                    tracing::warn!(target: "airssys::deploy", service = %service.name, error = %e, "optimised code did not start; the baseline code keeps serving")
+                }
+            }
+        }
+    }
+
+    /// Starts the thread that applies the engine's tier-ups to these
+    /// services; it ends when they are dropped.
+    pub(crate) fn follow_tier_ups(self: &Arc<Self>) -> Result<()> {
+        let tier_ups = self.engine.subscribe_tier_ups();
+        let services = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("airssys-tier-ups".into())
+            .spawn(move || {
+                while let Ok(optimized) = tier_ups.recv() {
+                    let Some(services) = services.upgrade() else { return };
+                    services.tier_up(&optimized);
+                }
+            })
+            .map_err(Error::thread("tier-ups"))?;
+        Ok(())
+    }
+
     pub(super) fn start_deployment(
         &self,
         spec: &ServiceSpec,
@@ -270,6 +325,7 @@ impl Services {
                         calls: 0,
                         errors: 0,
                         live_instances: 0,
+                        tier: Default::default(),
                     }];
                     Ok(ServiceStatus { spec, versions })
                 }

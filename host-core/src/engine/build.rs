@@ -35,6 +35,22 @@ pub(crate) fn build_engine(config: &HostConfig) -> Result<wasmtime::Engine> {
     wasmtime::Engine::new(&wasm).map_err(|e| Error::Config(format!("{e:#}")))
 }
 
+/// The baseline tier's engine: the same settings compiled by Winch, with
+/// instances allocated on demand (they are few and short-lived: a large
+/// component's until its optimised code is ready), so it reserves no pool.
+/// Errors: wasmtime's reason (tiering is then off: everything compiles with
+/// Cranelift, as without it).
+pub(crate) fn build_baseline_engine(config: &HostConfig) -> wasmtime::Result<wasmtime::Engine> {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .concurrency_support(false)
+        .epoch_interruption(true)
+        .consume_fuel(config.fuel_per_call.is_some())
+        .max_wasm_stack(config.max_wasm_stack_bytes)
+        .strategy(wasmtime::Strategy::Winch);
+    wasmtime::Engine::new(&wasm)
+}
+
 /// The pooling allocator settings for a pool size. The bench's bare
 /// baseline uses the same settings, so the comparison is like for like.
 pub(crate) fn pooling_config(pool: &PoolConfig) -> PoolingAllocationConfig {

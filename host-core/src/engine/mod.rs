@@ -3,17 +3,25 @@
 //! code, and the table of components loaded in memory; it loads, describes
 //! and inspects components and makes instances. It knows components and
 //! instances, not the data folder.
+//!
+//! Tiered compilation: a large component whose optimised code is not cached
+//! is compiled by Winch (a second, baseline engine with its own linkers and
+//! ticker) and serves at once; a background thread compiles it with
+//! Cranelift, stores that in the cache, replaces the loaded component and
+//! tells [`Engine::subscribe_tier_ups`] listeners (the services swap their
+//! instances).
 
 mod build;
 mod cache;
 mod inspect;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::Path,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
+        mpsc,
     },
 };
 
@@ -24,7 +32,7 @@ use wasmtime::component::Component;
 use crate::{
     Error, Result,
     background::Background,
-    component::{self, ComponentInfo, Linkers, LoadedComponent},
+    component::{self, CompileTier, ComponentInfo, Linkers, LoadedComponent},
     config::HostConfig,
     events::bus::Bus,
     instance::Instance,
@@ -73,6 +81,20 @@ struct Inner {
     compilations: AtomicU64,
     config: HostConfig,
     _ticker: Background,
+    /// The baseline tier, made on first use; `None` when Winch cannot be
+    /// used here (tiering is then off).
+    baseline: OnceLock<Option<Baseline>>,
+    /// Digests whose optimised code is being compiled in the background.
+    tiering: Mutex<HashSet<Digest>>,
+    /// Optimised components that replaced baseline ones.
+    tier_ups: Bus<Arc<LoadedComponent>>,
+}
+
+/// The baseline tier: Winch's engine, its linkers and epoch ticker.
+struct Baseline {
+    shared: Arc<Shared>,
+    linkers: Linkers,
+    _ticker: Background,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,7 +120,7 @@ impl Engine {
             max_instances: config.pool.max_instances,
             fuel_enabled: config.fuel_per_call.is_some(),
             max_output_bytes: config.max_output_bytes,
-            logs: Bus::default(),
+            logs: Arc::new(Bus::default()),
             tick: config.epoch_tick,
         });
         Ok(Engine {
@@ -110,6 +132,9 @@ impl Engine {
                 compilations: AtomicU64::new(0),
                 config,
                 _ticker: ticker,
+                baseline: OnceLock::new(),
+                tiering: Mutex::new(HashSet::new()),
+                tier_ups: Bus::default(),
             }),
         })
     }
@@ -200,14 +225,114 @@ impl Engine {
         }
         let name = name.unwrap_or_else(|| digest.short());
         component::check_initial_needs(bytes, &self.inner.config.pool)?;
+        if self.tiers(bytes.len(), &digest)
+            && let Some(baseline) = self.baseline()
+        {
+            match self.load_baseline(baseline, bytes, digest, name.clone()) {
+                Ok(Loaded::Ready(loaded)) => {
+                    self.tier_up_later(bytes.to_vec(), digest, name);
+                    return Ok(Loaded::Ready(loaded));
+                }
+                Ok(refused) => return Ok(refused),
+                // Winch may not support everything Cranelift does.
+                Err(e) => {
+                    tracing::info!(target: "airssys::engine", error = %e, "baseline compile failed; compiling optimised code now")
+                }
+            }
+        }
         let (compiled, origin) = self.compile_or_read_cache(bytes, &digest)?;
         let surveyed = component::survey(self.wasmtime(), compiled, digest, bytes.len() as u64)?;
         if !surveyed.mismatches.is_empty() {
             return Ok(Loaded::Refused(Box::new(surveyed)));
         }
-        let loaded = Arc::new(component::link(&self.inner.linkers, surveyed, name, origin)?);
+        let loaded = Arc::new(component::link(&self.inner.linkers, surveyed, name, origin, CompileTier::Optimized)?);
         self.lock_loaded().insert(digest, loaded.clone());
         Ok(Loaded::Ready(loaded))
+    }
+
+    /// Whether `len` bytes not in the compile cache start on the baseline tier.
+    fn tiers(&self, len: usize, digest: &Digest) -> bool {
+        let large = self.inner.config.tiered_min_bytes.is_some_and(|min| len as u64 >= min);
+        large && !self.inner.cache.as_ref().is_some_and(|cache| cache.path_for(digest).exists())
+    }
+
+    /// The baseline tier, made on first use.
+    fn baseline(&self) -> Option<&Baseline> {
+        self.inner
+            .baseline
+            .get_or_init(|| {
+                let made = (|| -> Result<Baseline> {
+                    let engine = build::build_baseline_engine(&self.inner.config)
+                        .map_err(|e| Error::InvalidComponent(e.into()))?;
+                    let linkers = Linkers::new(&engine, &self.inner.config.custom_capabilities)?;
+                    linkers
+                        .always_async
+                        .store(self.inner.linkers.always_async.load(Ordering::Relaxed), Ordering::Relaxed);
+                    let ticker = build::epoch_ticker(engine.clone(), self.inner.config.epoch_tick)?;
+                    let shared = Arc::new(Shared { engine, ..Shared::clone(&self.inner.shared) });
+                    Ok(Baseline { shared, linkers, _ticker: ticker })
+                })();
+                made.map_err(
+                    |e| tracing::warn!(target: "airssys::engine", error = %e, "no baseline tier: tiering is off"),
+                )
+                .ok()
+            })
+            .as_ref()
+    }
+
+    /// Compiles `bytes` with Winch and pre-links it on the baseline tier.
+    #[instrument(target = "airssys::engine", name = "baseline compile", level = "debug", skip_all)]
+    fn load_baseline(&self, baseline: &Baseline, bytes: &[u8], digest: Digest, name: String) -> Result<Loaded> {
+        let engine = &baseline.shared.engine;
+        let compiled = Component::new(engine, bytes).map_err(|e| Error::InvalidComponent(e.into()))?;
+        let surveyed = component::survey(engine, compiled, digest, bytes.len() as u64)?;
+        if !surveyed.mismatches.is_empty() {
+            return Ok(Loaded::Refused(Box::new(surveyed)));
+        }
+        let loaded =
+            Arc::new(component::link(&baseline.linkers, surveyed, name, LoadOrigin::Compiled, CompileTier::Baseline)?);
+        self.lock_loaded().insert(digest, loaded.clone());
+        Ok(Loaded::Ready(loaded))
+    }
+
+    /// Compiles `bytes` with Cranelift in the background (once per digest),
+    /// then replaces the baseline component and tells the listeners.
+    fn tier_up_later(&self, bytes: Vec<u8>, digest: Digest, name: String) {
+        if !self.lock_tiering().insert(digest) {
+            return;
+        }
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new().name("airssys-tier-up".into()).spawn(move || {
+            let started = std::time::Instant::now();
+            let optimized = (|| -> Result<Arc<LoadedComponent>> {
+                let (compiled, origin) = engine.compile_or_read_cache(&bytes, &digest)?;
+                let surveyed = component::survey(engine.wasmtime(), compiled, digest, bytes.len() as u64)?;
+                let linked = component::link(&engine.inner.linkers, surveyed, name, origin, CompileTier::Optimized)?;
+                Ok(Arc::new(linked))
+            })();
+            match optimized {
+                Ok(optimized) => {
+                    tracing::info!(target: "airssys::engine", component = %optimized.name(), ms = started.elapsed().as_millis() as u64, "optimised code ready");
+                    engine.lock_loaded().insert(digest, optimized.clone());
+                    engine.inner.tier_ups.emit(optimized);
+                }
+                Err(e) => tracing::warn!(target: "airssys::engine", error = %e, "no optimised code; the baseline code keeps serving"),
+            }
+            engine.lock_tiering().remove(&digest);
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(target: "airssys::engine", error = %e, "cannot start the optimising compile");
+            self.lock_tiering().remove(&digest);
+        }
+    }
+
+    fn lock_tiering(&self) -> std::sync::MutexGuard<'_, HashSet<Digest>> {
+        self.inner.tiering.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Optimised components as they replace baseline ones (each once).
+    pub(crate) fn subscribe_tier_ups(&self) -> mpsc::Receiver<Arc<LoadedComponent>> {
+        self.inner.tier_ups.subscribe()
     }
 
     /// Both linkers.
@@ -275,7 +400,11 @@ impl Engine {
         policy: Arc<SandboxPolicy>,
     ) -> Result<Instance> {
         self.inner.config.pool.check(&limits)?;
-        Instance::new(self.inner.shared.clone(), component.clone(), limits, policy)
+        let shared = match (component.tier(), self.inner.baseline.get()) {
+            (CompileTier::Baseline, Some(Some(baseline))) => &baseline.shared,
+            _ => &self.inner.shared,
+        };
+        Instance::new(shared.clone(), component.clone(), limits, policy)
     }
 
     /// Runs the introspection exports (`metadata`, `required-capabilities`)

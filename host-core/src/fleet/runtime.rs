@@ -414,6 +414,7 @@ impl Runtime for FleetRuntime {
                                 calls: 0,
                                 errors: 0,
                                 live_instances: report.live_instances,
+                                tier: Default::default(),
                             }),
                         }
                     }

@@ -73,6 +73,7 @@ impl DataFolder {
         let metrics = Arc::new(Metrics::new(dir));
         let services =
             Arc::new(Services::open(dir, engine.clone(), registry.clone(), security.clone(), metrics.clone())?);
+        services.follow_tier_ups()?;
         let pipelines = Pipelines::new(engine.clone(), registry.clone(), services.clone(), metrics.clone());
         Ok(DataFolder { dir: dir.to_path_buf(), registry, security, metrics, services, pipelines })
     }

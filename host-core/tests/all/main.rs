@@ -23,5 +23,6 @@ mod registry;
 mod remote;
 mod samples;
 mod security;
+mod tiers;
 mod tiny;
 mod watch;
