@@ -20,6 +20,12 @@ pub(super) struct BareState {
     table: ResourceTable,
 }
 
+impl BareState {
+    pub(super) fn new(wasi: WasiCtx, table: ResourceTable) -> Self {
+        BareState { wasi, table }
+    }
+}
+
 impl WasiView for BareState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }

@@ -19,6 +19,7 @@ mod bare;
 mod capacity;
 #[cfg(feature = "fleet")]
 pub mod fleet;
+pub mod languages;
 mod swap;
 
 pub use capacity::CapacityReport;

@@ -115,8 +115,12 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The host settings the flags make. One-shot verbs compile optimised code
+/// first (tiering off): they exit before a background compile would end,
+/// so it would only cost CPU and never fill the cache; `serve` turns
+/// tiering back on ([`tiered`]).
 pub fn host_config(global: &GlobalArgs) -> HostConfig {
-    let mut config = HostConfig::default();
+    let mut config = HostConfig { tiered_min_bytes: None, ..HostConfig::default() };
     if let Some(max) = global.max_instances {
         config.pool.max_instances = max;
     }
@@ -146,9 +150,20 @@ pub fn target(global: &GlobalArgs) -> Result<Target> {
     }
 }
 
+/// A long-running process's settings: [`host_config`] with tiered
+/// compilation on (a large new component serves at once on baseline code).
+pub fn tiered(mut config: HostConfig) -> HostConfig {
+    config.tiered_min_bytes = HostConfig::default().tiered_min_bytes;
+    config
+}
+
 /// A host on the data folder (which must be known).
 pub fn data_host(global: &GlobalArgs) -> Result<Host> {
-    let mut config = host_config(global);
+    data_host_with(global, host_config(global))
+}
+
+/// A host on the data folder with `config` (its folder set from the flags).
+pub fn data_host_with(global: &GlobalArgs, mut config: HostConfig) -> Result<Host> {
     config.data_dir = global.data_dir.clone().or_else(host_core::default_data_dir);
     if config.data_dir.is_none() {
         bail!("no data folder: pass --data-dir DIR or set AIRSSYS_DATA_DIR");

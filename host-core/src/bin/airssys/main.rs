@@ -45,7 +45,7 @@ use std::{io::Read, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use global::{GlobalArgs, LimitArgs, data_host, host_config, parse_key_value, target};
+use global::{GlobalArgs, LimitArgs, host_config, parse_key_value, target};
 use host_core::{CallLimits, ComponentKind, Host, Input, Inspection, bench};
 
 #[derive(Debug, Parser)]
@@ -82,6 +82,11 @@ enum Command {
         /// Fewer rounds: a quick, noisier run.
         #[arg(long)]
         quick: bool,
+        /// Measure a sample component per guest language (Rust, C, Python,
+        /// JavaScript) and the tiered first deploy of the largest, from
+        /// DIR (default: the repository's sample-projects).
+        #[arg(long, value_name = "DIR", num_args = 0..=1, conflicts_with = "component")]
+        languages: Option<Option<PathBuf>>,
     },
     /// Store, list and inspect component versions.
     #[command(subcommand)]
@@ -315,7 +320,17 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect { file, json } => inspect(&cli.global, &file, json),
         Command::Call(args) => call(&cli.global, args),
-        Command::Bench { json, component, quick } => run_bench(&cli.global, component, json, quick),
+        Command::Bench { json, quick, languages: Some(dir), .. } => {
+            let report =
+                host_core::bench::languages::run(&host_core::bench::languages::samples_dir(dir.as_deref()), quick)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(())
+        }
+        Command::Bench { json, component, quick, languages: None } => run_bench(&cli.global, component, json, quick),
         Command::Registry(command) => services::registry(&target(&cli.global)?, command),
         Command::Deploy(args) => services::deploy(&target(&cli.global)?, args),
         Command::Invoke { service, input } => {
@@ -375,7 +390,8 @@ fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize,
     if node.is_some() && fleet.is_none() {
         bail!("--node names this server in a fleet: add --fleet nats://HOST:PORT");
     }
-    let host = data_host(global)?;
+    // Long-running: a large new component serves at once on baseline code.
+    let host = global::data_host_with(global, global::tiered(host_config(global)))?;
     let data_dir = host.config().data_dir.clone().unwrap_or_default();
     let token_file = global.token_file.clone().unwrap_or_else(|| data_dir.join("serve.token"));
     let (token, created) = server::load_or_create_token(&token_file)?;

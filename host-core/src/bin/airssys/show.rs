@@ -39,6 +39,9 @@ pub fn status(target: &Target, service: Option<&str>, json: bool) -> Result<()> 
         }
         let history: Vec<String> = spec.history.iter().map(|h| h.component.version.to_string()).collect();
         println!("  history    {}", history.join(" -> "));
+        for v in status.versions.iter().filter(|v| v.live_instances > 0) {
+            println!("  running    {} on {} code, {} instance(s)", v.component, v.tier.name(), v.live_instances);
+        }
     }
     if let Some(name) = service {
         for record in runtime.rollouts(Some(name))?.iter().rev().take(5) {
