@@ -18,8 +18,9 @@ pub struct OciReference {
 }
 
 impl OciReference {
-    /// Parses `oci://REGISTRY/REPOSITORY:TAG` or
-    /// `oci://REGISTRY/REPOSITORY@sha256:HEX` (64 lowercase hex digits).
+    /// Parses `oci://REGISTRY/REPOSITORY:TAG`,
+    /// `oci://REGISTRY/REPOSITORY@sha256:HEX` (64 lowercase hex digits) or
+    /// both (`:TAG@sha256:HEX`: the tag must still point at that digest).
     ///
     /// Errors: [`Error::OciReference`] naming what is missing (the scheme,
     /// the registry, the repository, a tag or digest) or malformed.
@@ -46,10 +47,21 @@ impl OciReference {
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
                 return Err(bad("a sha256 digest is 64 lowercase hex digits"));
             }
-            if repository.contains(':') {
-                return Err(bad("give a tag or a digest, not both"));
+            let last = repository.rsplit('/').next().unwrap_or(repository);
+            match last.split_once(':') {
+                // `REPO:TAG@sha256:...`: the tag must still point at the digest.
+                Some((_, tag)) => oci_client::Reference::with_tag_and_digest(
+                    registry.to_string(),
+                    repository[..repository.len() - tag.len() - 1].to_string(),
+                    tag.to_string(),
+                    digest.to_string(),
+                ),
+                None => oci_client::Reference::with_digest(
+                    registry.to_string(),
+                    repository.to_string(),
+                    digest.to_string(),
+                ),
             }
-            oci_client::Reference::with_digest(registry.to_string(), repository.to_string(), digest.to_string())
         } else {
             let last = path.rsplit('/').next().unwrap_or(path);
             let Some((_, tag)) = last.split_once(':') else {
@@ -139,7 +151,8 @@ impl fmt::Display for OciReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{SCHEME}{}/{}", self.registry(), self.repository())?;
         match (self.tag(), self.digest()) {
-            (_, Some(digest)) => write!(f, "@{digest}"),
+            (Some(tag), Some(digest)) => write!(f, ":{tag}@{digest}"),
+            (None, Some(digest)) => write!(f, "@{digest}"),
             (Some(tag), None) => write!(f, ":{tag}"),
             (None, None) => Ok(()),
         }
