@@ -89,7 +89,8 @@ pub(crate) fn component_artifact(
         media_type: WASM_CONFIG_MEDIA_TYPE.to_string(),
         annotations: None,
     };
-    let layer = ImageLayer { data: bytes.to_vec().into(), media_type: WASM_LAYER_MEDIA_TYPE.to_string(), annotations: None };
+    let layer =
+        ImageLayer { data: bytes.to_vec().into(), media_type: WASM_LAYER_MEDIA_TYPE.to_string(), annotations: None };
     let annotations = BTreeMap::from([
         (TITLE.to_string(), reference.name.clone()),
         (VERSION.to_string(), reference.version.to_string()),
@@ -106,7 +107,8 @@ pub(crate) fn signature_artifact(
     signature: &ComponentSignature,
     subject: OciDescriptor,
 ) -> (Config, ImageLayer, OciImageManifest) {
-    let config = Config { data: b"{}".to_vec().into(), media_type: EMPTY_CONFIG_MEDIA_TYPE.to_string(), annotations: None };
+    let config =
+        Config { data: b"{}".to_vec().into(), media_type: EMPTY_CONFIG_MEDIA_TYPE.to_string(), annotations: None };
     let layer = ImageLayer {
         data: serde_json::to_vec(signature).unwrap_or_default().into(),
         media_type: SIGNATURE_LAYER_MEDIA_TYPE.to_string(),
@@ -133,7 +135,10 @@ pub(crate) fn named_reference(
     tag: Option<&str>,
 ) -> std::result::Result<ComponentRef, String> {
     let annotations = manifest.annotations.clone().unwrap_or_default();
-    let name = annotations.get(TITLE).cloned().unwrap_or_else(|| repository.rsplit('/').next().unwrap_or(repository).to_string());
+    let name = annotations
+        .get(TITLE)
+        .cloned()
+        .unwrap_or_else(|| repository.rsplit('/').next().unwrap_or(repository).to_string());
     let version = annotations.get(VERSION).cloned().or_else(|| tag.map(|t| t.trim_start_matches('v').to_string()));
     let Some(version) = version else {
         return Err("the artifact has no org.opencontainers.image.version annotation and the reference no tag".into());

@@ -56,11 +56,9 @@ impl OciReference {
                     tag.to_string(),
                     digest.to_string(),
                 ),
-                None => oci_client::Reference::with_digest(
-                    registry.to_string(),
-                    repository.to_string(),
-                    digest.to_string(),
-                ),
+                None => {
+                    oci_client::Reference::with_digest(registry.to_string(), repository.to_string(), digest.to_string())
+                }
             }
         } else {
             let last = path.rsplit('/').next().unwrap_or(path);

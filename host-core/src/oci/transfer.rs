@@ -98,10 +98,9 @@ impl Session {
             what: "set up the HTTP client".into(),
             reason: e.to_string(),
         })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::OciRequest { registry: registry.clone(), what: "start".into(), reason: e.to_string() })?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            Error::OciRequest { registry: registry.clone(), what: "start".into(), reason: e.to_string() }
+        })?;
         Ok(Session { client, auth: options.credentials.registry_auth(), runtime, registry, plain_http })
     }
 
@@ -196,7 +195,9 @@ impl Session {
             OciDistributionError::DigestError(oci_client::errors::DigestError::VerificationError {
                 expected,
                 actual,
-            }) => Error::OciDigestMismatch { reference: reference.to_string(), what: "manifest".into(), expected, actual },
+            }) => {
+                Error::OciDigestMismatch { reference: reference.to_string(), what: "manifest".into(), expected, actual }
+            }
             OciDistributionError::RequestError(e) => {
                 let mut reason = e.to_string();
                 let mut source = std::error::Error::source(&e);

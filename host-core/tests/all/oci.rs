@@ -341,9 +341,8 @@ fn an_unreachable_registry_and_bad_references_say_what_to_do() {
     let source = OciReference::parse(&format!("oci://127.0.0.1:{port}/tools/upper:1.0.0")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let host = data_host(dir.path());
-    let err =
-        oci::pull(&host, &source, Naming::FromArtifact, &Origins::in_dir(dir.path()), &OciOptions::default())
-            .unwrap_err();
+    let err = oci::pull(&host, &source, Naming::FromArtifact, &Origins::in_dir(dir.path()), &OciOptions::default())
+        .unwrap_err();
     assert!(matches!(err, Error::OciUnreachable { .. }), "{err:?}");
     assert_eq!(err.kind(), host_core::ErrorKind::Unavailable);
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")) && err.to_string().contains("Check the address"));
