@@ -97,6 +97,9 @@ pub enum Action {
     Refresh,
     /// Store a `.wasm` file in the registry.
     AddFile(PathBuf),
+    /// Pull a component from an OCI registry (`oci://REGISTRY/REPO:TAG`)
+    /// into the registry.
+    PullOci(String),
     /// A wire was refused on the canvas, with the reason.
     WireRefused(String),
     /// The grant dialog's row `row` now reads `allow` and `scope`.

@@ -46,6 +46,8 @@ mod instance;
 mod journal;
 mod limits;
 pub mod metrics;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod pipeline;
 pub mod project;
 pub mod registry;

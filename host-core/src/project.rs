@@ -84,7 +84,9 @@ pub struct ProjectFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceEntry {
-    /// A path relative to the project (`components/x.wasm`) or `name@version`.
+    /// A path relative to the project (`components/x.wasm`), `name@version`,
+    /// or an OCI reference (`oci://REGISTRY/REPO:TAG` or `@sha256:...`),
+    /// pulled on apply.
     pub component: String,
     /// Configuration for `init` (a key given twice is an error).
     #[serde(default, deserialize_with = "crate::unique::map")]
@@ -332,8 +334,14 @@ impl Project {
         Ok(())
     }
 
-    /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`.
+    /// `name@version` as is; a file is stored as `SERVICE@0.0.0-local.d<digest>`;
+    /// an `oci://` reference is pulled (unless that manifest was pulled
+    /// before) and stored as `SERVICE@0.0.0-oci.d<manifest digest>`, its
+    /// origin kept in the project's `.airssys/oci-origins.json`.
     fn component_ref(&self, runtime: &dyn crate::Runtime, service: &str, component: &str) -> Result<ComponentRef> {
+        if component.starts_with("oci://") {
+            return self.pull_oci(runtime, service, component);
+        }
         if !component.ends_with(".wasm") && component.contains('@') {
             return Ok(component.parse()?);
         }
@@ -343,6 +351,29 @@ impl Project {
         let reference: ComponentRef = format!("{service}@0.0.0-{LOCAL_PRE}{}", digest.short()).parse()?;
         runtime.add_component(&reference, &bytes)?;
         Ok(reference)
+    }
+}
+
+impl Project {
+    #[cfg(feature = "oci")]
+    fn pull_oci(&self, runtime: &dyn crate::Runtime, service: &str, component: &str) -> Result<ComponentRef> {
+        use crate::oci;
+        let source = oci::OciReference::parse(component)?;
+        let options = oci::OciOptions::for_reference(&source, None, false)?;
+        let origins = oci::Origins::in_dir(&self.data_dir());
+        let report = oci::pull(runtime, &source, oci::Naming::ByDigest(service), &origins, &options)?;
+        if report.downloaded {
+            tracing::info!(target: "airssys::oci", %source, component = %report.component, "pulled");
+        }
+        Ok(report.component)
+    }
+
+    #[cfg(not(feature = "oci"))]
+    fn pull_oci(&self, _runtime: &dyn crate::Runtime, _service: &str, component: &str) -> Result<ComponentRef> {
+        Err(Error::OciReference {
+            reference: component.to_string(),
+            reason: "this airssys was built without the `oci` feature".to_string(),
+        })
     }
 }
 

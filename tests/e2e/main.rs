@@ -12,6 +12,7 @@ mod deploy;
 mod files;
 mod fleet;
 mod new;
+mod oci;
 mod packaging;
 mod project;
 mod remote;

@@ -25,6 +25,8 @@ pub struct ViewState {
     pub apply_theme: bool,
     /// The canvas.
     pub canvas: CanvasMemory,
+    /// The palette's "Pull oci://…" field.
+    pub oci_pull: String,
 }
 
 /// The canvas's memory.

@@ -167,6 +167,13 @@ pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
         Action::ClearLogs => live.logs.clear(),
         Action::Refresh => worker.send(Request::Refresh),
         Action::AddFile(path) => worker.send(Request::AddFile(path)),
+        Action::PullOci(reference) => match &doc.project {
+            Some(project) => {
+                session.tell(format!("pulling {reference}…"));
+                worker.send(Request::PullOci { reference, origins_dir: project.data_dir() });
+            }
+            None => session.tell("open a project first".to_string()),
+        },
         Action::WireRefused(reason) => {
             session.notice = Some(Notice { text: format!("wire refused: {reason}"), level: Level::Error });
         }

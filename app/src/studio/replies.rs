@@ -86,6 +86,10 @@ pub fn on_reply(state: &mut State, reply: Reply, then: &mut Vec<Action>) {
             let how = if reused { "already in the registry as" } else { "added to the registry as" };
             session.tell(format!("{how} {reference}: drag it from the palette onto the canvas"));
         }
+        Reply::Pulled { reference, component, moved_from } => {
+            let moved = moved_from.map(|old| format!(" (the tag moved: it was {old})")).unwrap_or_default();
+            session.tell(format!("pulled {reference} as {component}{moved}: drag it from the palette onto the canvas"));
+        }
         Reply::Saved { file, revision } => {
             // A save of a project since closed says nothing of this one.
             if doc.project.as_ref().is_some_and(|p| file.parent() == Some(p.dir.as_path())) {

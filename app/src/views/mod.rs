@@ -64,7 +64,7 @@ pub fn panels(
     toolbar::target_bar(ui, session, live, settings, out);
     toolbar::status_bar(ui, session);
     if doc.project.is_some() {
-        palette::show(ui, live, out);
+        palette::show(ui, live, &mut view.oci_pull, out);
         tabs::show(ui, doc, live, session, changed, settings, view, out);
         inspector::show(ui, doc, live, session, &view.canvas.selected, out);
     }

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Draws the palette.
-pub fn show(ui: &mut egui::Ui, live: &Live, out: &mut Vec<Action>) {
+pub fn show(ui: &mut egui::Ui, live: &Live, oci_pull: &mut String, out: &mut Vec<Action>) {
     egui::Panel::left("palette").resizable(true).default_size(250.0).show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Services");
@@ -41,6 +41,7 @@ pub fn show(ui: &mut egui::Ui, live: &Live, out: &mut Vec<Action>) {
             if published.is_empty() {
                 ui.label(RichText::new("Drop a .wasm file on the window to add a component.").weak());
             }
+            pull_field(ui, oci_pull, out);
             for entry in published {
                 let Some(reference) = entry.latest() else { continue };
                 let none = Vec::new();
@@ -56,6 +57,29 @@ pub fn show(ui: &mut egui::Ui, live: &Live, out: &mut Vec<Action>) {
                 card.show(ui, PaletteItem::Component(reference), out);
             }
         });
+    });
+}
+
+/// "Pull oci://…": a reference field and its button (Enter pulls too).
+fn pull_field(ui: &mut egui::Ui, reference: &mut String, out: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        let field = ui.add(
+            egui::TextEdit::singleline(reference)
+                .hint_text("oci://REGISTRY/REPO:TAG")
+                .desired_width(ui.available_width() - 50.0),
+        );
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let wanted = reference.trim().starts_with("oci://");
+        if (ui
+            .add_enabled(wanted, egui::Button::new("Pull"))
+            .on_hover_text("Pull the component from an OCI registry into the registry")
+            .clicked()
+            || entered)
+            && wanted
+        {
+            out.push(Action::PullOci(reference.trim().to_string()));
+            reference.clear();
+        }
     });
 }
 

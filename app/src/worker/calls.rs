@@ -162,6 +162,16 @@ impl Thread {
                 self.outbox.send(add_file(rt.as_ref(), &path));
                 Some(refresh(rt.as_ref()))
             }
+            Request::PullOci { reference, origins_dir } => {
+                let Some(rt) = &self.runtime else {
+                    return Some(Reply::Failed {
+                        action: format!("pull {reference}"),
+                        cause: "open a project first".into(),
+                    });
+                };
+                self.outbox.send(pull_oci(rt.as_ref(), &reference, &origins_dir));
+                Some(refresh(rt.as_ref()))
+            }
             Request::Refresh => self.runtime.as_deref().map(refresh),
             Request::Save { project, revision } => Some(match project.save() {
                 Ok(()) => Reply::Saved { file: project.dir.join(PROJECT_FILE), revision },
@@ -435,6 +445,25 @@ fn add_file(rt: &dyn Runtime, path: &Path) -> Reply {
     }
     match rt.add_component(&reference, &bytes) {
         Ok(_) => Reply::Added { reference, reused },
+        Err(e) => failed_to(&action, &e),
+    }
+}
+
+/// Pulls an `oci://` reference into the registry (named by the artifact's
+/// annotations), with credentials from the Docker config.
+fn pull_oci(rt: &dyn Runtime, reference: &str, origins_dir: &Path) -> Reply {
+    use host_core::oci;
+    let action = format!("pull {reference}");
+    let pulled = oci::OciReference::parse(reference).and_then(|source| {
+        let options = oci::OciOptions::for_reference(&source, None, false)?;
+        oci::pull(rt, &source, oci::Naming::FromArtifact, &oci::Origins::in_dir(origins_dir), &options)
+    });
+    match pulled {
+        Ok(report) => Reply::Pulled {
+            reference: reference.to_string(),
+            component: report.component,
+            moved_from: report.moved_from,
+        },
         Err(e) => failed_to(&action, &e),
     }
 }

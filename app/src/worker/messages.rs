@@ -61,6 +61,9 @@ pub enum Request {
     Decide { project: Box<Project>, service: String, decisions: Vec<(Capability, bool)>, strategy: Option<Strategy> },
     /// Store a `.wasm` file (dropped on the window) in the registry.
     AddFile(PathBuf),
+    /// Pull `reference` (`oci://...`) into the registry; where it came
+    /// from is kept in `origins_dir` (the project's data folder).
+    PullOci { reference: String, origins_dir: PathBuf },
     /// The registry, the audit log and the rollouts, now.
     Refresh,
     /// Write `project.ron` of `project` (the document at `revision`).
@@ -154,6 +157,9 @@ pub enum Reply {
     /// A dropped file is in the registry (`reused`: those bytes were
     /// already stored under this version).
     Added { reference: ComponentRef, reused: bool },
+    /// An OCI pull finished: stored as `component`; `moved_from` is the
+    /// tag's manifest digest at the last pull when it moved since.
+    Pulled { reference: String, component: ComponentRef, moved_from: Option<String> },
     /// `Save`: `file` holds the document as it was at `revision`.
     Saved { file: PathBuf, revision: u64 },
     /// `SaveAs`: the project is written into `dir`.

@@ -149,6 +149,14 @@ impl Error {
             | Error::NoNodeRuns { .. } => K::Unavailable,
             Error::FleetConflict { .. } => K::Conflict,
             Error::FleetConfig(_) | Error::ArgsNeedCommand { .. } => K::Invalid,
+            Error::OciReference { .. }
+            | Error::OciNotWasm { .. }
+            | Error::OciCredentials { .. }
+            | Error::OciNoName { .. } => K::Invalid,
+            Error::OciUnreachable { .. } | Error::OciRequest { .. } => K::Unavailable,
+            Error::OciAuth { .. } => K::Unauthorized,
+            Error::OciNotFound { .. } => K::NotFound,
+            Error::OciDigestMismatch { .. } => K::Conflict,
             Error::Io { .. }
             | Error::Instantiate(_)
             | Error::BlobCorrupt { .. }
@@ -240,6 +248,15 @@ impl Error {
             Error::FleetConflict { .. } => "fleet-conflict",
             Error::NoNodeRuns { .. } => "no-node-runs",
             Error::ArgsNeedCommand { .. } => "args-need-command",
+            Error::OciReference { .. } => "oci-reference",
+            Error::OciUnreachable { .. } => "oci-unreachable",
+            Error::OciAuth { .. } => "oci-auth",
+            Error::OciNotFound { .. } => "oci-not-found",
+            Error::OciRequest { .. } => "oci-request",
+            Error::OciDigestMismatch { .. } => "oci-digest-mismatch",
+            Error::OciNotWasm { .. } => "oci-not-wasm",
+            Error::OciCredentials { .. } => "oci-credentials",
+            Error::OciNoName { .. } => "oci-no-name",
         }
     }
 

@@ -660,4 +660,114 @@ pub enum Error {
         /// The version it would run.
         component: String,
     },
+
+    /// Text that is not an OCI reference airssys accepts.
+    #[error(
+        "`{reference}` is not an OCI reference: {reason}. Write oci://REGISTRY/REPOSITORY:TAG or \
+         oci://REGISTRY/REPOSITORY@sha256:HEX (e.g. oci://127.0.0.1:5000/tools/upper:1.0.0)"
+    )]
+    OciReference {
+        /// The text given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The registry cannot be reached, or does not speak the protocol airssys
+    /// chose for it.
+    #[error(
+        "cannot reach the OCI registry {registry}: {reason}. Check the address and that the registry runs; \
+         airssys speaks plain HTTP only to a loopback registry and HTTPS to any other (pass --insecure for \
+         plain HTTP to a registry you trust)"
+    )]
+    OciUnreachable {
+        /// `HOST[:PORT]`.
+        registry: String,
+        /// What happened.
+        reason: String,
+    },
+
+    /// The registry refused the credentials, or wants some.
+    #[error(
+        "the OCI registry {registry} refused access: {reason}. Log in with `docker login {registry}` (airssys \
+         reads $DOCKER_CONFIG/config.json or ~/.docker/config.json) or pass --registry-token-file FILE"
+    )]
+    OciAuth {
+        /// `HOST[:PORT]`.
+        registry: String,
+        /// The registry's answer.
+        reason: String,
+    },
+
+    /// The registry has no such repository, tag or digest.
+    #[error("the OCI registry has no {reference}: {reason}. Check the repository and the tag or digest")]
+    OciNotFound {
+        /// The reference asked for.
+        reference: String,
+        /// The registry's answer.
+        reason: String,
+    },
+
+    /// A request to the registry failed otherwise.
+    #[error("the OCI registry {registry} failed to {what}: {reason}")]
+    OciRequest {
+        /// `HOST[:PORT]`.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// The registry's answer.
+        reason: String,
+    },
+
+    /// Bytes from the registry are not the ones their digest names (a
+    /// pinned reference whose bytes differ, or a layer changed in transit):
+    /// nothing was stored.
+    #[error(
+        "the {what} of {reference} has digest {actual}, not {expected}: the bytes are not the ones asked for, so \
+         nothing was stored. Check the reference; pull the tag again if it was meant to move"
+    )]
+    OciDigestMismatch {
+        /// The reference pulled.
+        reference: String,
+        /// `manifest`, `component layer` or `signature`.
+        what: String,
+        /// The digest asked for or announced.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+
+    /// The artifact is not a Wasm component as Wasm OCI tools push it.
+    #[error(
+        "{reference} is not a Wasm component artifact: {reason}. airssys pulls artifacts with one layer of media \
+         type application/wasm (as wkg, wash and spin registry push make)"
+    )]
+    OciNotWasm {
+        /// The reference pulled.
+        reference: String,
+        /// What is missing or different.
+        reason: String,
+    },
+
+    /// Registry credentials that cannot be used (a Docker config.json or a
+    /// token file).
+    #[error("the registry credentials in {} are unusable: {problem}", path.display())]
+    OciCredentials {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
+    /// A pulled artifact names no `name@version` airssys can use.
+    #[error(
+        "cannot tell which name@version to store {reference} as: {reason}. Pass --as NAME@VERSION (e.g. \
+         --as upper@1.0.0)"
+    )]
+    OciNoName {
+        /// The reference pulled.
+        reference: String,
+        /// Why the artifact's annotations and tag do not give one.
+        reason: String,
+    },
 }

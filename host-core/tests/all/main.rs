@@ -17,6 +17,8 @@ mod languages;
 mod limits;
 mod loading;
 mod metrics;
+#[cfg(feature = "oci")]
+mod oci;
 mod pipeline;
 mod project;
 mod registry;

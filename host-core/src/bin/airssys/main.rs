@@ -13,6 +13,8 @@
 //! airssys run PROJECT [--pipeline NAME] [--input FILE|-]
 //! airssys test PROJECT [--junit FILE]
 //! airssys new NAME --lang rust|c|python|js [--dir DIR]
+//! airssys push NAME@VERSION oci://REGISTRY/REPO:TAG    --data-dir DIR
+//! airssys pull oci://REGISTRY/REPO:TAG|@sha256:... [--as NAME@VERSION]
 //! ```
 
 // Before the modules, so they use them too: printing to a closed stdout
@@ -36,6 +38,8 @@ mod fleet;
 mod global;
 mod hints;
 mod new;
+#[cfg(feature = "oci")]
+mod oci;
 mod out;
 mod project;
 mod services;
@@ -241,6 +245,14 @@ enum Command {
     /// Make a component project from a template: source, the contract's WIT,
     /// build.sh, project.ron with a test case, README.
     New(new::NewArgs),
+    /// Push a stored version (and its signature) to an OCI registry as a
+    /// Wasm artifact: oci://REGISTRY/REPOSITORY:TAG.
+    #[cfg(feature = "oci")]
+    Push(oci::PushArgs),
+    /// Pull a Wasm component (and its signature) from an OCI registry into
+    /// the registry: oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST.
+    #[cfg(feature = "oci")]
+    Pull(oci::PullArgs),
 }
 
 #[derive(Debug, Args)]
@@ -378,6 +390,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fleet(command) => fleet::run(&cli.global.fleet, command),
         Command::Status { service, json } => show::status(&target(&cli.global)?, service.as_deref(), json),
         Command::New(args) => new::run(args),
+        #[cfg(feature = "oci")]
+        Command::Push(args) => oci::push(&target(&cli.global)?, args),
+        #[cfg(feature = "oci")]
+        Command::Pull(args) => {
+            let target = target(&cli.global)?;
+            let result = oci::pull(&cli.global, &target, args);
+            target.close();
+            result
+        }
     }
 }
 

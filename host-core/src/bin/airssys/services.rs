@@ -198,12 +198,19 @@ pub fn registry(target: &Target, command: RegistryCommand) -> Result<()> {
                 .and_then(|n| n.versions.into_iter().find(|v| v.version == reference.version))
                 .ok_or_else(|| anyhow::anyhow!("{reference} is not in the registry; see `airssys registry list`"))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&record)?);
+                let mut doc = serde_json::to_value(&record)?;
+                #[cfg(feature = "oci")]
+                if let (Some(map), Some(origin)) = (doc.as_object_mut(), crate::oci::origin_of(target, &reference)) {
+                    map.insert("origin".into(), serde_json::to_value(origin)?);
+                }
+                println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 println!("{reference}");
                 println!("  digest    {}", record.digest);
                 println!("  size      {} bytes", record.size_bytes);
                 println!("  added     {} (unix seconds)", record.added_at);
+                #[cfg(feature = "oci")]
+                crate::oci::print_origin_of(target, &reference);
             }
         }
         RegistryCommand::History { name, json } => {
