@@ -459,7 +459,13 @@ impl BareAny {
 fn run_command(engine: &Engine, pre: &CommandPre<BareState>, input: &[u8]) -> Result<Vec<u8>> {
     let stdout = MemoryOutputPipe::new(16 << 20);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdin(MemoryInputPipe::new(input.to_vec())).stdout(stdout.clone()).arg("sample");
+    // The same job as airssys's deny-all sandbox: no entropy to seed.
+    wasi.stdin(MemoryInputPipe::new(input.to_vec()))
+        .stdout(stdout.clone())
+        .arg("sample")
+        .secure_random(wasmtime_wasi::Deterministic::new(vec![0x2a; 32]))
+        .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x2a; 32]))
+        .insecure_random_seed(0);
     let mut store = Store::new(engine, BareState::new(wasi.build(), ResourceTable::new()));
     store.set_epoch_deadline(1 << 40);
     let ran = crate::deadline::run_until(Instant::now() + Duration::from_secs(60), async {
