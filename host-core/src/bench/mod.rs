@@ -40,6 +40,9 @@ pub struct BenchOptions {
     pub component_name: String,
     /// Fewer rounds.
     pub quick: bool,
+    /// Also the per-language rows, from this sample-projects folder
+    /// ([`languages::run`]).
+    pub languages: Option<PathBuf>,
 }
 
 /// One compared measurement.
@@ -74,6 +77,8 @@ pub struct BenchReport {
     pub swap: swap::SwapReport,
     /// Many live instances in one host (Linux only: resident memory).
     pub capacity: Option<CapacityReport>,
+    /// A sample per guest language and the tiered first deploy.
+    pub languages: Option<languages::LanguagesReport>,
 }
 
 impl BenchReport {
@@ -98,6 +103,10 @@ impl BenchReport {
         out.push_str(&self.swap.table());
         if let Some(capacity) = &self.capacity {
             out.push_str(&capacity.table());
+        }
+        if let Some(languages) = &self.languages {
+            out.push('\n');
+            out.push_str(&languages.table());
         }
         out
     }
@@ -232,7 +241,11 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     results.extend(pipeline_results(&options.component, &scratch.0, rounds, &bare)?);
     results.extend(remote_results(&options.component, &scratch.0, rounds)?);
     let swap = swap::run(&options.component, &scratch.0, options.quick)?;
-    Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap, capacity })
+    let languages = match &options.languages {
+        Some(dir) => Some(languages::run(dir, options.quick)?),
+        None => None,
+    };
+    Ok(BenchReport { component: options.component_name.clone(), rounds, results, swap, capacity, languages })
 }
 
 /// A 3-node pipeline (the component thrice, chained) against the same

@@ -542,6 +542,10 @@ fn call(global: &GlobalArgs, args: CallArgs) -> Result<()> {
 }
 
 fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick: bool) -> Result<()> {
+    // The per-language rows come with the default run, when the sample
+    // projects are at hand (a checkout).
+    let samples = bench::languages::samples_dir(None);
+    let languages = (component.is_none() && samples.is_dir()).then_some(samples);
     let (bytes, name) = match component {
         Some(path) => {
             let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -561,7 +565,7 @@ fn run_bench(global: &GlobalArgs, component: Option<PathBuf>, json: bool, quick:
         }
         return Ok(());
     }
-    let report = bench::run(&bench::BenchOptions { component: bytes, component_name: name, quick })?;
+    let report = bench::run(&bench::BenchOptions { component: bytes, component_name: name, quick, languages })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
