@@ -45,11 +45,17 @@ pub struct Inspection {
     /// [`Error::ContractShape`] message); `None` when it loads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Which compiler made the code this host holds for it (`baseline`
+    /// while a large new component's optimised code is compiled in the
+    /// background); `None` for a refused component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::CompileTier>,
 }
 
 impl From<Description> for Inspection {
     fn from(d: Description) -> Self {
         Inspection {
+            tier: None,
             info: d.info,
             metadata: Some(d.metadata),
             metadata_error: None,
@@ -81,7 +87,10 @@ impl Engine {
     /// calls fail.
     pub(crate) fn inspect(&self, bytes: &[u8], name: Option<String>) -> Result<Inspection> {
         let surveyed = match self.load_or_survey(bytes, name.clone())? {
-            Loaded::Ready(component) => return Ok(self.describe(&component)?.into()),
+            Loaded::Ready(component) => {
+                let inspection = Inspection::from(self.describe(&component)?);
+                return Ok(Inspection { tier: Some(component.tier()), ..inspection });
+            }
             Loaded::Refused(surveyed) => surveyed,
         };
         let name = name.unwrap_or_else(|| surveyed.info.digest.short());
@@ -96,6 +105,7 @@ impl Engine {
             required_capabilities: required_capabilities.ok(),
             mismatches,
             refused: Some(refused),
+            tier: None,
         })
     }
 

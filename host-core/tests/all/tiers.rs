@@ -121,6 +121,8 @@ fn a_large_python_component_answers_before_its_optimised_code_is_ready_and_then_
     host.deploy(DeployRequest::new("report", r("report@1.0.0")).pool(host_core::deploy::PoolMode::Pooled { size: 1 }))
         .unwrap();
     assert_eq!(tier_of(&host, "report"), CompileTier::Baseline, "deploy returned before Cranelift finished");
+    let bytes = std::fs::read(sample_path("iot-sensors", "sensor-report")).unwrap();
+    assert_eq!(host.inspect(&bytes, None).unwrap().tier, Some(CompileTier::Baseline), "inspect shows the tier");
     let out = host.invoke("report", &Input::new(READINGS.to_vec())).unwrap();
     let summary: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
     assert_eq!(summary["readings"], 2, "{summary}");

@@ -481,6 +481,13 @@ fn print_inspection(file: &std::path::Path, d: &Inspection) {
     println!("  digest        {}", d.info.digest);
     println!("  size          {} bytes", d.info.size_bytes);
     println!("  kind          {kind}");
+    if let Some(tier) = d.tier {
+        println!(
+            "  compiled by   {} ({})",
+            if tier == host_core::CompileTier::Baseline { "Winch" } else { "Cranelift" },
+            tier.name()
+        );
+    }
     match &d.metadata {
         Some(m) => {
             println!("  name          {} {}", m.name, m.version);
