@@ -53,6 +53,23 @@ pub(super) struct BareInstance {
     guest: bindings::sync::Guest,
 }
 
+/// A bare engine with airssys's settings and the pooling allocator sized
+/// like a host's `pool`, and a linker with WASI and the contract's host
+/// interface (doing nothing).
+pub(super) fn engine_and_linker(pool: &PoolConfig) -> Result<(Engine, Linker<BareState>)> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(crate::engine::pooling_config(pool)));
+    let engine = Engine::new(&config).map_err(wt)?;
+    let mut linker = Linker::<BareState>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
+    bindings::airssys::component::host::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
+        .map_err(wt)?;
+    bindings::airssys::component::types::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
+        .map_err(wt)?;
+    Ok((engine, linker))
+}
+
 pub(super) fn wt(e: wasmtime::Error) -> Error {
     Error::Instantiate(e.into())
 }
@@ -64,17 +81,7 @@ impl Bare {
 
     /// Its own engine with the pooling allocator sized like a host's `pool`.
     pub(super) fn with_pool(bytes: &[u8], pool: &PoolConfig) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
-        let pooling = crate::engine::pooling_config(pool);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-        let engine = Engine::new(&config).map_err(wt)?;
-        let mut linker = Linker::<BareState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
-        bindings::airssys::component::host::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
-        bindings::airssys::component::types::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
+        let (engine, linker) = engine_and_linker(pool)?;
         let component = Component::new(&engine, bytes).map_err(wt)?;
         let pre = linker.instantiate_pre(&component).map_err(wt)?;
         let indices = GuestIndices::new(&pre).map_err(wt)?;
@@ -103,6 +110,11 @@ impl Bare {
 }
 
 impl BareInstance {
+    /// An instance made elsewhere (the per-language bench).
+    pub(super) fn new(store: Store<BareState>, guest: bindings::sync::Guest) -> Self {
+        BareInstance { store, guest }
+    }
+
     pub(super) fn init(&mut self) -> Result<()> {
         self.guest
             .call_init(&mut self.store, &Vec::new())

@@ -17,8 +17,8 @@ use std::{
 
 use serde::Serialize;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, Store,
-    component::{Component, HasSelf, InstancePre, Linker, ResourceTable},
+    Engine, Store,
+    component::{Component, InstancePre, Linker, ResourceTable},
 };
 use wasmtime_wasi::{
     WasiCtxBuilder,
@@ -30,12 +30,12 @@ use wasmtime_wasi::{
 
 use super::{
     BenchResult, Scratch,
-    bare::{BareState, wt},
+    bare::{BareInstance, BareState, engine_and_linker, wt},
     compare, result,
 };
 use crate::{
     CompileTier, ComponentKind, Error, Host, HostConfig, Input, Result,
-    bindings::{self, sync::GuestIndices},
+    bindings::sync::GuestIndices,
     deploy::{DeployRequest, PoolMode},
     registry::ComponentRef,
 };
@@ -268,11 +268,8 @@ fn language_rows(
             results.push(result("instantiate", "instantiate (pre-linked)", a, b, Some(1.25)));
             let mut ours = host.instantiate(&component)?;
             ours.init(&[])?;
-            let (mut store, guest) = bare.contract(indices)?;
-            guest
-                .call_init(&mut store, &Vec::new())
-                .map_err(wt)?
-                .map_err(|e| Error::Guest { function: "init", error: e.into() })?;
+            let mut theirs = bare.contract(indices)?;
+            theirs.init()?;
             let (a, b) = compare(
                 rounds,
                 if large { 50 } else { 500 },
@@ -281,8 +278,7 @@ fn language_rows(
                     Ok(())
                 },
                 || {
-                    let out = guest.call_execute(&mut store, &input).map_err(wt)?;
-                    black_box(out.map_err(|e| Error::Guest { function: "execute", error: e.into() })?);
+                    black_box(theirs.execute(&input)?);
                     Ok(())
                 },
             )?;
@@ -373,11 +369,8 @@ fn tiered_deploy(name: &str, bytes: &[u8], input: &[u8], dir: &Path, rounds: usi
     // Steady state: the service's warm call against bare wasmtime's.
     let bare = BareAny::new(bytes)?;
     let indices = bare.indices.as_ref().ok_or_else(|| Error::Measurement("no contract exports".into()))?;
-    let (mut store, guest) = bare.contract(indices)?;
-    guest
-        .call_init(&mut store, &Vec::new())
-        .map_err(wt)?
-        .map_err(|e| Error::Guest { function: "init", error: e.into() })?;
+    let mut theirs = bare.contract(indices)?;
+    theirs.init()?;
     let (a, b) = compare(
         rounds,
         50,
@@ -386,8 +379,7 @@ fn tiered_deploy(name: &str, bytes: &[u8], input: &[u8], dir: &Path, rounds: usi
             Ok(())
         },
         || {
-            let out = guest.call_execute(&mut store, &input).map_err(wt)?;
-            black_box(out.map_err(|e| Error::Guest { function: "execute", error: e.into() })?);
+            black_box(theirs.execute(&input)?);
             Ok(())
         },
     )?;
@@ -415,17 +407,8 @@ struct BareAny {
 
 impl BareAny {
     fn new(bytes: &[u8]) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true).concurrency_support(false).epoch_interruption(true);
-        let pool = crate::limits::PoolConfig { max_instances: 64, ..Default::default() };
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(crate::engine::pooling_config(&pool)));
-        let engine = Engine::new(&config).map_err(wt)?;
-        let mut linker = Linker::<BareState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
-        bindings::airssys::component::host::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
-        bindings::airssys::component::types::add_to_linker::<BareState, HasSelf<BareState>>(&mut linker, |s| s)
-            .map_err(wt)?;
+        let (engine, linker) =
+            engine_and_linker(&crate::limits::PoolConfig { max_instances: 64, ..Default::default() })?;
         let component = Component::new(&engine, bytes).map_err(wt)?;
         let pre = linker.instantiate_pre(&component).map_err(wt)?;
         let indices = GuestIndices::new(&pre).ok();
@@ -439,11 +422,11 @@ impl BareAny {
         store
     }
 
-    fn contract(&self, indices: &GuestIndices) -> Result<(Store<BareState>, bindings::sync::Guest)> {
+    fn contract(&self, indices: &GuestIndices) -> Result<BareInstance> {
         let mut store = self.store(WasiCtxBuilder::new());
         let instance = self.pre.instantiate(&mut store).map_err(wt)?;
         let guest = indices.load(&mut store, &instance).map_err(wt)?;
-        Ok((store, guest))
+        Ok(BareInstance::new(store, guest))
     }
 
     /// A command's pre-linked form on an async WASI linker (airssys calls

@@ -225,6 +225,23 @@ impl ServiceSpec {
         }
     }
 
+    /// The deploy that goes back to the version live before the current
+    /// one (Immediate), as `rollback` makes it on a host and on a fleet.
+    ///
+    /// Errors: [`crate::Error::NothingToRollBack`] with one version in the
+    /// history.
+    pub fn rollback_request(&self) -> crate::Result<DeployRequest> {
+        let Some(previous) = self.history.len().checked_sub(2).and_then(|i| self.history.get(i)) else {
+            return Err(crate::Error::NothingToRollBack { service: self.name.clone() });
+        };
+        Ok(DeployRequest {
+            service: self.name.clone(),
+            component: Some(previous.component.clone()),
+            strategy: Some(Strategy::Immediate),
+            ..Default::default()
+        })
+    }
+
     /// The per-call limits this service runs with.
     pub fn call_limits(&self) -> crate::limits::CallLimits {
         self.limits.call_limits()

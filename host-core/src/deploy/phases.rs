@@ -69,16 +69,7 @@ impl Services {
 
     /// Deploys the version that was live before the current one.
     pub(crate) fn rollback(&self, service: &str) -> Result<RolloutRecord> {
-        let spec = self.spec(service)?;
-        let Some(previous) = spec.history.len().checked_sub(2).and_then(|i| spec.history.get(i)) else {
-            return Err(Error::NothingToRollBack { service: service.to_string() });
-        };
-        let request = DeployRequest {
-            service: service.to_string(),
-            component: Some(previous.component.clone()),
-            strategy: Some(Strategy::Immediate),
-            ..Default::default()
-        };
+        let request = self.spec(service)?.rollback_request()?;
         self.deploy(request, Trigger::Rollback)
     }
 

@@ -292,16 +292,7 @@ impl Runtime for FleetRuntime {
     }
 
     fn rollback(&self, service: &str) -> Result<RolloutRecord> {
-        let current = self.desired(service)?;
-        let Some(previous) = current.spec.history.len().checked_sub(2).and_then(|i| current.spec.history.get(i)) else {
-            return Err(Error::NothingToRollBack { service: service.to_string() });
-        };
-        let request = DeployRequest {
-            service: service.to_string(),
-            component: Some(previous.component.clone()),
-            strategy: Some(Strategy::Immediate),
-            ..Default::default()
-        };
+        let request = self.desired(service)?.spec.rollback_request()?;
         self.deploy_as(request, Trigger::Rollback)
     }
 
