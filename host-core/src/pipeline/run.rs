@@ -387,7 +387,7 @@ impl NodeCall<'_> {
             match outcome {
                 Ok(out) => {
                     let mut port = None;
-                    let metadata = out
+                    let metadata: Vec<(String, Value)> = out
                         .metadata
                         .into_iter()
                         .filter(|(k, v)| match (k.as_str(), v) {

@@ -200,6 +200,23 @@ impl RunTrace {
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
+
+    /// When it started, RFC 3339 in UTC with milliseconds
+    /// (`2026-12-01T09:30:00.123Z`).
+    pub fn started_at(&self) -> String {
+        let stamp = crate::journal::utc_stamp(self.start_ms / 1000);
+        // YYYYMMDDTHHMMSSZ
+        format!(
+            "{}-{}-{}T{}:{}:{}.{:03}Z",
+            &stamp[..4],
+            &stamp[4..6],
+            &stamp[6..8],
+            &stamp[9..11],
+            &stamp[11..13],
+            &stamp[13..15],
+            self.start_ms % 1000
+        )
+    }
 }
 
 /// The ring: the last runs, the newest `unflushed` not in the file yet.
@@ -346,6 +363,13 @@ mod tests {
         assert_eq!(text.parse::<TraceId>().unwrap(), id);
         assert_ne!(TraceId::random(), id);
         assert!("xyz".parse::<TraceId>().unwrap_err().contains("32 hex digits"));
+    }
+
+    #[test]
+    fn start_times_read_as_rfc_3339() {
+        let mut trace = run(0);
+        trace.start_ms = 1_764_581_400_123;
+        assert_eq!(trace.started_at(), "2025-12-01T09:30:00.123Z");
     }
 
     #[test]
