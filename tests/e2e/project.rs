@@ -188,6 +188,12 @@ fn trace_shows_the_runs_of_earlier_processes() {
     let table = airssys(&["trace", "--pipeline", "tidy-json", "--last", "1", "--data-dir", d], b"", &cache);
     let shown = text(&table.stdout);
     assert!(table.status.success(), "{}", text(&table.stderr));
-    assert!(shown.starts_with(&format!("trace {}  pipeline tidy-json", runs[1]["trace_id"].as_str().unwrap())), "{shown}");
-    assert!(shown.contains("tidy (pretty) -> error") && shown.contains("error ") && !shown.contains("shout-and-count"), "{shown}");
+    assert!(
+        shown.starts_with(&format!("trace {}  pipeline tidy-json", runs[1]["trace_id"].as_str().unwrap())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("tidy (pretty) -> error") && shown.contains("error ") && !shown.contains("shout-and-count"),
+        "{shown}"
+    );
 }

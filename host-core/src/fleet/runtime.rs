@@ -146,13 +146,18 @@ impl FleetRuntime {
 /// Asks every live node for its run traces and merges them (by start
 /// time; a node that does not answer within a second is left out).
 async fn merged_traces(stores: &Stores, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
-    let failed = |e: &dyn std::fmt::Display| Error::FleetRequest { what: "ask for traces".into(), reason: e.to_string() };
+    let failed =
+        |e: &dyn std::fmt::Display| Error::FleetRequest { what: "ask for traces".into(), reason: e.to_string() };
     let nodes = live_nodes(stores).await?;
     let inbox = stores.client.new_inbox();
     let mut replies = stores.client.subscribe(inbox.clone()).await.map_err(|e| failed(&e))?;
     let request = wire::TracesRequest { pipeline: pipeline.map(str::to_string), last };
     let body = serde_json::to_vec(&request).map_err(|e| failed(&e))?;
-    stores.client.publish_with_reply(stores.names.traces_request(), inbox, body.into()).await.map_err(|e| failed(&e))?;
+    stores
+        .client
+        .publish_with_reply(stores.names.traces_request(), inbox, body.into())
+        .await
+        .map_err(|e| failed(&e))?;
     let mut runs: Vec<RunTrace> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     let mut answered = 0;

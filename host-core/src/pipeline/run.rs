@@ -422,7 +422,8 @@ impl NodeCall<'_> {
                         call.error = Some(e.to_string());
                         if plan.policies[self.index] == ErrorPolicy::Route {
                             let text = call.error.as_deref().unwrap_or_default().as_bytes();
-                            call.output = Some(MessageSummary::of(text, &[]));
+                            let metadata = [("content-type".to_string(), Value::Text("text/plain".into()))];
+                            call.output = Some(MessageSummary::of(text, &metadata));
                             call.port = Some(ERROR_PORT.to_string());
                         }
                         calls.push(call);

@@ -344,7 +344,7 @@ mod tests {
     fn run(n: u64) -> RunTrace {
         RunTrace {
             trace_id: TraceId::random(),
-            pipeline: if n % 2 == 0 { "even".into() } else { "odd".into() },
+            pipeline: if n.is_multiple_of(2) { "even".into() } else { "odd".into() },
             start_ms: n,
             duration_us: 1,
             error: None,

@@ -107,7 +107,9 @@ fn the_ring_keeps_the_last_n_runs_in_memory_and_in_the_file() {
     let first = host(dir.path(), 3);
     deploy_samples(&first);
     for i in 0..5 {
-        first.run_pipeline(&text_pipeline(), Input::new(format!("run {i}").into_bytes()), &RunOptions::default()).unwrap();
+        first
+            .run_pipeline(&text_pipeline(), Input::new(format!("run {i}").into_bytes()), &RunOptions::default())
+            .unwrap();
     }
     let kept: Vec<String> = first.traces(None, 0).unwrap().iter().map(|t| t.steps[0].input.preview.clone()).collect();
     assert_eq!(kept, ["run 2", "run 3", "run 4"], "memory keeps the last 3");
@@ -120,7 +122,9 @@ fn the_ring_keeps_the_last_n_runs_in_memory_and_in_the_file() {
     // Another process on the same folder: the file keeps the last 3 of both.
     let second = host(dir.path(), 3);
     for i in 5..7 {
-        second.run_pipeline(&text_pipeline(), Input::new(format!("run {i}").into_bytes()), &RunOptions::default()).unwrap();
+        second
+            .run_pipeline(&text_pipeline(), Input::new(format!("run {i}").into_bytes()), &RunOptions::default())
+            .unwrap();
     }
     let seen: Vec<String> = second.traces(None, 0).unwrap().iter().map(|t| t.steps[0].input.preview.clone()).collect();
     assert_eq!(seen, ["run 4", "run 5", "run 6"], "the file plus this process's runs");
@@ -202,8 +206,7 @@ fn traces_come_through_http_as_they_are_kept() {
 
     let text = remote.traces(Some("text"), 0).unwrap();
     assert_eq!(text.iter().map(|t| t.trace_id).collect::<Vec<_>>(), ids);
-    let steps: Vec<(&str, Option<&str>)> =
-        text[1].steps.iter().map(|s| (s.node.as_str(), s.port.as_deref())).collect();
+    let steps: Vec<(&str, Option<&str>)> = text[1].steps.iter().map(|s| (s.node.as_str(), s.port.as_deref())).collect();
     assert_eq!(steps, [("up", Some("out")), ("count", Some("out"))]);
     assert_eq!(text[1].steps[1].input.preview, "TWO");
     let last = remote.traces(None, 1).unwrap();

@@ -15,7 +15,9 @@ pub fn show(target: &Target, pipeline: Option<&str>, last: usize, json: bool) ->
     }
     if traces.is_empty() {
         match pipeline {
-            Some(p) => println!("no traced runs of pipeline `{p}` yet: run it with `airssys run PROJECT --pipeline {p}`"),
+            Some(p) => {
+                println!("no traced runs of pipeline `{p}` yet: run it with `airssys run PROJECT --pipeline {p}`")
+            }
             None => println!("no traced runs yet: run a pipeline with `airssys run PROJECT`"),
         }
     }
