@@ -48,22 +48,46 @@ pub const TRACES_FILE: &str = "traces.jsonl";
 pub struct TraceId(pub [u8; 16]);
 
 impl TraceId {
-    /// A new random id (from the system's randomness; the clock and a
-    /// counter if it has none).
+    /// A new random id. The process draws a 128-bit key from the system's
+    /// randomness once (the clock if it has none); each id is that key and
+    /// a counter through SplitMix64, so ids are unique within a process and
+    /// unpredictable across processes, with no system call per run.
     pub fn random() -> TraceId {
+        use std::sync::{
+            OnceLock,
+            atomic::{AtomicU64, Ordering},
+        };
+        static KEY: OnceLock<[u64; 2]> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let key = KEY.get_or_init(|| {
+            let mut bytes = [0u8; 16];
+            if getrandom::fill(&mut bytes).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0);
+                bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+                bytes[8..].copy_from_slice(&u64::from(std::process::id()).to_le_bytes());
+            }
+            let key = u128::from_le_bytes(bytes);
+            [key as u64, (key >> 64) as u64]
+        });
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        // SplitMix64 is a bijection of its input: distinct counters give distinct high halves.
+        let high = splitmix64(key[0].wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let low = splitmix64(key[1] ^ high) | 1;
         let mut bytes = [0u8; 16];
-        if getrandom::fill(&mut bytes).is_err() || bytes == [0; 16] {
-            static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            bytes[..8].copy_from_slice(&nanos.to_be_bytes());
-            bytes[8..].copy_from_slice(&(n ^ u64::from(std::process::id()) << 32).to_be_bytes());
-        }
+        bytes[..8].copy_from_slice(&high.to_be_bytes());
+        bytes[8..].copy_from_slice(&low.to_be_bytes());
         TraceId(bytes)
     }
+}
+
+/// SplitMix64's output function (Steele, Lea, Flood 2014).
+fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl std::fmt::Display for TraceId {
@@ -254,10 +278,11 @@ impl Traces {
         }
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.runs.push_back(trace);
-        if ring.runs.len() > self.capacity {
-            ring.runs.pop_front();
-        }
+        let evicted = if ring.runs.len() > self.capacity { ring.runs.pop_front() } else { None };
         ring.unflushed = (ring.unflushed + 1).min(ring.runs.len());
+        drop(ring);
+        // Freed outside the lock.
+        drop(evicted);
     }
 
     /// The runs this process has not written yet, oldest first.
