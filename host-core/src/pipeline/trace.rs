@@ -131,8 +131,9 @@ pub struct MessageSummary {
     /// The body's first [`PREVIEW_BYTES`] bytes as UTF-8 (invalid bytes
     /// replaced by U+FFFD).
     pub preview: String,
-    /// The first [`METADATA_ENTRIES`] metadata entries, text, JSON and
-    /// byte values cut to [`PREVIEW_BYTES`] bytes.
+    /// The first [`METADATA_ENTRIES`] metadata entries besides
+    /// `content-type`, text, JSON and byte values cut to [`PREVIEW_BYTES`]
+    /// bytes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metadata: Vec<(String, Value)>,
 }
@@ -146,7 +147,13 @@ impl MessageSummary {
             _ => None,
         });
         let preview = String::from_utf8_lossy(&data[..data.len().min(PREVIEW_BYTES)]).into_owned();
-        let metadata = metadata.iter().take(METADATA_ENTRIES).map(|(k, v)| (cut(k).to_string(), capped(v))).collect();
+        // `content-type` is the media type already.
+        let metadata = metadata
+            .iter()
+            .filter(|(k, _)| k != "content-type")
+            .take(METADATA_ENTRIES)
+            .map(|(k, v)| (cut(k).to_string(), capped(v)))
+            .collect();
         MessageSummary { size: data.len() as u64, media_type, preview, metadata }
     }
 }
