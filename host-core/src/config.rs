@@ -41,6 +41,11 @@ pub struct HostConfig {
     /// with Cranelift first (one-shot processes, which exit before a
     /// background compile ends). Default: 4 MiB.
     pub tiered_min_bytes: Option<u64>,
+    /// Message traces: how many pipeline runs the host keeps (in memory
+    /// and in `DATA/traces.jsonl`), each node call's input and output
+    /// summarised (see [`crate::pipeline::RunTrace`]); 0 turns tracing off.
+    /// Default: [`crate::pipeline::DEFAULT_TRACE_RUNS`] (100).
+    pub trace_runs: usize,
 }
 
 impl Default for HostConfig {
@@ -56,6 +61,7 @@ impl Default for HostConfig {
             max_output_bytes: 16 * 1024 * 1024,
             custom_capabilities: Vec::new(),
             tiered_min_bytes: Some(4 << 20),
+            trace_runs: crate::pipeline::DEFAULT_TRACE_RUNS,
         }
     }
 }

@@ -153,3 +153,47 @@ fn metrics_show_what_earlier_processes_did() {
     assert!(none.status.success());
     assert!(text(&none.stdout).contains("no metrics yet"), "{}", text(&none.stdout));
 }
+
+#[test]
+fn trace_shows_the_runs_of_earlier_processes() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let cache = data.path().join("cache");
+    let dir = repo_root().join("sample-projects/text-tools");
+    let run = airssys(&["run", dir.to_str().unwrap(), "--input", "-", "--data-dir", d], b"one two", &cache);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let routed = airssys(
+        &["run", dir.to_str().unwrap(), "--pipeline", "tidy-json", "--input", "-", "--data-dir", d],
+        b"{x",
+        &cache,
+    );
+    assert!(routed.status.success(), "{}", text(&routed.stderr));
+
+    let out = airssys(&["trace", "--json", "--data-dir", d], b"", &cache);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let traces: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = traces.as_array().unwrap();
+    let pipelines: Vec<&str> = runs.iter().map(|t| t["pipeline"].as_str().unwrap()).collect();
+    assert_eq!(pipelines, ["shout-and-count", "tidy-json"], "both processes' runs, oldest first");
+    assert_eq!(runs[0]["trace_id"].as_str().unwrap().len(), 32);
+    let nodes: Vec<&str> = runs[0]["steps"].as_array().unwrap().iter().map(|s| s["node"].as_str().unwrap()).collect();
+    assert_eq!(nodes[0], "upper", "{nodes:?}");
+    assert_eq!(nodes.len(), 4, "{nodes:?}");
+    assert_eq!(runs[0]["steps"][0]["input"]["preview"], "one two");
+    let tidy = &runs[1]["steps"][0];
+    assert_eq!(tidy["port"], "error");
+    assert!(tidy["error"].as_str().unwrap().contains("invalid-input"), "{tidy}");
+
+    // For people: one block per run; --pipeline and --last choose.
+    let table = airssys(&["trace", "--pipeline", "tidy-json", "--last", "1", "--data-dir", d], b"", &cache);
+    let shown = text(&table.stdout);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    assert!(
+        shown.starts_with(&format!("trace {}  pipeline tidy-json", runs[1]["trace_id"].as_str().unwrap())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("tidy (pretty) -> error") && shown.contains("error ") && !shown.contains("shout-and-count"),
+        "{shown}"
+    );
+}

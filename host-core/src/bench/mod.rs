@@ -300,8 +300,52 @@ fn pipeline_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize, bare
         )?;
         results.push(result(key, label, a, b, Some(1.25)));
     }
+    results.push(traced_pipeline(&host, &pipeline, bytes, scratch, rounds)?);
     host.close();
     Ok(results)
+}
+
+/// The 3-node 1 KiB pipeline on a host that traces runs (the default ring)
+/// against the same pipeline on one that does not (`trace_runs: 0`), in
+/// the same run: what message traces cost.
+fn traced_pipeline(
+    traced: &Host,
+    pipeline: &crate::pipeline::Pipeline,
+    bytes: &[u8],
+    scratch: &std::path::Path,
+    rounds: usize,
+) -> Result<BenchResult> {
+    use crate::{
+        deploy::{DeployRequest, PoolMode},
+        pipeline::RunOptions,
+    };
+    let untraced = Host::new(HostConfig {
+        data_dir: Some(scratch.join("pipeline-data-untraced")),
+        cache_dir: Some(scratch.join("pipeline-cache")),
+        trace_runs: 0,
+        ..HostConfig::default()
+    })?;
+    let reference: crate::registry::ComponentRef = "bench@1.0.0".parse()?;
+    untraced.add_component(&reference, bytes)?;
+    for service in ["a", "b", "c"] {
+        untraced.deploy(DeployRequest::new(service, reference.clone()).pool(PoolMode::Pooled { size: 1 }))?;
+    }
+    let data = payload(1024);
+    let options = RunOptions::default();
+    let (a, b) = compare(
+        rounds,
+        500,
+        || {
+            black_box(traced.run_pipeline(pipeline, Input::new(data.clone()), &options)?);
+            Ok(())
+        },
+        || {
+            black_box(untraced.run_pipeline(pipeline, Input::new(data.clone()), &options)?);
+            Ok(())
+        },
+    )?;
+    untraced.close();
+    Ok(result("pipeline_3_nodes_1k_traced", "3-node pipeline, 1 KiB, traced", a, b, Some(1.10)))
 }
 
 /// `invoke` through `airssys serve` on loopback against the same invoke on

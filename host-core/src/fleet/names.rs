@@ -109,6 +109,12 @@ impl FleetNames {
         format!("airssys.{}.metrics", self.fleet)
     }
 
+    /// Every node answers here with its run traces (no queue group); the
+    /// request body is a [`super::wire::TracesRequest`].
+    pub fn traces_request(&self) -> String {
+        format!("airssys.{}.traces", self.fleet)
+    }
+
     /// Events a node publishes (rollout progress, guest log lines).
     pub fn events(&self, node: &str) -> String {
         format!("airssys.{}.events.{node}", self.fleet)

@@ -134,6 +134,7 @@ impl FleetNode {
         runtime.spawn(agent.clone().serve_control(stopped.clone()));
         runtime.spawn(agent.clone().serve_pipelines(stopped.clone()));
         runtime.spawn(agent.clone().serve_metrics(stopped.clone()));
+        runtime.spawn(agent.clone().serve_traces(stopped.clone()));
         agent.clone().forward_events(runtime.handle().clone(), stopped);
         tracing::info!(node = %agent.node, fleet = %agent.stores.names.fleet(), "joined the fleet");
         Ok(FleetNode { runtime: Some(runtime), agent, stop })
@@ -508,6 +509,30 @@ impl Agent {
             let result = match blocking(move || host.metrics()).await {
                 Ok(Ok(snapshot)) => to_json(&snapshot),
                 Ok(Err(e)) | Err(e) => Err(e),
+            };
+            Replier { client: self.stores.client.clone(), node: self.node.clone() }.send(message.reply, result).await;
+        }
+    }
+
+    /// Answers every traces request with this node's run traces (all nodes
+    /// answer: the client merges them).
+    async fn serve_traces(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let Ok(mut requests) = self.stores.client.subscribe(self.stores.names.traces_request()).await else {
+            tracing::warn!("cannot subscribe to trace requests");
+            return;
+        };
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => return,
+                message = requests.next() => match message { Some(m) => m, None => return },
+            };
+            let host = self.host.clone();
+            let result = match serde_json::from_slice::<wire::TracesRequest>(&message.payload) {
+                Ok(request) => match blocking(move || host.traces(request.pipeline.as_deref(), request.last)).await {
+                    Ok(Ok(traces)) => to_json(&traces),
+                    Ok(Err(e)) | Err(e) => Err(e),
+                },
+                Err(e) => Err(Error::FleetRequest { what: "read a traces request".into(), reason: e.to_string() }),
             };
             Replier { client: self.stores.client.clone(), node: self.node.clone() }.send(message.reply, result).await;
         }

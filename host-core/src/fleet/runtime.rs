@@ -31,7 +31,7 @@ use crate::{
     deploy::{DeployRequest, EventBus, RolloutRecord, ServiceStatus, Strategy, VersionStatus},
     events::RuntimeEvent,
     metrics::MetricsSnapshot,
-    pipeline::{Pipeline, PipelineRun, RunOptions},
+    pipeline::{Pipeline, PipelineRun, RunOptions, RunTrace},
     registry::{ComponentRef, NameRecord, VersionRecord},
     remote::{AuditCheck, PipelineRequest},
     security::{
@@ -141,6 +141,46 @@ impl FleetRuntime {
     fn merged_metrics(&self) -> Result<MetricsSnapshot> {
         self.block_on(merged_metrics(self.stores()))
     }
+}
+
+/// Asks every live node for its run traces and merges them (by start
+/// time; a node that does not answer within a second is left out).
+async fn merged_traces(stores: &Stores, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
+    let failed =
+        |e: &dyn std::fmt::Display| Error::FleetRequest { what: "ask for traces".into(), reason: e.to_string() };
+    let nodes = live_nodes(stores).await?;
+    let inbox = stores.client.new_inbox();
+    let mut replies = stores.client.subscribe(inbox.clone()).await.map_err(|e| failed(&e))?;
+    let request = wire::TracesRequest { pipeline: pipeline.map(str::to_string), last };
+    let body = serde_json::to_vec(&request).map_err(|e| failed(&e))?;
+    stores
+        .client
+        .publish_with_reply(stores.names.traces_request(), inbox, body.into())
+        .await
+        .map_err(|e| failed(&e))?;
+    let mut runs: Vec<RunTrace> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut answered = 0;
+    while answered < nodes.len() {
+        match tokio::time::timeout_at(deadline, replies.next()).await {
+            Ok(Some(message)) => {
+                answered += 1;
+                if wire::is_ok(message.headers.as_ref())
+                    && let Ok(traces) = serde_json::from_slice::<Vec<RunTrace>>(&message.payload)
+                {
+                    runs.extend(traces);
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    runs.sort_by_key(|r| r.start_ms);
+    let mut seen = std::collections::HashSet::new();
+    runs.retain(|r| seen.insert(r.trace_id));
+    if last > 0 && runs.len() > last {
+        runs.drain(..runs.len() - last);
+    }
+    Ok(runs)
 }
 
 /// Asks every node for a fresh snapshot and merges them; a node that does
@@ -369,6 +409,10 @@ impl Runtime for FleetRuntime {
             || Error::NoNodeRuns { fleet, service: format!("(pipeline `{}`: no node is up)", pipeline.name) },
         ))?;
         decode("a pipeline run", &Client::answer(message)?)
+    }
+
+    fn traces(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
+        self.block_on(merged_traces(self.stores(), pipeline, last))
     }
 
     fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>> {

@@ -55,6 +55,15 @@ pub(crate) enum ControlRequest {
     },
 }
 
+/// A request for run traces every node answers (with `[RunTrace]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TracesRequest {
+    /// Only runs of this pipeline.
+    pub pipeline: Option<String>,
+    /// The last N runs (0: all kept).
+    pub last: usize,
+}
+
 /// The deadline header of a call `timeout` from now.
 pub(crate) fn deadline_header(headers: &mut HeaderMap, timeout: Duration) {
     let deadline = SystemTime::now() + timeout;

@@ -10,7 +10,7 @@ use super::Host;
 use crate::{
     Capability, Description, Input, Output, Result,
     deploy::{DeployRequest, RolloutEvent, RolloutRecord, ServiceSpec, ServiceStatus, is_rollout_record},
-    pipeline::{NodeContract, Pipeline, PipelineRun, RunOptions},
+    pipeline::{NodeContract, Pipeline, PipelineRun, RunOptions, RunTrace},
     registry::{ComponentRef, Registry, VersionRecord},
     security::{
         audit::{AuditLog, LogRepair},
@@ -177,6 +177,20 @@ impl Host {
         self.data()?.pipelines.run(pipeline, input, options)
     }
 
+    /// The last `last` pipeline runs (0: every run kept), of `pipeline` or
+    /// of all, oldest first: `DATA/traces.jsonl` plus the runs this process
+    /// has not stored yet. See [`crate::pipeline::RunTrace`].
+    pub fn traces(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
+        self.data()?.pipelines.traces.list(pipeline, last)
+    }
+
+    /// Adds this process's new run traces to `DATA/traces.jsonl` (trimmed
+    /// to the last `HostConfig::trace_runs` runs). [`Host::close`] does it;
+    /// long-running processes do it periodically ([`Host::monitor`]).
+    pub fn flush_traces(&self) -> Result<()> {
+        self.data()?.pipelines.traces.flush()
+    }
+
     /// A service's media types from its component's metadata, or `None`
     /// when the service does not exist (or the host has no data folder).
     pub fn node_contract(&self, service: &str) -> Option<NodeContract> {
@@ -189,6 +203,9 @@ impl Host {
         let Ok(data) = self.data() else { return };
         if let Err(e) = data.metrics.flush(&data.dir) {
             tracing::warn!(error = %e, "cannot store metrics");
+        }
+        if let Err(e) = data.pipelines.traces.flush() {
+            tracing::warn!(error = %e, "cannot store run traces");
         }
         data.services.close();
     }

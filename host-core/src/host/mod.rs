@@ -22,7 +22,7 @@ use crate::{
     instance::Instance,
     limits::CallLimits,
     metrics::Metrics,
-    pipeline::Pipelines,
+    pipeline::{Pipelines, Traces},
     registry::Registry,
     security::{SandboxPolicy, Security},
     types::Digest,
@@ -74,7 +74,8 @@ impl DataFolder {
         let services =
             Arc::new(Services::open(dir, engine.clone(), registry.clone(), security.clone(), metrics.clone())?);
         services.follow_tier_ups()?;
-        let pipelines = Pipelines::new(engine.clone(), registry.clone(), services.clone(), metrics.clone());
+        let traces = Arc::new(Traces::new(dir, engine.config().trace_runs));
+        let pipelines = Pipelines::new(engine.clone(), registry.clone(), services.clone(), metrics.clone(), traces);
         Ok(DataFolder { dir: dir.to_path_buf(), registry, security, metrics, services, pipelines })
     }
 }

@@ -43,7 +43,7 @@ impl Host {
         Ok(services.live_names().into_iter().map(|name| (name.clone(), services.check_health(&name))).collect())
     }
 
-    /// Starts a thread that polls health and flushes metrics every
+    /// Starts a thread that polls health and flushes metrics and run traces every
     /// `interval`, until the returned handle is dropped (or the host is).
     ///
     /// Errors: [`Error::Thread`] when the thread cannot start.
@@ -56,6 +56,9 @@ impl Host {
             }
             if let Err(e) = host.flush_metrics() {
                 tracing::warn!(error = %e, "cannot store metrics");
+            }
+            if let Err(e) = host.flush_traces() {
+                tracing::warn!(error = %e, "cannot store run traces");
             }
             Step::Again
         })?;

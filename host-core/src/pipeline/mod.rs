@@ -1,7 +1,8 @@
 //! Pipelines: a directed acyclic graph of nodes, each a service, joined by
 //! wires from (node, port) to node. The model lives here; validation in
 //! `validate`, the cached plans and the `Pipelines` subsystem in `plan`,
-//! the executor in `run`. It runs services; it never deploys them.
+//! the executor in `run`, the message traces of the last runs in `trace`.
+//! It runs services; it never deploys them.
 //!
 //! Semantics, as Node-RED users know them:
 //!
@@ -20,6 +21,7 @@
 
 mod plan;
 mod run;
+mod trace;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,10 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use plan::Pipelines;
 pub use run::{NodeOutput, PipelineRun, RunOptions};
+pub(crate) use trace::Traces;
+pub use trace::{
+    DEFAULT_TRACE_RUNS, METADATA_ENTRIES, MessageSummary, PREVIEW_BYTES, RunTrace, TRACES_FILE, TraceId, TraceStep,
+};
 pub use validate::{NodeContract, PipelineError, compatible, media_type_matches, node_ports, topological_order};
 
 /// The port a message leaves by unless the component says otherwise.

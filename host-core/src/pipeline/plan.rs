@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::{ErrorPolicy, Pipeline, validate};
+use super::{ErrorPolicy, Pipeline, Traces, validate};
 use crate::{
     Digest, Error, Result,
     deploy::{Service, Services},
@@ -106,14 +106,22 @@ pub(crate) struct Pipelines {
     pub(super) registry: Registry,
     pub(super) services: Arc<Services>,
     pub(super) metrics: Arc<Metrics>,
+    /// The last runs' traces.
+    pub(crate) traces: Arc<Traces>,
     /// By pipeline name (a few: a sorted map is cheaper than hashing the name).
     plans: Mutex<BTreeMap<String, Arc<Plan>>>,
     contracts: Mutex<HashMap<Digest, validate::NodeContract>>,
 }
 
 impl Pipelines {
-    pub(crate) fn new(engine: Engine, registry: Registry, services: Arc<Services>, metrics: Arc<Metrics>) -> Self {
-        Pipelines { engine, registry, services, metrics, plans: Mutex::default(), contracts: Mutex::default() }
+    pub(crate) fn new(
+        engine: Engine,
+        registry: Registry,
+        services: Arc<Services>,
+        metrics: Arc<Metrics>,
+        traces: Arc<Traces>,
+    ) -> Self {
+        Pipelines { engine, registry, services, metrics, traces, plans: Mutex::default(), contracts: Mutex::default() }
     }
 
     /// The compiled plan of `pipeline`, validating (again) when the

@@ -17,15 +17,51 @@ use tracing::instrument;
 use super::{
     DEFAULT_PORT, ERROR_PORT, ErrorPolicy, PORT_KEY, Pipeline,
     plan::{Pipelines, Plan},
+    trace::{MessageSummary, RunTrace, TraceId, TraceStep},
 };
-use crate::{Error, Input, Result, Value, deploy::Service, wit};
+use crate::{Error, Input, Result, Value, deploy::Service, fsutil, wit};
 
 impl Pipelines {
-    /// Runs `input` through `pipeline` over the data folder's services.
+    /// Runs `input` through `pipeline` over the data folder's services and
+    /// keeps its trace (when the host traces runs).
     #[instrument(target = "airssys::pipeline", name = "pipeline", level = "debug", skip_all,
                  fields(pipeline = %pipeline.name))]
     pub(crate) fn run(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
+        if !self.traces.enabled() {
+            return self.execute(pipeline, input, options, None);
+        }
+        let trace_id = TraceId::random();
+        let start_ms = fsutil::unix_millis();
+        let started = Instant::now();
+        let mut steps = Vec::new();
+        let outcome = self.execute(pipeline, input, options, Some((started, &mut steps)));
+        let (results, dropped) = outcome.as_ref().map_or((0, 0), |run| (run.results.len(), run.dropped));
+        self.traces.record(RunTrace {
+            trace_id,
+            pipeline: pipeline.name.clone(),
+            start_ms,
+            duration_us: started.elapsed().as_micros() as u64,
+            error: outcome.as_ref().err().map(ToString::to_string),
+            results,
+            dropped,
+            steps,
+        });
+        outcome.map(|mut run| {
+            run.trace_id = Some(trace_id);
+            run
+        })
+    }
+
+    /// The run itself; with `traced`, each node call is added to its steps.
+    fn execute(
+        &self,
+        pipeline: &Pipeline,
+        input: Input,
+        options: &RunOptions,
+        mut traced: Option<(Instant, &mut Vec<TraceStep>)>,
+    ) -> Result<PipelineRun> {
         let plan = self.plan(pipeline)?;
+        let started = traced.as_ref().map(|(started, _)| *started);
         let deadline = Instant::now() + options.deadline;
         let n = plan.ids.len();
         let mut inbox: Vec<Inbox> = (0..n).map(|_| Inbox::Empty).collect();
@@ -39,8 +75,9 @@ impl Pipelines {
         }
         let context = &context;
         let mut router = Router { plan: &plan, inbox, run: PipelineRun::default(), trace: options.trace };
-        let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline };
+        let call = |i: usize| NodeCall { plan: &plan, index: i, service: &plan.live[i], context, deadline, started };
         let mut steps = Vec::new();
+        let mut calls = Vec::new();
         // Each call checks the deadline; levels do not need to.
         for level in &plan.levels {
             let busy = level.iter().filter(|i| !router.inbox[**i].is_empty()).count();
@@ -49,7 +86,10 @@ impl Pipelines {
                 for &i in level {
                     if !router.inbox[i].is_empty() {
                         let messages = std::mem::take(&mut router.inbox[i]);
-                        call(i).run(messages, &mut steps);
+                        call(i).run(messages, &mut steps, &mut calls);
+                        if let Some((_, traced)) = &mut traced {
+                            traced.append(&mut calls);
+                        }
                         router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
                     }
                 }
@@ -61,20 +101,25 @@ impl Pipelines {
                 .map(|i| (*i, std::mem::take(&mut router.inbox[*i])))
                 .filter(|(_, messages)| !messages.is_empty())
                 .collect();
-            let outcomes: Vec<(usize, Vec<NodeStep>)> = std::thread::scope(|scope| {
+            let mut outcomes: Vec<(usize, Vec<NodeStep>, Vec<TraceStep>)> = std::thread::scope(|scope| {
                 let handles: Vec<_> = work
                     .into_iter()
                     .map(|(i, messages)| {
                         scope.spawn(move || {
-                            let mut steps = Vec::new();
-                            call(i).run(messages, &mut steps);
-                            (i, steps)
+                            let (mut steps, mut calls) = (Vec::new(), Vec::new());
+                            call(i).run(messages, &mut steps, &mut calls);
+                            (i, steps, calls)
                         })
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
             });
-            for (i, mut steps) in outcomes {
+            if let Some((_, traced)) = &mut traced {
+                for (_, _, calls) in &mut outcomes {
+                    traced.append(calls);
+                }
+            }
+            for (i, mut steps, _) in outcomes {
                 router.take(i, &mut steps).map_err(|e| e.into_error(pipeline, &plan.ids[i], options))?;
             }
         }
@@ -127,6 +172,10 @@ pub struct PipelineRun {
     /// Every node's outputs, in the order nodes ran (for the run console),
     /// when [`RunOptions::trace`] is set.
     pub trace: Vec<NodeOutput>,
+    /// The run's trace id (see `Runtime::traces`); `None` when the host
+    /// does not trace runs.
+    #[serde(default)]
+    pub trace_id: Option<TraceId>,
     /// Messages that left by a port with no wires, and failures dropped by
     /// the `drop` policy.
     pub dropped: u64,
@@ -281,13 +330,15 @@ struct NodeCall<'a> {
     service: &'a Service,
     context: &'a wit::ExecutionContext,
     deadline: Instant,
+    /// When the run started, if it is traced.
+    started: Option<Instant>,
 }
 
 impl NodeCall<'_> {
     /// Calls the node's service once per message, in arrival order.
     #[instrument(target = "airssys::pipeline", name = "node", level = "debug", skip_all,
                  fields(node = %self.plan.ids[self.index]))]
-    fn run(&self, messages: Inbox, steps: &mut Vec<NodeStep>) {
+    fn run(&self, messages: Inbox, steps: &mut Vec<NodeStep>, calls: &mut Vec<TraceStep>) {
         let plan = self.plan;
         let id = &plan.ids[self.index];
         let received = messages.len() as u64;
@@ -300,6 +351,16 @@ impl NodeCall<'_> {
                 break;
             }
             let deadline_ms = Some(remaining.as_millis() as u64);
+            let mut call = self.started.map(|started| TraceStep {
+                node: id.clone(),
+                service: plan.pipeline.nodes[id].service.clone(),
+                input: MessageSummary::of(&message.data, &message.metadata),
+                port: None,
+                output: None,
+                start_us: now.duration_since(started).as_micros() as u64,
+                duration_us: 0,
+                error: None,
+            });
             let context = match message.context {
                 // The previous node's context, with this node's name (no new strings).
                 Some(mut context) => {
@@ -319,10 +380,14 @@ impl NodeCall<'_> {
                 },
             };
             let input = Input { data: message.data, metadata: message.metadata, context };
-            match self.service.invoke(&input, Some(self.deadline), now) {
+            let outcome = self.service.invoke(&input, Some(self.deadline), now);
+            if let Some(call) = &mut call {
+                call.duration_us = now.elapsed().as_micros() as u64;
+            }
+            match outcome {
                 Ok(out) => {
                     let mut port = None;
-                    let metadata = out
+                    let metadata: Vec<(String, Value)> = out
                         .metadata
                         .into_iter()
                         .filter(|(k, v)| match (k.as_str(), v) {
@@ -334,16 +399,35 @@ impl NodeCall<'_> {
                         })
                         .collect();
                     emitted += 1;
+                    if let Some(mut call) = call {
+                        call.output = Some(MessageSummary::of(&out.data, &metadata));
+                        call.port = Some(port.clone().unwrap_or_else(|| DEFAULT_PORT.to_string()));
+                        calls.push(call);
+                    }
                     let context = Some(input.context);
                     steps.push(NodeStep::Emitted { port, data: out.data, metadata, routed_error: None, context });
                 }
-                Err(_) if Instant::now() >= self.deadline => {
+                Err(e) if Instant::now() >= self.deadline => {
                     failed += 1;
+                    if let Some(mut call) = call {
+                        call.error = Some(format!("the run's deadline passed: {e}"));
+                        calls.push(call);
+                    }
                     steps.push(NodeStep::TimedOut);
                     break;
                 }
                 Err(e) => {
                     failed += 1;
+                    if let Some(mut call) = call {
+                        call.error = Some(e.to_string());
+                        if plan.policies[self.index] == ErrorPolicy::Route {
+                            let text = call.error.as_deref().unwrap_or_default().as_bytes();
+                            let metadata = [("content-type".to_string(), Value::Text("text/plain".into()))];
+                            call.output = Some(MessageSummary::of(text, &metadata));
+                            call.port = Some(ERROR_PORT.to_string());
+                        }
+                        calls.push(call);
+                    }
                     match plan.policies[self.index] {
                         ErrorPolicy::Fail => {
                             steps.push(NodeStep::Failed(e));

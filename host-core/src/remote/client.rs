@@ -12,7 +12,7 @@ use crate::{
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
     events::RuntimeEvent,
     metrics::MetricsSnapshot,
-    pipeline::{Pipeline, PipelineRun, RunOptions},
+    pipeline::{Pipeline, PipelineRun, RunOptions, RunTrace},
     registry::{ComponentRef, NameRecord, VersionRecord},
     security::{
         audit::{AuditRecord, LogRepair},
@@ -243,6 +243,11 @@ impl Runtime for RemoteRuntime {
     fn audit(&self, service: Option<&str>, since_ms: Option<u64>) -> Result<Vec<AuditRecord>> {
         let q = query(&[("service", service.map(str::to_string)), ("since_ms", since_ms.map(|t| t.to_string()))]);
         self.get(&format!("/v1/audit{q}"))
+    }
+
+    fn traces(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
+        let q = query(&[("pipeline", pipeline.map(str::to_string)), ("last", Some(last.to_string()))]);
+        self.get(&format!("/v1/traces{q}"))
     }
 
     fn rollouts(&self, service: Option<&str>) -> Result<Vec<RolloutRecord>> {

@@ -23,6 +23,7 @@
 //! POST   /v1/services/{name}/revoke        {"capability": "..."} -> RolloutRecord
 //! POST   /v1/services/{name}/invoke        body: input bytes -> output bytes, header airssys-metadata: JSON
 //! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun
+//! GET    /v1/traces?pipeline=P&last=N      [RunTrace], oldest first (the last N runs; N=0 or none: all kept)
 //! GET    /v1/components/{name}/{version}   Description (metadata, required capabilities, imports, exports)
 //! DELETE /v1/components/{name}/{version}   204                                      (409 while in use)
 //! PUT    /v1/signatures                    ComponentSignature -> 204
@@ -56,7 +57,7 @@ use crate::{
     deploy::{DeployRequest, RolloutRecord, ServiceStatus},
     events::RuntimeEvent,
     metrics::MetricsSnapshot,
-    pipeline::{Pipeline, PipelineRun, RunOptions},
+    pipeline::{Pipeline, PipelineRun, RunOptions, RunTrace},
     registry::{ComponentRef, NameRecord, VersionRecord},
     security::{
         audit::{AuditBreak, AuditRecord, LogRepair},
@@ -114,6 +115,11 @@ pub trait Runtime: Send + Sync {
     fn invoke(&self, service: &str, input: &Input) -> Result<Output>;
     /// Runs a pipeline over the runtime's services.
     fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun>;
+    /// Message traces of the last `last` pipeline runs (0: every run kept),
+    /// of `pipeline` or of all, oldest first: each node call's input and
+    /// output (size, media type, first bytes, metadata), port, duration and
+    /// error. A fleet merges the traces of every node that answers.
+    fn traces(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>>;
     /// Services (all, or one) with their live versions.
     fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>>;
     /// Metrics of every service and pipeline node.
@@ -195,6 +201,10 @@ impl Runtime for Host {
 
     fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
         Host::run_pipeline(self, pipeline, input, options)
+    }
+
+    fn traces(&self, pipeline: Option<&str>, last: usize) -> Result<Vec<RunTrace>> {
+        Host::traces(self, pipeline, last)
     }
 
     fn status(&self, service: Option<&str>) -> Result<Vec<ServiceStatus>> {

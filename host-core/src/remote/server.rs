@@ -200,6 +200,7 @@ fn router(state: AppState) -> Router {
         .route("/v1/metrics", get(metrics))
         .route("/v1/audit", get(audit))
         .route("/v1/rollouts", get(rollouts))
+        .route("/v1/traces", get(traces))
         .route("/v1/events", get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route("/healthz", get(|| async { "ok" }))
@@ -491,6 +492,17 @@ struct RolloutQuery {
 #[instrument(target = "airssys::http", level = "debug", name = "GET /v1/rollouts", skip_all)]
 async fn rollouts(State(state): State<AppState>, QueryParams(q): QueryParams<RolloutQuery>) -> Response {
     answer(&state, |host| host.rollouts(q.service.as_deref()))
+}
+
+#[derive(Debug, Deserialize)]
+struct TracesQuery {
+    pipeline: Option<String>,
+    last: Option<usize>,
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "GET /v1/traces", skip_all)]
+async fn traces(State(state): State<AppState>, QueryParams(q): QueryParams<TracesQuery>) -> Response {
+    answer(&state, |host| host.traces(q.pipeline.as_deref(), q.last.unwrap_or(0)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,4 +27,5 @@ mod samples;
 mod security;
 mod tiers;
 mod tiny;
+mod traces;
 mod watch;

@@ -90,6 +90,11 @@ pub fn conformance(rt: &dyn Runtime) {
     let run = rt.run_pipeline(&p, Input::new(b"one two".to_vec()), &RunOptions::default()).unwrap();
     let counted: serde_json::Value = serde_json::from_slice(&run.results[0].data).unwrap();
     assert_eq!(counted["words"], 2);
+    // Its trace: the node calls in order.
+    let traces = rt.traces(Some("p"), 0).unwrap();
+    let trace = traces.iter().find(|t| Some(t.trace_id) == run.trace_id).expect("the run's trace");
+    assert_eq!(trace.steps.iter().map(|s| s.node.as_str()).collect::<Vec<_>>(), ["up", "n"]);
+    assert_eq!(trace.steps[1].input.preview, "ONE TWO");
     let invalid = Pipeline::new("bad").node("a", "ghost");
     let err = rt.run_pipeline(&invalid, Input::new(Vec::new()), &RunOptions::default()).unwrap_err();
     assert!(err.to_string().contains("ghost"), "{err}");

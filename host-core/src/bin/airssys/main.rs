@@ -11,6 +11,7 @@
 //! airssys status [SERVICE] [--json]                    --data-dir DIR
 //! airssys metrics [--prometheus|--json] [--check-health] --data-dir DIR
 //! airssys run PROJECT [--pipeline NAME] [--input FILE|-]
+//! airssys trace [--project DIR] [--pipeline NAME] [--last N] [--json]
 //! airssys test PROJECT [--junit FILE]
 //! airssys new NAME --lang rust|c|python|js [--dir DIR]
 //! airssys push NAME@VERSION oci://REGISTRY/REPO:TAG    --data-dir DIR
@@ -44,6 +45,7 @@ mod out;
 mod project;
 mod services;
 mod show;
+mod trace;
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
@@ -184,6 +186,24 @@ enum Command {
         #[arg(long, value_name = "FILE|-")]
         input: Option<String>,
         /// Print the whole run (results, each node's output) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Message traces of the last pipeline runs: each node call's input and
+    /// output (size, media type, first bytes, metadata), port, duration and
+    /// error, oldest run first.
+    Trace {
+        /// Runs of the project's data folder (its `.airssys/`, where
+        /// `airssys run PROJECT` keeps them) unless --data-dir says otherwise.
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// Only runs of this pipeline.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// The last N runs (0: every run kept).
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        last: usize,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -380,6 +400,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Trust(command) => services::trust(&target(&cli.global)?, command),
         Command::Run { project: path, pipeline, input, json } => {
             project::run(&cli.global, &path, pipeline.as_deref(), read_input(input.as_deref())?, json)
+        }
+        Command::Trace { project, pipeline, last, json } => {
+            let target = match &project {
+                Some(path) => project::target_of(&cli.global, path)?,
+                None => target(&cli.global)?,
+            };
+            trace::show(&target, pipeline.as_deref(), last, json)
         }
         Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
         Command::Watch { project } => services::watch(target(&cli.global)?.host("watch")?, &project),

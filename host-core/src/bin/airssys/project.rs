@@ -21,6 +21,11 @@ fn project_target(global: &crate::global::GlobalArgs, project: &Project) -> Resu
     Ok(crate::global::Target::Local(Host::new(config)?))
 }
 
+/// Where `airssys trace --project PATH` reads: as [`run`] would run.
+pub fn target_of(global: &crate::global::GlobalArgs, path: &Path) -> Result<crate::global::Target> {
+    project_target(global, &Project::open(path)?)
+}
+
 fn pick_pipeline<'a>(project: &'a Project, name: Option<&'a str>) -> Result<&'a str> {
     match name.or(project.default_pipeline()) {
         Some(name) => Ok(name),
