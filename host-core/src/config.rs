@@ -44,7 +44,9 @@ pub struct HostConfig {
     /// Message traces: how many pipeline runs the host keeps (in memory
     /// and in `DATA/traces.jsonl`), each node call's input and output
     /// summarised (see [`crate::pipeline::RunTrace`]); 0 turns tracing off.
-    /// Default: [`crate::pipeline::DEFAULT_TRACE_RUNS`] (100).
+    /// Default: 0 (off) in the library for now: recording costs ~1.2x a
+    /// 3-node 1 KiB run (the goal is 1.10x, see BENCHMARKS.md); the CLI
+    /// turns it on with [`crate::pipeline::DEFAULT_TRACE_RUNS`] (100).
     pub trace_runs: usize,
 }
 
@@ -61,7 +63,7 @@ impl Default for HostConfig {
             max_output_bytes: 16 * 1024 * 1024,
             custom_capabilities: Vec::new(),
             tiered_min_bytes: Some(4 << 20),
-            trace_runs: crate::pipeline::DEFAULT_TRACE_RUNS,
+            trace_runs: 0,
         }
     }
 }

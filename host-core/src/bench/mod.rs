@@ -306,10 +306,10 @@ fn pipeline_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize, bare
 }
 
 /// The 3-node 1 KiB pipeline on a host that traces runs (the default ring)
-/// against the same pipeline on one that does not (`trace_runs: 0`), in
-/// the same run: what message traces cost.
+/// against the same pipeline on one that does not (`trace_runs: 0`, the
+/// library's default), in the same run: what message traces cost.
 fn traced_pipeline(
-    traced: &Host,
+    untraced: &Host,
     pipeline: &crate::pipeline::Pipeline,
     bytes: &[u8],
     scratch: &std::path::Path,
@@ -319,16 +319,16 @@ fn traced_pipeline(
         deploy::{DeployRequest, PoolMode},
         pipeline::RunOptions,
     };
-    let untraced = Host::new(HostConfig {
-        data_dir: Some(scratch.join("pipeline-data-untraced")),
+    let traced = Host::new(HostConfig {
+        data_dir: Some(scratch.join("pipeline-data-traced")),
         cache_dir: Some(scratch.join("pipeline-cache")),
-        trace_runs: 0,
+        trace_runs: crate::pipeline::DEFAULT_TRACE_RUNS,
         ..HostConfig::default()
     })?;
     let reference: crate::registry::ComponentRef = "bench@1.0.0".parse()?;
-    untraced.add_component(&reference, bytes)?;
+    traced.add_component(&reference, bytes)?;
     for service in ["a", "b", "c"] {
-        untraced.deploy(DeployRequest::new(service, reference.clone()).pool(PoolMode::Pooled { size: 1 }))?;
+        traced.deploy(DeployRequest::new(service, reference.clone()).pool(PoolMode::Pooled { size: 1 }))?;
     }
     let data = payload(1024);
     let options = RunOptions::default();
@@ -344,7 +344,7 @@ fn traced_pipeline(
             Ok(())
         },
     )?;
-    untraced.close();
+    traced.close();
     Ok(result("pipeline_3_nodes_1k_traced", "3-node pipeline, 1 KiB, traced", a, b, Some(1.10)))
 }
 

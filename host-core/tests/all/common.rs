@@ -52,6 +52,7 @@ pub fn data_host(dir: &std::path::Path) -> Host {
         data_dir: Some(dir.to_path_buf()),
         cache_dir: Some(dir.join("cache")),
         pool: PoolConfig { max_instances: 64, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
+        trace_runs: host_core::pipeline::DEFAULT_TRACE_RUNS,
         ..HostConfig::default()
     })
     .expect("host starts")

@@ -50,6 +50,7 @@ fn node(nats: &LocalNats, name: &str) -> TestNode {
         data_dir: Some(dir.path().to_path_buf()),
         cache_dir: Some(dir.path().join("cache")),
         pool: PoolConfig { max_instances: 32, max_memory_bytes: 256 << 20, ..PoolConfig::default() },
+        trace_runs: host_core::pipeline::DEFAULT_TRACE_RUNS,
         ..HostConfig::default()
     })
     .unwrap();

@@ -120,7 +120,12 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 /// so it would only cost CPU and never fill the cache; `serve` turns
 /// tiering back on ([`tiered`]).
 pub fn host_config(global: &GlobalArgs) -> HostConfig {
-    let mut config = HostConfig { tiered_min_bytes: None, ..HostConfig::default() };
+    let mut config = HostConfig {
+        tiered_min_bytes: None,
+        // `airssys trace` shows the runs of earlier processes.
+        trace_runs: host_core::pipeline::DEFAULT_TRACE_RUNS,
+        ..HostConfig::default()
+    };
     if let Some(max) = global.max_instances {
         config.pool.max_instances = max;
     }
