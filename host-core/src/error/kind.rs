@@ -146,7 +146,9 @@ impl Error {
             | Error::Listen { .. }
             | Error::FleetUnreachable { .. }
             | Error::FleetRequest { .. }
-            | Error::NoNodeRuns { .. } => K::Unavailable,
+            | Error::NoNodeRuns { .. }
+            | Error::TlsCertificate { .. } => K::Unavailable,
+            Error::Tls { .. } => K::Invalid,
             Error::FleetConflict { .. } => K::Conflict,
             Error::FleetConfig(_) => K::Invalid,
             Error::Io { .. }
@@ -239,6 +241,8 @@ impl Error {
             Error::FleetRequest { .. } => "fleet-request",
             Error::FleetConflict { .. } => "fleet-conflict",
             Error::NoNodeRuns { .. } => "no-node-runs",
+            Error::Tls { .. } => "tls",
+            Error::TlsCertificate { .. } => "tls-certificate",
         }
     }
 

@@ -25,3 +25,4 @@ mod samples;
 mod security;
 mod tiny;
 mod watch;
+mod wire;
