@@ -3,7 +3,8 @@
 //! JSON; it knows nothing of the host's internals.
 //!
 //! A call costs what the wire costs: one agent per client (and its clones)
-//! keeps connections alive (TCP_NODELAY on), the token is read once, a
+//! keeps connections alive (TCP_NODELAY on, each request in one write:
+//! [`super::transport`]; no proxy), the token is read once, a
 //! host name is resolved once, bodies are sent from the caller's bytes
 //! without a copy, and no socket timeout is rewritten per read (calls are
 //! bounded by the server's deadlines; connecting has 10 s). `https://`
@@ -16,7 +17,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     AuditCheck, CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PIPELINE_DEADLINE_HEADER, PIPELINE_HEADER,
-    PIPELINE_TRACE_HEADER, Runtime, batch,
+    PIPELINE_TRACE_HEADER, Runtime, batch, transport::OneWriteConnector,
 };
 use crate::{
     Capability, Description, Error, Input, Output, Result, Value,
@@ -55,9 +56,11 @@ enum Roots {
 
 /// The agent every request of a client goes through.
 fn agent(roots: &Roots, https: bool) -> ureq::Agent {
+    use ureq::unversioned::transport::Connector;
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .no_delay(true)
+        .proxy(None)
         .timeout_connect(Some(Duration::from_secs(10)))
         .max_idle_connections_per_host(16);
     if https {
@@ -69,11 +72,8 @@ fn agent(roots: &Roots, https: bool) -> ureq::Agent {
             ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls).root_certs(root_certs).build(),
         );
     }
-    ureq::Agent::with_parts(
-        config.build(),
-        ureq::unversioned::transport::DefaultConnector::new(),
-        OnceResolver::default(),
-    )
+    let connector = ().chain(OneWriteConnector).chain(ureq::unversioned::transport::RustlsConnector::default());
+    ureq::Agent::with_parts(config.build(), connector, OnceResolver::default())
 }
 
 /// The system's CA certificates (`rustls-native-certs`: the OS store or

@@ -73,6 +73,7 @@
 pub mod batch;
 mod client;
 pub mod server;
+mod transport;
 
 use std::{sync::mpsc, time::Duration};
 
