@@ -70,16 +70,25 @@ pub(crate) fn run_until<F: Future>(deadline: Instant, future: F) -> Option<F::Ou
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return Some(output);
                 }
-                // Parked in the host: sleep until woken or the deadline.
-                loop {
+                // Parked in the host: sleep until woken or the deadline. On
+                // a runtime's worker thread (a server answering inline) the
+                // worker's other tasks and its drivers are handed to another
+                // thread first, or a timer this call waits for might never fire.
+                let wait = || loop {
                     let now = Instant::now();
                     if now >= deadline {
-                        return None;
+                        return false;
                     }
                     thread::park_timeout(deadline - now);
                     if inner.woken.load(Ordering::Acquire) {
-                        break;
+                        return true;
                     }
+                };
+                let on_worker = tokio::runtime::Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+                let woken = if on_worker { tokio::task::block_in_place(wait) } else { wait() };
+                if !woken {
+                    return None;
                 }
             }
         })

@@ -21,6 +21,7 @@ mod capacity;
 pub mod fleet;
 pub mod languages;
 mod swap;
+mod wire;
 
 pub use capacity::CapacityReport;
 pub use swap::SwapReport;
@@ -239,7 +240,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     }
 
     results.extend(pipeline_results(&options.component, &scratch.0, rounds, &bare)?);
-    results.extend(remote_results(&options.component, &scratch.0, rounds)?);
+    results.extend(wire::results(&options.component, &scratch.0, rounds.min(10))?);
     let swap = swap::run(&options.component, &scratch.0, options.quick)?;
     let languages = match &options.languages {
         Some(dir) => Some(languages::run(dir, options.quick)?),
@@ -346,69 +347,6 @@ fn traced_pipeline(
     )?;
     traced.close();
     Ok(result("pipeline_3_nodes_1k_traced", "3-node pipeline, 1 KiB, traced", a, b, Some(1.10)))
-}
-
-/// `invoke` through `airssys serve` on loopback against the same invoke on
-/// the embedded host, in the same run. The "bare" column is the embedded
-/// host here. Throughput rows use two client threads; their µs are wall
-/// time per call (the inverse of throughput), so a ratio of 2 means half the
-/// embedded throughput.
-fn remote_results(bytes: &[u8], scratch: &std::path::Path, rounds: usize) -> Result<Vec<BenchResult>> {
-    use crate::{
-        RemoteRuntime, Runtime,
-        deploy::{DeployRequest, PoolMode},
-        remote::server::{self, ServerConfig},
-    };
-    let host = Host::new(HostConfig {
-        data_dir: Some(scratch.join("remote-data")),
-        cache_dir: Some(scratch.join("remote-cache")),
-        ..HostConfig::default()
-    })?;
-    let reference: crate::registry::ComponentRef = "bench@1.0.0".parse()?;
-    host.add_component(&reference, bytes)?;
-    host.deploy(DeployRequest::new("bench", reference).pool(PoolMode::Pooled { size: 2 }))?;
-    let mut token = [0u8; 16];
-    getrandom::fill(&mut token)
-        .map_err(|e| Error::Randomness { purpose: "the bench server's token", reason: e.to_string() })?;
-    let token = hex::encode(token);
-    let running = server::start(host.clone(), ServerConfig::loopback(0, token.clone()))?;
-    let clients = [RemoteRuntime::new(&running.url(), &token), RemoteRuntime::new(&running.url(), &token)];
-    let mut results = Vec::new();
-    for (key, label, size, iters) in [
-        ("remote_invoke_latency_1k", "remote invoke, 1 KiB, 1 client (vs embedded)", 1024, 200),
-        ("remote_throughput_1k", "remote invoke, 1 KiB, 2 clients (vs embedded)", 1024, 400),
-        ("remote_throughput_64k", "remote invoke, 64 KiB, 2 clients (vs embedded)", 64 * 1024, 100),
-    ] {
-        let input = Input::new(payload(size));
-        let threads = if key.contains("throughput") { 2 } else { 1 };
-        let run = |runtime: &[&dyn Runtime]| -> Result<()> {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = runtime
-                    .iter()
-                    .take(threads)
-                    .map(|rt| {
-                        let input = &input;
-                        scope.spawn(move || -> Result<()> {
-                            for _ in 0..iters / threads {
-                                black_box(rt.invoke("bench", input)?);
-                            }
-                            Ok(())
-                        })
-                    })
-                    .collect();
-                handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            })
-        };
-        let remote: [&dyn Runtime; 2] = [&clients[0], &clients[1]];
-        let embedded: [&dyn Runtime; 2] = [&host, &host];
-        // Each batch is `iters` calls; `compare` divides by its own count, so pass 1.
-        let (a, b) = compare(rounds.min(10), 1, || run(&remote), || run(&embedded))?;
-        let target = key.contains("throughput").then_some(2.0);
-        results.push(result(key, label, a / iters as f64, b / iters as f64, target));
-    }
-    drop(running);
-    host.close();
-    Ok(results)
 }
 
 fn payload(size: usize) -> Vec<u8> {

@@ -146,7 +146,9 @@ impl Error {
             | Error::Listen { .. }
             | Error::FleetUnreachable { .. }
             | Error::FleetRequest { .. }
-            | Error::NoNodeRuns { .. } => K::Unavailable,
+            | Error::NoNodeRuns { .. }
+            | Error::TlsCertificate { .. } => K::Unavailable,
+            Error::Tls { .. } => K::Invalid,
             Error::FleetConflict { .. } => K::Conflict,
             Error::FleetConfig(_) | Error::ArgsNeedCommand { .. } => K::Invalid,
             Error::OciReference { .. }
@@ -257,6 +259,8 @@ impl Error {
             Error::OciNotWasm { .. } => "oci-not-wasm",
             Error::OciCredentials { .. } => "oci-credentials",
             Error::OciNoName { .. } => "oci-no-name",
+            Error::Tls { .. } => "tls",
+            Error::TlsCertificate { .. } => "tls-certificate",
         }
     }
 

@@ -770,4 +770,26 @@ pub enum Error {
         /// Why the artifact's annotations and tag do not give one.
         reason: String,
     },
+
+    /// `airssys serve` cannot use its TLS certificate or key.
+    #[error("TLS: cannot use {what}: {problem}")]
+    Tls {
+        /// The file or setting (`the certificate file /etc/airssys/cert.pem`).
+        what: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
+    /// The server's TLS certificate is not trusted by this client: signed
+    /// by a CA it does not know, expired, or for another name.
+    #[error(
+        "the server at {url} presented a TLS certificate this client refuses ({problem}); if your own CA signed \
+         it, give the client that CA's certificate (PEM) as its CA file (`RemoteRuntime::with_ca_file`)"
+    )]
+    TlsCertificate {
+        /// The server.
+        url: String,
+        /// The certificate problem (`unknown issuer`, `expired`, `not valid for name ...`).
+        problem: String,
+    },
 }

@@ -22,7 +22,8 @@
 //! POST   /v1/services/{name}/grant         {"capability": "..."} -> RolloutRecord
 //! POST   /v1/services/{name}/revoke        {"capability": "..."} -> RolloutRecord
 //! POST   /v1/services/{name}/invoke        body: input bytes -> output bytes, header airssys-metadata: JSON
-//! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun
+//! POST   /v1/services/{name}/invoke-batch  input frames -> result frames, in order   (413 over the body limit)
+//! POST   /v1/pipelines/run                 PipelineRequest -> PipelineRun, or raw input bytes (below)
 //! GET    /v1/traces?pipeline=P&last=N      [RunTrace], oldest first (the last N runs; N=0 or none: all kept)
 //! GET    /v1/components/{name}/{version}   Description (metadata, required capabilities, imports, exports)
 //! DELETE /v1/components/{name}/{version}   204                                      (409 while in use)
@@ -38,13 +39,42 @@
 //! GET    /v1/events?metrics_ms=N           server-sent events, each `data:` a RuntimeEvent (JSON)
 //! ```
 //!
+//! **Batches** (`invoke-batch`, content type `application/vnd.airssys.frames`,
+//! both ways): many inputs in one request, one call each, the results in
+//! the same order. Every length is a 4-byte big-endian unsigned integer;
+//! metadata is the JSON of `invoke`'s `airssys-metadata` header
+//! (`[["key", {"Text": "v"}], ...]`), or nothing (length 0) for none.
+//!
+//! ```text
+//! request  = input*    input  = len metadata  len data
+//! response = result*   result = 0x00  len metadata  len data        (the output)
+//!                             | 0x01  len error-body  len(=0)       (this input's error, JSON as below)
+//! ```
+//!
+//! One input's error (a trap, a deadline, an unknown service) is its
+//! result's and the others go on; a body that is cut short is a 400, and
+//! the body limit (`--max-body-mib`) applies to the whole batch: 413.
+//!
+//! **Raw pipeline input**: `POST /v1/pipelines/run` with `content-type:
+//! application/octet-stream` takes the input bytes as the body (no JSON,
+//! no copy into an array of numbers), the pipeline (JSON) in the
+//! `airssys-pipeline` header, and optionally `airssys-metadata` (input
+//! metadata), `airssys-deadline-ms` and `airssys-trace: true`.
+//!
+//! **TLS**: `airssys serve --tls-cert FILE --tls-key FILE` serves HTTPS
+//! only (rustls); [`RemoteRuntime`] verifies an `https://` server against
+//! the system's roots, or against a CA file
+//! ([`RemoteRuntime::with_ca_file`]).
+//!
 //! Every error is JSON: `{"error": "what happened and what to do", "kind": "not-found", "code":
 //! "unknown-service", "detail": {...}}`; the status comes from the kind, and
 //! [`RemoteRuntime`] rebuilds the same [`crate::Error`] variant from `code` and
 //! `detail`.
 
+pub mod batch;
 mod client;
 pub mod server;
+mod transport;
 
 use std::{sync::mpsc, time::Duration};
 
@@ -113,6 +143,14 @@ pub trait Runtime: Send + Sync {
     fn revoke(&self, service: &str, capability: &Capability) -> Result<RolloutRecord>;
     /// Calls a service.
     fn invoke(&self, service: &str, input: &Input) -> Result<Output>;
+    /// Calls a service once per input; the results come in the order of
+    /// the inputs, each input's error its own (the others go on). `Err`
+    /// only when the batch as a whole fails: too large for a remote
+    /// runtime (`Error::BodyTooLarge`), malformed, unreachable. Over HTTP it
+    /// is one request (`invoke-batch`).
+    fn invoke_batch(&self, service: &str, inputs: &[Input]) -> Result<Vec<Result<Output>>> {
+        Ok(inputs.iter().map(|input| self.invoke(service, input)).collect())
+    }
     /// Runs a pipeline over the runtime's services.
     fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun>;
     /// Message traces of the last `last` pipeline runs (0: every run kept),
@@ -197,6 +235,10 @@ impl Runtime for Host {
 
     fn invoke(&self, service: &str, input: &Input) -> Result<Output> {
         Host::invoke(self, service, input)
+    }
+
+    fn invoke_batch(&self, service: &str, inputs: &[Input]) -> Result<Vec<Result<Output>>> {
+        Ok(inputs.iter().map(|input| Host::invoke(self, service, input)).collect())
     }
 
     fn run_pipeline(&self, pipeline: &Pipeline, input: Input, options: &RunOptions) -> Result<PipelineRun> {
@@ -311,3 +353,12 @@ impl ErrorBody {
 
 /// The response header carrying an invoke's output metadata (JSON).
 pub const METADATA_HEADER: &str = "airssys-metadata";
+
+/// A raw pipeline run's pipeline (JSON).
+pub const PIPELINE_HEADER: &str = "airssys-pipeline";
+
+/// A raw pipeline run's deadline, milliseconds.
+pub const PIPELINE_DEADLINE_HEADER: &str = "airssys-deadline-ms";
+
+/// A raw pipeline run's trace flag (`true` keeps every node's output).
+pub const PIPELINE_TRACE_HEADER: &str = "airssys-trace";

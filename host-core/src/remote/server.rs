@@ -2,14 +2,30 @@
 //! [`crate::remote`] (axum on a tokio runtime of its own).
 //!
 //! Every `/v1/` route and `/metrics` need the bearer token; the comparison
-//! takes the same time whatever the token sent. Host calls run in place on
-//! the I/O worker that took the request (`block_in_place`: tokio hands the
-//! worker's other tasks to another thread meanwhile), which saves the two
-//! thread wake-ups a trip to the blocking pool costs. Owns routing, the
-//! extractors (JSON body, `name@version` path, query) and the one map from
-//! an error's kind to an HTTP status; it calls only the [`Host`] facade.
+//! takes the same time whatever the token sent. Host work runs on the I/O
+//! worker that took the request. An invoke of a service whose last call
+//! was short (under [`INLINE_CALL_LIMIT`]) runs inline: a warm call takes
+//! microseconds, less than handing the worker's other tasks to another
+//! thread (`block_in_place`) or a trip to the blocking pool (two thread
+//! wake-ups) would cost; every other piece of host work, and the calls of
+//! slow services, run under `block_in_place`, so the other connections
+//! carry on meanwhile (a call that waits inside the host hands its worker
+//! on the same way, in [`crate::deadline`]). With a certificate and key
+//! ([`TlsFiles`]) it speaks HTTPS only (rustls). Owns routing, the
+//! extractors (JSON body, `name@version` path, query, batch frames) and the
+//! one map from an error's kind to an HTTP status; it calls only the
+//! [`Host`] facade.
 
-use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json, Router,
@@ -23,11 +39,15 @@ use axum::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tracing::instrument;
 
-use super::{CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PipelineRequest, Runtime};
+use super::{
+    CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PIPELINE_DEADLINE_HEADER, PIPELINE_HEADER,
+    PIPELINE_TRACE_HEADER, PipelineRequest, Runtime, batch,
+};
 use crate::{
     Error, ErrorKind, Host, Input, Result, Value,
     deploy::DeployRequest,
     fsutil::{self, IfExists},
+    pipeline::RunOptions,
     registry::ComponentRef,
     security::signing::{ComponentSignature, TrustPolicy},
 };
@@ -39,21 +59,42 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The bearer token every `/v1/` request must carry.
     pub token: String,
-    /// Largest request body (an uploaded component), in bytes.
+    /// Largest request body (an uploaded component, a whole batch), in bytes.
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate and key (`None`: plain HTTP).
+    pub tls: Option<TlsFiles>,
 }
 
 impl ServerConfig {
-    /// Loopback on `port`, 64 MiB bodies.
+    /// Loopback on `port`, 64 MiB bodies, plain HTTP.
     pub fn loopback(port: u16, token: impl Into<String>) -> Self {
-        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], port)), token: token.into(), max_body_bytes: 64 << 20 }
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            token: token.into(),
+            max_body_bytes: 64 << 20,
+            tls: None,
+        }
     }
 }
+
+/// A server's TLS certificate chain and private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own certificate first (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// An invoke of a service whose last call took less than this runs inline
+/// on the I/O worker; a longer one is handed on (`block_in_place`).
+pub const INLINE_CALL_LIMIT: Duration = Duration::from_micros(500);
 
 /// A server running on its own threads; stops when dropped.
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _monitor: crate::metrics::Monitor,
@@ -65,9 +106,9 @@ impl RunningServer {
         self.addr
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` with TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Blocks until the server stops (it does not stop on its own).
@@ -94,6 +135,45 @@ struct AppState {
     host: Host,
     token: Arc<str>,
     max_body_bytes: usize,
+    costs: Arc<CallCosts>,
+}
+
+/// Each service's recent call time (µs, a moving average), which decides whether its next
+/// invoke runs inline (see [`INLINE_CALL_LIMIT`]).
+#[derive(Default)]
+struct CallCosts(RwLock<HashMap<String, Arc<AtomicU64>>>);
+
+impl CallCosts {
+    fn of(&self, service: &str) -> Arc<AtomicU64> {
+        if let Some(cost) = self.0.read().ok().and_then(|map| map.get(service).cloned()) {
+            return cost;
+        }
+        let mut map = match self.0.write() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Bounded: a client naming endless unknown services cannot grow it without end.
+        if map.len() > 4096 {
+            map.clear();
+        }
+        map.entry(service.to_string()).or_default().clone()
+    }
+}
+
+/// Runs one invoke of `service`, inline when its recent calls were short
+/// (a moving average of their time, so one call slowed down by the
+/// machine does not move the service off the fast path).
+fn call<T>(costs: &CallCosts, service: &str, work: impl FnOnce() -> T) -> T {
+    let cost = costs.of(service);
+    let average = cost.load(Ordering::Relaxed);
+    let timed = || {
+        let started = Instant::now();
+        let out = work();
+        let took = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
+        cost.store(if average == 0 { took } else { (average * 7 + took) / 8 }, Ordering::Relaxed);
+        out
+    };
+    if average < INLINE_CALL_LIMIT.as_micros() as u64 { timed() } else { tokio::task::block_in_place(timed) }
 }
 
 /// Binds and starts serving `host`. Returns once the socket is bound.
@@ -108,13 +188,19 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
         .thread_name("airssys-serve")
         .build()
         .map_err(Error::thread("server runtime"))?;
+    let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(config.listen))
         .map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
     let addr = listener.local_addr().map_err(|source| Error::Listen { address: config.listen.to_string(), source })?;
     let monitor = host.monitor(Duration::from_secs(5))?;
-    let state =
-        AppState { host: host.clone(), token: config.token.trim().into(), max_body_bytes: config.max_body_bytes };
+    let state = AppState {
+        host: host.clone(),
+        token: config.token.trim().into(),
+        max_body_bytes: config.max_body_bytes,
+        costs: Arc::default(),
+    };
+    let tls = acceptor.is_some();
     let app = router(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -122,23 +208,127 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
         .spawn(move || {
             runtime.block_on(async move {
                 use axum::serve::ListenerExt;
-                // Small answers go out at once (no Nagle delay on loopback or LAN).
-                let listener = listener.tap_io(|tcp| {
-                    if let Err(e) = tcp.set_nodelay(true) {
-                        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-                    }
-                });
-                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let stopped = async move {
                     let _ = stopped.await;
-                });
-                if let Err(e) = serve.await {
+                };
+                let served = match acceptor {
+                    None => {
+                        // Small answers go out at once (no Nagle delay on loopback or LAN).
+                        let listener = listener.tap_io(|tcp| {
+                            if let Err(e) = tcp.set_nodelay(true) {
+                                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+                            }
+                        });
+                        axum::serve(listener, app).with_graceful_shutdown(stopped).await
+                    }
+                    Some(acceptor) => {
+                        let listener = TlsListener::new(listener, acceptor);
+                        axum::serve(listener, app).with_graceful_shutdown(stopped).await
+                    }
+                };
+                if let Err(e) = served {
                     tracing::error!(error = %e, "the server stopped");
                 }
             });
             host.close();
         })
         .map_err(Error::thread("server"))?;
-    Ok(RunningServer { addr, stop: Some(stop), thread: Some(thread), _monitor: monitor })
+    Ok(RunningServer { addr, tls, stop: Some(stop), thread: Some(thread), _monitor: monitor })
+}
+
+/// The rustls acceptor for a certificate chain and key in PEM files.
+fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let cert_what = || format!("the certificate file {}", files.cert.display());
+    let key_what = || format!("the key file {}", files.key.display());
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| Error::Tls { what: cert_what(), problem: format!("{e}; it must hold PEM certificates") })?;
+    if certs.is_empty() {
+        return Err(Error::Tls { what: cert_what(), problem: "it holds no PEM certificate".into() });
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| Error::Tls {
+        what: key_what(),
+        problem: format!("{e}; it must hold one PEM private key (PKCS#8, PKCS#1 or SEC1)"),
+    })?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls { what: "the TLS protocol versions".into(), problem: e.to_string() })?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Tls {
+            what: format!("{} with {}", cert_what(), key_what()),
+            problem: format!("{e}; the key must be the certificate's own"),
+        })?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// TLS connections for `axum::serve`: a task accepts TCP connections and
+/// runs each handshake on a task of its own (a slow or silent client holds
+/// up no one; a handshake gets 10 s), handing finished ones over.
+struct TlsListener {
+    addr: SocketAddr,
+    ready: tokio::sync::mpsc::Receiver<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, SocketAddr)>,
+    _acceptor: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn new(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        let task = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, as axum does.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = tx.send((stream, peer)).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(target: "airssys::http", %peer, error = %e, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(target: "airssys::http", %peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        TlsListener { addr, ready, _acceptor: task }
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self._acceptor.abort();
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accepting task never ends on its own.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.addr)
+    }
 }
 
 /// Reads the token from `path`, or makes one and writes it there as a
@@ -196,6 +386,7 @@ fn router(state: AppState) -> Router {
         .route("/v1/services/{name}/revoke", post(revoke))
         .route("/v1/services/{name}/decisions", post(decision))
         .route("/v1/services/{name}/invoke", post(invoke))
+        .route("/v1/services/{name}/invoke-batch", post(invoke_batch))
         .route("/v1/pipelines/run", post(run_pipeline))
         .route("/v1/metrics", get(metrics))
         .route("/v1/audit", get(audit))
@@ -443,15 +634,16 @@ async fn invoke(
     RawBody(bytes): RawBody,
 ) -> Response {
     let outcome = input_metadata(&headers).and_then(|metadata| {
-        let input = Input { metadata, ..Input::new(bytes.to_vec()) };
-        tokio::task::block_in_place(|| state.host.invoke(&name, &input))
+        let input = Input { metadata, ..Input::new(Vec::from(bytes)) };
+        call(&state.costs, &name, || state.host.invoke(&name, &input))
     });
     match outcome {
         Ok(output) => {
+            let metadata = metadata_value(&output.metadata);
             let mut response = output.data.into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-            if let Ok(value) = HeaderValue::from_str(&serde_json::to_string(&output.metadata).unwrap_or_default()) {
+            if let Some(value) = metadata {
                 headers.insert(METADATA_HEADER, value);
             }
             response
@@ -460,12 +652,101 @@ async fn invoke(
     }
 }
 
-#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/pipelines/run", skip_all, fields(pipeline = %request.pipeline.name))]
-async fn run_pipeline(State(state): State<AppState>, JsonBody(request): JsonBody<PipelineRequest>) -> Response {
-    answer(&state, |host| {
-        let options = request.options();
-        host.run_pipeline(&request.pipeline, Input::new(request.input), &options)
-    })
+/// The [`METADATA_HEADER`] value of output metadata (none when empty).
+fn metadata_value(metadata: &[(String, Value)]) -> Option<HeaderValue> {
+    if metadata.is_empty() {
+        return Some(HeaderValue::from_static("[]"));
+    }
+    HeaderValue::from_str(&serde_json::to_string(metadata).ok()?).ok()
+}
+
+/// `POST /v1/services/{name}/invoke-batch`: the body is input frames, the
+/// answer result frames in the same order ([`batch`]); one input's error
+/// is its frame's, the others go on.
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/services/{name}/invoke-batch", skip_all, fields(service = %name))]
+async fn invoke_batch(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    RawBody(bytes): RawBody,
+) -> Response {
+    let inputs = match batch::decode_inputs(&bytes) {
+        Ok(inputs) => inputs,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let results = tokio::task::block_in_place(|| Runtime::invoke_batch(&state.host, &name, &inputs));
+    match results {
+        Ok(results) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static(batch::CONTENT_TYPE))], batch::encode_results(&results))
+                .into_response()
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `POST /v1/pipelines/run` with a raw body: the input bytes as they are
+/// (no JSON), the pipeline and options in headers.
+fn raw_pipeline_request(headers: &HeaderMap, bytes: Bytes) -> Result<(crate::pipeline::Pipeline, Input, RunOptions)> {
+    let text = |name: &str| -> Result<Option<&str>> {
+        headers
+            .get(name)
+            .map(|v| v.to_str().map_err(|_| Error::BadRequest { reason: format!("the {name} header is not text") }))
+            .transpose()
+    };
+    let pipeline = text(PIPELINE_HEADER)?.ok_or_else(|| Error::BadRequest {
+        reason: format!(
+            "a raw pipeline run needs the pipeline (JSON) in the {PIPELINE_HEADER} header, or send a JSON body \
+             (content-type: application/json)"
+        ),
+    })?;
+    let pipeline = crate::unique::from_json(pipeline.as_bytes()).map_err(|e| Error::BadRequest {
+        reason: format!("the {PIPELINE_HEADER} header is not a pipeline (JSON): {e}"),
+    })?;
+    let mut options = RunOptions::default();
+    if let Some(ms) = text(PIPELINE_DEADLINE_HEADER)? {
+        let ms: u64 = ms.trim().parse().map_err(|_| Error::BadRequest {
+            reason: format!("the {PIPELINE_DEADLINE_HEADER} header is not a number of milliseconds: `{ms}`"),
+        })?;
+        options.deadline = Duration::from_millis(ms);
+    }
+    if let Some(trace) = text(PIPELINE_TRACE_HEADER)? {
+        options.trace = match trace.trim() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            other => {
+                return Err(Error::BadRequest {
+                    reason: format!("the {PIPELINE_TRACE_HEADER} header is `true` or `false`, not `{other}`"),
+                });
+            }
+        };
+    }
+    let input = Input { metadata: input_metadata(headers)?, ..Input::new(Vec::from(bytes)) };
+    Ok((pipeline, input, options))
+}
+
+#[instrument(target = "airssys::http", level = "debug", name = "POST /v1/pipelines/run", skip_all)]
+async fn run_pipeline(State(state): State<AppState>, request: Request) -> Response {
+    let raw = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
+    if raw {
+        let headers = request.headers().clone();
+        let bytes = match RawBody::from_request(request, &state).await {
+            Ok(RawBody(bytes)) => bytes,
+            Err(e) => return e.into_response(),
+        };
+        return match raw_pipeline_request(&headers, bytes) {
+            Ok((pipeline, input, options)) => answer(&state, |host| host.run_pipeline(&pipeline, input, &options)),
+            Err(e) => ApiError(e).into_response(),
+        };
+    }
+    match JsonBody::<PipelineRequest>::from_request(request, &state).await {
+        Ok(JsonBody(request)) => answer(&state, |host| {
+            let options = request.options();
+            host.run_pipeline(&request.pipeline, Input::new(request.input), &options)
+        }),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[instrument(target = "airssys::http", level = "debug", name = "GET /v1/metrics", skip_all)]

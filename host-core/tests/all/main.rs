@@ -29,3 +29,4 @@ mod tiers;
 mod tiny;
 mod traces;
 mod watch;
+mod wire;

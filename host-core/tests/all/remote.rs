@@ -53,6 +53,16 @@ pub fn conformance(rt: &dyn Runtime) {
     let unknown = rt.invoke("nope", &Input::new(Vec::new())).unwrap_err();
     assert!(unknown.to_string().contains("no service named `nope`"), "{unknown}");
 
+    // A batch: one call per input, the results in order; an unknown
+    // service is each input's error, not the batch's.
+    let inputs: Vec<Input> = ["a", "bb", "ccc"].iter().map(|s| Input::new(s.as_bytes().to_vec())).collect();
+    let outputs: Vec<Vec<u8>> = rt.invoke_batch("svc", &inputs).unwrap().into_iter().map(|o| o.unwrap().data).collect();
+    assert_eq!(outputs, [b"A".to_vec(), b"BB".to_vec(), b"CCC".to_vec()]);
+    let unknown = rt.invoke_batch("nope", &inputs[..2]).unwrap();
+    assert_eq!(unknown.len(), 2);
+    assert!(unknown.iter().all(|r| matches!(r, Err(Error::UnknownService { name }) if name == "nope")), "{unknown:?}");
+    assert!(rt.invoke_batch("svc", &[]).unwrap().is_empty());
+
     // A new version, then rollback.
     rt.deploy(DeployRequest::new("svc", r("count@1.0.0"))).unwrap();
     let counted: serde_json::Value =

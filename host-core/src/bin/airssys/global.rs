@@ -65,6 +65,11 @@ pub struct GlobalArgs {
     /// The server's token file (with --remote).
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// With --remote https://...: trust only the CA certificates (PEM) in
+    /// this file, instead of the system's roots (a certificate your own CA
+    /// signed).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// More log output (guest log lines at debug level and host events).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -148,7 +153,11 @@ pub fn target(global: &GlobalArgs) -> Result<Target> {
     }
     match (&global.remote, &global.token_file) {
         (Some(url), Some(token_file)) => {
-            Ok(Target::Remote(host_core::RemoteRuntime::from_token_file(url, token_file)?))
+            let remote = host_core::RemoteRuntime::from_token_file(url, token_file)?;
+            Ok(Target::Remote(match &global.ca {
+                Some(ca) => remote.with_ca_file(ca)?,
+                None => remote,
+            }))
         }
         (Some(_), None) => bail!("--remote needs --token-file FILE (the token `airssys serve` wrote)"),
         (None, _) => Ok(Target::Local(data_host(global)?)),

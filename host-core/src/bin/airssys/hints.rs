@@ -23,6 +23,9 @@ pub fn for_error(error: &Error) -> Option<String> {
         Error::NoDataDir => "pass --data-dir DIR or set AIRSSYS_DATA_DIR",
         Error::Cache(_) => "choose another folder with --cache-dir DIR, or run with --no-cache",
         Error::BodyTooLarge { .. } => "the server takes larger bodies with `airssys serve --max-body-mib N`",
+        Error::TlsCertificate { .. } => {
+            "pass --ca FILE (the PEM certificate of the CA that signed the server's certificate) with --remote https://..."
+        }
         Error::Unauthorized { .. } => "pass the file `airssys serve` wrote its token to with --token-file FILE",
         Error::MissingCapabilities { service, missing, .. } => {
             let flags: Vec<String> = missing.iter().map(|c| format!("--grant '{c}'")).collect();

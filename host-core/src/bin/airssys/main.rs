@@ -250,6 +250,13 @@ enum Command {
         /// This node's name in the fleet (with --fleet; default: the hostname).
         #[arg(long, value_name = "NAME")]
         node: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM, the server's own
+        /// certificate first); needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// A fleet's nodes and what each runs (with --fleet URL).
     #[command(subcommand)]
@@ -413,7 +420,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Metrics { prometheus, json, check_health } => {
             show::metrics(&target(&cli.global)?, prometheus, json, check_health)
         }
-        Command::Serve { listen, max_body_mib, node } => serve(&cli.global, listen, max_body_mib, node),
+        Command::Serve { listen, max_body_mib, node, tls_cert, tls_key } => {
+            let tls = tls_cert.zip(tls_key).map(|(cert, key)| host_core::remote::server::TlsFiles { cert, key });
+            serve(&cli.global, listen, max_body_mib, node, tls)
+        }
         Command::Fleet(command) => fleet::run(&cli.global.fleet, command),
         Command::Status { service, json } => show::status(&target(&cli.global)?, service.as_deref(), json),
         Command::New(args) => new::run(args),
@@ -429,7 +439,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize, node: Option<String>) -> Result<()> {
+fn serve(
+    global: &GlobalArgs,
+    listen: std::net::SocketAddr,
+    max_body_mib: usize,
+    node: Option<String>,
+    tls: Option<host_core::remote::server::TlsFiles>,
+) -> Result<()> {
     use host_core::remote::server;
     if global.remote.is_some() {
         bail!("`airssys serve` serves a data folder; drop --remote");
@@ -447,8 +463,15 @@ fn serve(global: &GlobalArgs, listen: std::net::SocketAddr, max_body_mib: usize,
         eprintln!(
             "warning: listening on {listen}, reachable from other machines; anyone with the token can deploy code"
         );
+        if tls.is_none() {
+            eprintln!(
+                "warning: without TLS, anyone on the network between a client and this server can read the token \
+                 and every body (components, inputs, outputs) and reuse the token; serve HTTPS with --tls-cert \
+                 FILE --tls-key FILE"
+            );
+        }
     }
-    let config = server::ServerConfig { listen, token: token.clone(), max_body_bytes: max_body_mib << 20 };
+    let config = server::ServerConfig { listen, token: token.clone(), max_body_bytes: max_body_mib << 20, tls };
     let running = server::start(host.clone(), config)?;
     // With --fleet: join it (an unreachable NATS ends the server here, with
     // a message, within the connect timeout).
