@@ -210,7 +210,9 @@ impl ServiceView {
         };
         push(&mut out, "grants", a.map(grants).filter(|g| !g.is_empty()), b.map(grants).filter(|g| !g.is_empty()));
         push(&mut out, "pool", a.map(|v| v.pool.to_string()), b.map(|v| v.pool.to_string()));
-        let limit = |v: Option<&Self>, pick: fn(&ServiceLimits) -> u64| v.and_then(|v| v.limits.as_ref()).map(|l| pick(l).to_string());
+        let limit = |v: Option<&Self>, pick: fn(&ServiceLimits) -> u64| {
+            v.and_then(|v| v.limits.as_ref()).map(|l| pick(l).to_string())
+        };
         push(&mut out, "limits.timeout_ms", limit(a, |l| l.timeout_ms), limit(b, |l| l.timeout_ms));
         push(&mut out, "limits.max_memory_mib", limit(a, |l| l.max_memory_mib), limit(b, |l| l.max_memory_mib));
         push(

@@ -31,7 +31,11 @@ fn diff_exits_0_when_equal_1_when_different_2_on_error_and_prints_json() {
     std::fs::write(b.join("project.ron"), ron.replace(r#""indent": "2""#, r#""indent": "4""#)).unwrap();
     let different = airssys(&["diff", pa, pb], b"", &cache);
     assert_eq!(different.status.code(), Some(1), "{}", text(&different.stderr));
-    assert!(text(&different.stdout).contains("~ service pretty\n    config.indent: 2 -> 4\n"), "{}", text(&different.stdout));
+    assert!(
+        text(&different.stdout).contains("~ service pretty\n    config.indent: 2 -> 4\n"),
+        "{}",
+        text(&different.stdout)
+    );
     let json = airssys(&["diff", pa, pb, "--json"], b"", &cache);
     assert_eq!(json.status.code(), Some(1));
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -69,7 +73,8 @@ fn diff_deployed_shows_what_a_deploy_would_change_and_rollouts_compare() {
     assert!(text(&edited.stdout).contains("config.indent: 2 -> 4"), "{}", text(&edited.stdout));
     assert!(airssys(&["run", p], b"", &cache).status.success());
     let data = dir.join(".airssys");
-    let rollouts = airssys(&["diff", "--rollouts", "pretty", "--data-dir", data.to_str().unwrap(), "--json"], b"", &cache);
+    let rollouts =
+        airssys(&["diff", "--rollouts", "pretty", "--data-dir", data.to_str().unwrap(), "--json"], b"", &cache);
     assert_eq!(rollouts.status.code(), Some(1), "{}", text(&rollouts.stderr));
     let value: serde_json::Value = serde_json::from_slice(&rollouts.stdout).unwrap();
     assert_eq!(value["service"], "pretty");

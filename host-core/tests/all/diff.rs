@@ -68,7 +68,10 @@ fn two_project_files_differ_in_every_kind_of_field() {
     let wires: Vec<(ChangeKind, &str)> = main.wires.iter().map(|c| (c.kind, c.name.as_str())).collect();
     assert_eq!(wires, [(ChangeKind::Added, "u.out -> f"), (ChangeKind::Removed, "u.out -> o")]);
     let text = d.to_text();
-    assert!(text.contains("~ service up\n    component: up@1.0.0 -> up@1.1.0\n    config.gone: x -> (none)\n"), "{text}");
+    assert!(
+        text.contains("~ service up\n    component: up@1.0.0 -> up@1.1.0\n    config.gone: x -> (none)\n"),
+        "{text}"
+    );
     assert!(text.contains("    - wire u.out -> o\n"), "{text}");
     // The same file twice: nothing.
     assert!(diff::files(&a, &a).is_empty());
