@@ -847,3 +847,54 @@ fn a_wasi_commands_arguments_are_edited_in_the_inspector_undone_saved_and_deploy
     });
     drop(tmp);
 }
+
+#[test]
+fn the_diff_view_lists_the_changed_service_before_deploy() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    wait_for(&mut harness, "the services live", |h| h.state().services().contains_key("pretty"));
+    click(&mut harness, "Deployment");
+    assert!(harness.query_by_label("Changes").is_some(), "the deployment tab lists the changes");
+    assert!(harness.query_by_label_contains("Deploy changes nothing").is_some(), "just opened: nothing to deploy");
+    click_node(&mut harness, "pretty", egui::Modifiers::NONE);
+    type_into(&mut harness, "indent", "8");
+    harness.run_steps(2);
+    assert!(harness.query_by_label("~ changed service pretty").is_some(), "the edited service is listed");
+    assert!(harness.query_by_label_contains("config.indent: 2 -> 8").is_some(), "with its live and new value");
+    assert!(harness.query_by_label_contains("changed service upper").is_none(), "and nothing else");
+    assert!(harness.query_by_label_contains("Deploy changes nothing").is_none());
+    // Deployed: nothing left to change.
+    click(&mut harness, "Deploy");
+    wait_for(&mut harness, "the deploy", |h| {
+        !h.state().deploying()
+            && h.state().services()["pretty"].status.spec.config.get("indent").map(String::as_str) == Some("8")
+    });
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("Deploy changes nothing").is_some(), "after the deploy");
+}
+
+#[test]
+fn a_refused_wire_notice_is_replaced_by_the_next_edit() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    harness.state_mut().refuse_wire("count sends application/json; upper takes text/plain");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("wire refused: count sends").is_some(), "the status bar says why");
+    click(&mut harness, "Add pretty");
+    assert!(harness.query_by_label_contains("wire refused").is_none(), "the next edit's outcome replaces it");
+    // A refused wire after an ordinary notice still shows.
+    harness.state_mut().refuse_wire("again");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("wire refused: again").is_some());
+}
+
+#[test]
+fn a_node_keeps_its_size_when_it_changes_since_deploy() {
+    let (_tmp, _dir, mut harness) = opened("text-tools");
+    wait_for(&mut harness, "the services live", |h| h.state().services().contains_key("pretty"));
+    let before = harness.state().node_screen_rect("pretty").unwrap();
+    click_node(&mut harness, "pretty", egui::Modifiers::NONE);
+    type_into(&mut harness, "indent", "8");
+    harness.run_steps(3);
+    assert!(harness.query_by_label("● changed since deploy").is_some(), "the marker shows");
+    let after = harness.state().node_screen_rect("pretty").unwrap();
+    assert_eq!(before.size(), after.size(), "the marker takes no extra room: neighbours' pins stay uncovered");
+}

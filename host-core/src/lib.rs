@@ -33,6 +33,7 @@ mod config;
 mod contract;
 mod deadline;
 pub mod deploy;
+pub mod diff;
 mod engine;
 mod error;
 pub mod events;

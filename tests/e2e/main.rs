@@ -9,6 +9,7 @@
 mod cli;
 mod contract_shape;
 mod deploy;
+mod diff;
 mod files;
 mod fleet;
 mod new;

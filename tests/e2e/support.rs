@@ -9,6 +9,11 @@ use std::{
 
 /// The `airssys` binary of this build.
 pub fn airssys_bin() -> PathBuf {
+    // `AIRSSYS=/path/to/airssys`: a copy of the binary (the build folder's
+    // may be replaced by another checkout's build meanwhile).
+    if let Some(bin) = std::env::var_os("AIRSSYS") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/airssys
     let bin = exe.parent().and_then(Path::parent).map(|dir| dir.join("airssys")).expect("target folder");

@@ -19,6 +19,11 @@ use crate::{
 /// Carries out `action`.
 pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
     let State { doc, live, session, settings: _, view } = state;
+    // A refused wire is the outcome of one gesture: the next edit's outcome
+    // (a silent success) replaces it rather than leaving it standing.
+    if is_edit(&action) && session.notice.as_ref().is_some_and(|n| n.text.starts_with(WIRE_REFUSED)) {
+        session.notice = None;
+    }
     match action {
         Action::Open(dir) => open(state, worker, dir),
         Action::OpenAsking(dir) => {
@@ -175,7 +180,7 @@ pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
             None => session.tell("open a project first".to_string()),
         },
         Action::WireRefused(reason) => {
-            session.notice = Some(Notice { text: format!("wire refused: {reason}"), level: Level::Error });
+            session.notice = Some(Notice { text: format!("{WIRE_REFUSED}{reason}"), level: Level::Error });
         }
         Action::EditGrant { row, allow, scope } => {
             if let Some(row) = session.grant.as_mut().and_then(|d| d.rows.get_mut(row)) {
@@ -185,6 +190,27 @@ pub fn apply(state: &mut State, worker: &mut Worker, action: Action) {
         }
         Action::AnswerGrants(take_ticks) => answer_grants(state, worker, take_ticks),
     }
+}
+
+/// How a refused wire's notice starts.
+const WIRE_REFUSED: &str = "wire refused: ";
+
+/// Whether `action` edits the project or the canvas.
+fn is_edit(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AddNode { .. }
+            | Action::DeleteNodes(_)
+            | Action::GraphEdited { .. }
+            | Action::NodesMoved
+            | Action::SetErrorPolicy { .. }
+            | Action::SetConfig { .. }
+            | Action::RemoveConfig { .. }
+            | Action::SetLimits { .. }
+            | Action::SetArgs { .. }
+            | Action::Undo
+            | Action::Redo
+    )
 }
 
 /// Opens `dir` on the runtime thread; the document is empty until it

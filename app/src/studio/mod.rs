@@ -153,6 +153,12 @@ impl Studio {
         self.dispatch(Action::AddNode { item: item.clone(), at });
     }
 
+    /// What the canvas reports when the user drops a wire the wiring rule
+    /// refuses: the status bar says why until the next edit.
+    pub fn refuse_wire(&mut self, reason: &str) {
+        self.dispatch(Action::WireRefused(reason.to_string()));
+    }
+
     /// Deletes the nodes selected on the canvas (one undo step).
     pub fn delete_selected(&mut self) {
         let selected = self.state.view.canvas.selected.clone();

@@ -122,11 +122,20 @@ impl SnarlViewer<GraphNode> for Viewer<'_> {
             if counts.errors > 0 {
                 ui.label(RichText::new(format!("{} errors", counts.errors)).small().color(BAD));
             }
+            // The "changed since deploy" dot has its place reserved in every
+            // node, so a change never widens a node over its neighbour's pins.
+            let (rect, response) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            if self.changed.contains(&node.id) {
+                ui.painter().circle_filled(rect.center(), 4.0, WARN);
+                response
+                    .on_hover_text(
+                        "changed since deploy: this node, its wires or its service's settings differ from what was last deployed",
+                    )
+                    .widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::WidgetType::Label, true, "● changed since deploy")
+                    });
+            }
         });
-        if self.changed.contains(&node.id) {
-            ui.label(RichText::new("● changed since deploy").small().color(WARN))
-                .on_hover_text("this node, its wires or its service's settings differ from what was last deployed");
-        }
     }
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<GraphNode>) {

@@ -10,6 +10,7 @@ mod common;
 mod contract_shape;
 mod deadline;
 mod deploy;
+mod diff;
 mod errors;
 mod fleet;
 mod folders;

@@ -1,16 +1,21 @@
 //! The deployment tab: the strategy form (kinds, labels and defaults from
 //! host-core's `StrategyKind` and `Strategy::defaults`; the form is the
 //! view's own), Deploy with the traffic switch, this session's rollouts
-//! with their live progress, and the services with their versions'
-//! weights and Roll back; on a fleet, its nodes and what each runs. Deploys,
+//! with their live progress, what a Deploy would change (the project
+//! against the target's live services, host-core's `diff::against_live`),
+//! and the services with their versions' weights and Roll back; on a fleet, its nodes and what each runs. Deploys,
 //! rollbacks and traffic are actions.
 
 use egui::RichText;
-use host_core::deploy::{RolloutOutcome, StrategyKind};
+use host_core::{
+    deploy::{RolloutOutcome, StrategyKind},
+    diff::{self, ChangeKind, ProjectDiff},
+};
 
 use crate::{
     action::Action,
     state::{
+        document::Document,
         live::{Live, progress},
         session::Session,
         view::DeployForm,
@@ -22,13 +27,31 @@ use crate::{
     worker::Target,
 };
 
+/// What a Deploy would change: the project's services against the target's
+/// live ones (`None` with no project). A component file the last deploy put
+/// live counts as the version live (the studio reads no files on its
+/// thread); any other component is shown as written.
+pub fn changes(doc: &Document, live: &Live) -> Option<ProjectDiff> {
+    let project = doc.project.as_ref()?;
+    let specs: Vec<_> = live.services.values().map(|info| info.status.spec.clone()).collect();
+    let resolve = |service: &str, entry: &host_core::project::ServiceEntry| match live.services.get(service) {
+        Some(info) if doc.deployed.services.get(service).is_some_and(|d| d.component == entry.component) => {
+            info.status.spec.component.to_string()
+        }
+        _ => entry.component.clone(),
+    };
+    Some(diff::against_live(&specs, &project.file, &resolve))
+}
+
 /// Draws the tab; `changed`: how many canvas nodes changed since the last
-/// deploy.
+/// deploy; `changes`: what a Deploy would change.
+#[allow(clippy::too_many_arguments)] // the tab reads the form, the session and the diff
 pub fn show(
     ui: &mut egui::Ui,
     live: &Live,
     session: &Session,
     changed: usize,
+    changes: Option<&ProjectDiff>,
     form: &mut DeployForm,
     out: &mut Vec<Action>,
 ) {
@@ -65,6 +88,10 @@ pub fn show(
     ui.separator();
     // One scroll area for the rest: the panel may be short.
     egui::ScrollArea::vertical().id_salt("deploy-body").auto_shrink([false, true]).show(ui, |ui| {
+        if let Some(changes) = changes {
+            changes_list(ui, changes);
+            ui.separator();
+        }
         ui.columns(2, |columns| {
             columns[0].label(RichText::new("Rollouts").strong());
             rollouts(&mut columns[0], live, session);
@@ -77,6 +104,30 @@ pub fn show(
             }
         });
     });
+}
+
+/// "Changes": each service a Deploy would roll out, with its fields (live
+/// value -> project value), and the live services it leaves alone.
+fn changes_list(ui: &mut egui::Ui, changes: &ProjectDiff) {
+    ui.label(RichText::new("Changes").strong());
+    if changes.deploys().next().is_none() {
+        ui.label(RichText::new("Deploy changes nothing: the target runs the project's services as they are.").weak());
+    }
+    for item in changes.deploys() {
+        let (what, color) = match item.kind {
+            ChangeKind::Added => ("new service", GOOD),
+            _ => ("changed service", WARN),
+        };
+        ui.label(RichText::new(format!("{} {what} {}", item.kind.sign(), item.name)).color(color));
+        for field in &item.fields {
+            ui.label(RichText::new(format!("    {field}")).monospace().small());
+        }
+    }
+    let alone: Vec<&str> =
+        changes.services.iter().filter(|c| c.kind == ChangeKind::Removed).map(|c| c.name.as_str()).collect();
+    if !alone.is_empty() {
+        ui.label(RichText::new(format!("live but not in the project (left as is): {}", alone.join(", "))).weak());
+    }
 }
 
 /// The chosen kind's parameters.

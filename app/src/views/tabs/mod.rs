@@ -58,7 +58,10 @@ pub fn show(
         ui.separator();
         match settings.tab() {
             Tab::Console => console::show(ui, &doc.pipeline, session, settings, &mut view.input, out),
-            Tab::Deploy => deploy::show(ui, live, session, changed.len(), &mut view.deploy_form, out),
+            Tab::Deploy => {
+                let changes = deploy::changes(doc, live);
+                deploy::show(ui, live, session, changed.len(), changes.as_ref(), &mut view.deploy_form, out)
+            }
             Tab::Metrics => metrics::show(ui, live),
             Tab::Logs => logs::show(ui, live, &mut view.log_filter, out),
             Tab::Audit => audit::show(ui, live, out),

@@ -13,6 +13,7 @@
 //! airssys run PROJECT [--pipeline NAME] [--input FILE|-]
 //! airssys trace [--project DIR] [--pipeline NAME] [--last N] [--json]
 //! airssys test PROJECT [--junit FILE]
+//! airssys diff A B | PROJECT --deployed | --rollouts SERVICE [ID1 ID2]  [--json]  (exit 0 same, 1 different, 2 error)
 //! airssys new NAME --lang rust|c|python|js [--dir DIR]
 //! airssys push NAME@VERSION oci://REGISTRY/REPO:TAG    --data-dir DIR
 //! airssys pull oci://REGISTRY/REPO:TAG|@sha256:... [--as NAME@VERSION]
@@ -35,6 +36,7 @@ macro_rules! print {
     };
 }
 
+mod diff;
 mod fleet;
 mod global;
 mod hints;
@@ -215,6 +217,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Differences between two projects (services, config, grants, limits,
+    /// pipelines, nodes, wires), a project and what its target runs
+    /// (--deployed), or two rollouts of a service (--rollouts). Exit status
+    /// 0: the same, 1: different, 2: error.
+    Diff(diff::DiffArgs),
     /// Deploy a project's component files and redeploy each on change.
     Watch {
         /// The project folder (components/*.wasm).
@@ -306,8 +313,13 @@ struct CallArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    // `diff` exits like diff(1): 0 the same, 1 different, 2 trouble.
+    let (outcome, failure) = match &cli.command {
+        Command::Diff(args) => (diff::run(&cli.global, args).map(|same| ExitCode::from(u8::from(!same))), 2),
+        _ => (run(cli).map(|()| ExitCode::SUCCESS), 1),
+    };
+    match outcome {
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");
             // Show each cause once: many messages already quote their cause.
@@ -324,7 +336,7 @@ fn main() -> ExitCode {
             {
                 eprintln!("  hint: {hint}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(failure)
         }
     }
 }
@@ -415,6 +427,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             trace::show(&target, pipeline.as_deref(), last, json)
         }
+        Command::Diff(args) => diff::run(&cli.global, &args).map(|_| ()),
         Command::Test { project: path, junit } => project::test(&cli.global, &path, junit.as_deref()),
         Command::Watch { project } => services::watch(target(&cli.global)?.host("watch")?, &project),
         Command::Metrics { prometheus, json, check_health } => {

@@ -12,7 +12,9 @@ use host_core::{
 
 /// The `--remote` runtime, else a host on `--data-dir`, else on the
 /// project's own `.airssys/` folder.
-fn project_target(global: &crate::global::GlobalArgs, project: &Project) -> Result<crate::global::Target> {
+/// The project's own data folder (`.airssys`) unless --data-dir, --remote
+/// or --fleet names another target.
+pub fn project_target(global: &crate::global::GlobalArgs, project: &Project) -> Result<crate::global::Target> {
     if global.remote.is_some() || global.fleet.fleet.is_some() {
         return crate::global::target(global);
     }
