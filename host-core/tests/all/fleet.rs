@@ -238,7 +238,12 @@ fn a_node_restarted_after_a_rollout_converges_to_the_desired_version() {
     fleet.deploy(DeployRequest::new("svc", r("text@1.0.0"))).unwrap();
     // n2 leaves; the rollout completes on n1 and names n2 as gone.
     drop(n2.node.take());
-    thread::sleep(Duration::from_millis(200));
+    // Its leaving reaches the fleet's node list (a busy machine may take a while).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fleet.fleet_status().unwrap().nodes.iter().any(|n| n.node == "n2") {
+        assert!(Instant::now() < deadline, "n2 is still listed after it left");
+        thread::sleep(Duration::from_millis(50));
+    }
     let record =
         fleet.deploy(DeployRequest::new("svc", r("text@2.0.0")).strategy(Strategy::Rolling { batch: 1 })).unwrap();
     assert_eq!(record.steps.len(), 1, "only n1 was live: {record:?}");
