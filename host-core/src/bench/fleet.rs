@@ -173,8 +173,8 @@ pub fn run(url: Option<&str>, upper: &[u8], quick: bool) -> Result<FleetReport> 
         None => Some(LocalNats::start()?),
     };
     let url = url.map_or_else(|| local.as_ref().map(|n| n.url().to_string()).unwrap_or_default(), str::to_string);
-    let fleet = format!("bench-{}-{}", std::process::id(), super::now_ms() % 1_000_000);
-    let scratch = super::Scratch::new()?;
+    let fleet = format!("bench-{}-{}", std::process::id(), super::measure::now_ms() % 1_000_000);
+    let scratch = super::measure::Scratch::new()?;
     let dir = scratch.0.join("fleet");
     let per_client = if quick { 100 } else { 400 };
 
@@ -195,7 +195,7 @@ pub fn run(url: Option<&str>, upper: &[u8], quick: bool) -> Result<FleetReport> 
     let three = throughput(&url, &fleet, per_client)?;
 
     // Latency: the fleet against one `airssys serve` on loopback.
-    let input = Input::new(super::payload(1024));
+    let input = Input::new(super::measure::payload(1024));
     let rounds = if quick { 4 } else { 20 };
     let single = Host::new(HostConfig {
         data_dir: Some(dir.join("single")),

@@ -29,9 +29,8 @@ use wasmtime_wasi::{
 };
 
 use super::{
-    BenchResult, Scratch,
     bare::{BareInstance, BareState, engine_and_linker, wt},
-    compare, result,
+    measure::{BenchResult, Scratch, compare, result},
 };
 use crate::{
     CompileTier, ComponentKind, Error, Host, HostConfig, Input, Result,

@@ -8,11 +8,7 @@
 //! context. Rounds alternate framework and baseline so that noise on this
 //! shared machine hits both; each figure is the median over rounds.
 
-use std::{
-    hint::black_box,
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{hint::black_box, path::PathBuf, time::Duration};
 
 use serde::Serialize;
 mod bare;
@@ -20,10 +16,13 @@ mod capacity;
 #[cfg(feature = "fleet")]
 pub mod fleet;
 pub mod languages;
+mod measure;
 mod swap;
 mod wire;
 
 pub use capacity::CapacityReport;
+pub use measure::BenchResult;
+use measure::{Scratch, compare, payload, result};
 pub use swap::SwapReport;
 
 use crate::{CallLimits, Error, Host, HostConfig, Input, Result};
@@ -44,25 +43,6 @@ pub struct BenchOptions {
     /// Also the per-language rows, from this sample-projects folder
     /// ([`languages::run`]).
     pub languages: Option<PathBuf>,
-}
-
-/// One compared measurement.
-#[derive(Debug, Clone, Serialize)]
-pub struct BenchResult {
-    /// Stable key, e.g. `warm_execute_1k`.
-    pub key: String,
-    /// What was measured, for people.
-    pub label: String,
-    /// airssys: median microseconds per operation.
-    pub airssys_us: f64,
-    /// Bare wasmtime: median microseconds per operation.
-    pub bare_us: f64,
-    /// airssys / bare.
-    pub ratio: f64,
-    /// The ratio the project aims for, if any.
-    pub target_ratio: Option<f64>,
-    /// Whether the ratio is within the target.
-    pub meets_target: Option<bool>,
 }
 
 /// The whole report.
@@ -347,75 +327,4 @@ fn traced_pipeline(
     )?;
     traced.close();
     Ok(result("pipeline_3_nodes_1k_traced", "3-node pipeline, 1 KiB, traced", a, b, Some(1.10)))
-}
-
-fn payload(size: usize) -> Vec<u8> {
-    b"the quick brown fox jumps over the lazy dog. ".iter().copied().cycle().take(size).collect()
-}
-
-fn result(key: &str, label: &str, airssys_us: f64, bare_us: f64, target: Option<f64>) -> BenchResult {
-    let ratio = if bare_us > 0.0 { airssys_us / bare_us } else { f64::NAN };
-    BenchResult {
-        key: key.to_string(),
-        label: label.to_string(),
-        airssys_us,
-        bare_us,
-        ratio,
-        target_ratio: target,
-        meets_target: target.map(|t| ratio <= t),
-    }
-}
-
-/// Alternates batches of `iters` operations, framework then baseline, for
-/// `rounds` rounds after one warm-up round; returns median µs per operation.
-fn compare(
-    rounds: usize,
-    iters: usize,
-    mut ours: impl FnMut() -> Result<()>,
-    mut bare: impl FnMut() -> Result<()>,
-) -> Result<(f64, f64)> {
-    let batch = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let start = Instant::now();
-        for _ in 0..iters {
-            f()?;
-        }
-        Ok(start.elapsed().as_secs_f64() * 1e6 / iters as f64)
-    };
-    batch(&mut ours)?;
-    batch(&mut bare)?;
-    let mut a = Vec::with_capacity(rounds);
-    let mut b = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        a.push(batch(&mut ours)?);
-        b.push(batch(&mut bare)?);
-    }
-    Ok((median(&mut a), median(&mut b)))
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-/// Milliseconds since the Unix epoch.
-#[cfg(feature = "fleet")]
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-/// A temporary folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!("airssys-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create a scratch folder", &dir, e))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

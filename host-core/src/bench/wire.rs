@@ -10,7 +10,7 @@ use std::{
     net::{SocketAddr, TcpStream},
 };
 
-use super::{BenchResult, compare, payload, result};
+use super::measure::{BenchResult, compare, payload, result};
 use crate::{
     Error, Host, HostConfig, Input, RemoteRuntime, Result, Runtime,
     deploy::{DeployRequest, PoolMode},

@@ -122,7 +122,7 @@ pub fn decode_results(body: &[u8]) -> std::result::Result<Vec<Result<Output>>, S
                 reader.take("padding").map_err(|e| e.to_string())?;
                 let body: ErrorBody = serde_json::from_slice(body)
                     .map_err(|e| format!("result {} is not an error body: {e}", reader.frame))?;
-                let status = crate::remote::server::status_of(body.kind).as_u16();
+                let status = super::status::status_of(body.kind).as_u16();
                 Err(body.into_error(status))
             }
             other => return Err(format!("result {} has the unknown tag {other}", reader.frame)),

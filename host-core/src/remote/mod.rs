@@ -74,6 +74,9 @@
 pub mod batch;
 mod client;
 pub mod server;
+mod status;
+mod tls;
+mod token;
 mod transport;
 
 use std::{sync::mpsc, time::Duration};

@@ -19,7 +19,6 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    path::{Path, PathBuf},
     sync::{
         Arc, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -42,11 +41,12 @@ use tracing::instrument;
 use super::{
     CapabilityBody, DecisionBody, ErrorBody, METADATA_HEADER, PIPELINE_DEADLINE_HEADER, PIPELINE_HEADER,
     PIPELINE_TRACE_HEADER, PipelineRequest, Runtime, batch,
+    tls::{TlsListener, tls_acceptor},
+    token::same_token,
 };
 use crate::{
-    Error, ErrorKind, Host, Input, Result, Value,
+    Error, Host, Input, Result, Value,
     deploy::DeployRequest,
-    fsutil::{self, IfExists},
     pipeline::RunOptions,
     registry::ComponentRef,
     security::signing::{ComponentSignature, TrustPolicy},
@@ -75,15 +75,6 @@ impl ServerConfig {
             tls: None,
         }
     }
-}
-
-/// A server's TLS certificate chain and private key, PEM files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, the server's own certificate first (PEM).
-    pub cert: PathBuf,
-    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
 }
 
 /// An invoke of a service whose last call took less than this runs inline
@@ -176,6 +167,8 @@ fn call<T>(costs: &CallCosts, service: &str, work: impl FnOnce() -> T) -> T {
     if average < INLINE_CALL_LIMIT.as_micros() as u64 { timed() } else { tokio::task::block_in_place(timed) }
 }
 
+pub use super::{status::status_of, tls::TlsFiles, token::load_or_create_token};
+
 /// Binds and starts serving `host`. Returns once the socket is bound.
 pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
     if config.token.trim().len() < 16 {
@@ -236,138 +229,6 @@ pub fn start(host: Host, config: ServerConfig) -> Result<RunningServer> {
     Ok(RunningServer { addr, tls, stop: Some(stop), thread: Some(thread), _monitor: monitor })
 }
 
-/// The rustls acceptor for a certificate chain and key in PEM files.
-fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor> {
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let cert_what = || format!("the certificate file {}", files.cert.display());
-    let key_what = || format!("the key file {}", files.key.display());
-    let certs = CertificateDer::pem_file_iter(&files.cert)
-        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
-        .map_err(|e| Error::Tls { what: cert_what(), problem: format!("{e}; it must hold PEM certificates") })?;
-    if certs.is_empty() {
-        return Err(Error::Tls { what: cert_what(), problem: "it holds no PEM certificate".into() });
-    }
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| Error::Tls {
-        what: key_what(),
-        problem: format!("{e}; it must hold one PEM private key (PKCS#8, PKCS#1 or SEC1)"),
-    })?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls { what: "the TLS protocol versions".into(), problem: e.to_string() })?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| Error::Tls {
-            what: format!("{} with {}", cert_what(), key_what()),
-            problem: format!("{e}; the key must be the certificate's own"),
-        })?;
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
-}
-
-/// TLS connections for `axum::serve`: a task accepts TCP connections and
-/// runs each handshake on a task of its own (a slow or silent client holds
-/// up no one; a handshake gets 10 s), handing finished ones over.
-struct TlsListener {
-    addr: SocketAddr,
-    ready: tokio::sync::mpsc::Receiver<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, SocketAddr)>,
-    _acceptor: tokio::task::JoinHandle<()>,
-}
-
-impl TlsListener {
-    fn new(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> Self {
-        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let (tx, ready) = tokio::sync::mpsc::channel(64);
-        let task = tokio::spawn(async move {
-            loop {
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, as axum does.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = tx.send((stream, peer)).await;
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(target: "airssys::http", %peer, error = %e, "TLS handshake failed")
-                        }
-                        Err(_) => tracing::debug!(target: "airssys::http", %peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        TlsListener { addr, ready, _acceptor: task }
-    }
-}
-
-impl Drop for TlsListener {
-    fn drop(&mut self) {
-        self._acceptor.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accepting task never ends on its own.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.addr)
-    }
-}
-
-/// Reads the token from `path`, or makes one and writes it there as a
-/// secret (mode 0600 from its first byte, whatever the umask; a missing
-/// folder is created 0700; an existing file is never replaced). Returns the
-/// token and whether it was new.
-pub fn load_or_create_token(path: &Path) -> Result<(String, bool)> {
-    if let Some(token) = read_token(path)? {
-        return Ok((token, false));
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Randomness { purpose: "a server token", reason: e.to_string() })?;
-    let token = hex::encode(bytes);
-    match fsutil::write_secret(path, format!("{token}\n").as_bytes(), IfExists::Refuse, "create the token file") {
-        Ok(()) => Ok((token, true)),
-        // Another server made it meanwhile: use that one.
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_token(path)?.map(|token| (token, false)).ok_or_else(|| Error::TokenFile {
-                path: path.to_path_buf(),
-                problem: "it was removed while it was made; start the server again".into(),
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// The token in `path`; `None` when there is no such file.
-fn read_token(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
-        Ok(_) => Err(Error::TokenFile {
-            path: path.to_path_buf(),
-            problem: "it is empty; delete it to get a new token".into(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read the token file", path, e)),
-    }
-}
-
 fn router(state: AppState) -> Router {
     let max_body_bytes = state.max_body_bytes;
     Router::new()
@@ -402,22 +263,6 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The HTTP status of every error of a kind: the one place statuses are
-/// decided.
-pub fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::Denied => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::Invalid | ErrorKind::GuestFault => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 /// An error as an HTTP answer: the status of its kind, the JSON body.
 struct ApiError(Error);
 
@@ -431,11 +276,6 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         ApiError(e)
     }
-}
-
-/// Same time for every token of the same length; a wrong length is refused at once.
-fn same_token(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
