@@ -111,14 +111,13 @@ impl LanguagesReport {
         for l in &self.languages {
             out.push_str(&format!("{} ({}, {}, {} bytes)\n", l.language, l.component, l.kind, l.size_bytes));
             for r in &l.results {
-                let target = match (r.target_ratio, r.meets_target) {
-                    (Some(t), Some(true)) => format!("≤{t} ok"),
-                    (Some(t), _) => format!("≤{t} MISS"),
-                    _ => "-".to_string(),
-                };
                 out.push_str(&format!(
                     "  {:<38} {:>12.2} {:>12.2} {:>7.2}x {:>8}\n",
-                    r.label, r.airssys_us, r.bare_us, r.ratio, target
+                    r.label,
+                    r.airssys_us,
+                    r.bare_us,
+                    r.ratio,
+                    r.target_text()
                 ));
             }
         }

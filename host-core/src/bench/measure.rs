@@ -26,6 +26,17 @@ pub struct BenchResult {
     pub meets_target: Option<bool>,
 }
 
+impl BenchResult {
+    /// The target column of a table: `≤T ok`, `≤T MISS`, or `-` without a target.
+    pub fn target_text(&self) -> String {
+        match (self.target_ratio, self.meets_target) {
+            (Some(t), Some(true)) => format!("≤{t} ok"),
+            (Some(t), _) => format!("≤{t} MISS"),
+            _ => "-".to_string(),
+        }
+    }
+}
+
 pub(super) fn payload(size: usize) -> Vec<u8> {
     b"the quick brown fox jumps over the lazy dog. ".iter().copied().cycle().take(size).collect()
 }

@@ -71,14 +71,13 @@ impl BenchReport {
             "measurement", "airssys µs", "bare µs", "ratio", "target"
         ));
         for r in &self.results {
-            let target = match (r.target_ratio, r.meets_target) {
-                (Some(t), Some(true)) => format!("≤{t} ok"),
-                (Some(t), _) => format!("≤{t} MISS"),
-                _ => "-".to_string(),
-            };
             out.push_str(&format!(
                 "{:<34} {:>12.2} {:>12.2} {:>7.2}x {:>8}\n",
-                r.label, r.airssys_us, r.bare_us, r.ratio, target
+                r.label,
+                r.airssys_us,
+                r.bare_us,
+                r.ratio,
+                r.target_text()
             ));
         }
         out.push_str(&self.swap.table());
